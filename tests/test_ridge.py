@@ -185,6 +185,53 @@ def test_hoyer_is_renyi_one_half_rescaled(example):
     np.testing.assert_allclose(hoyer_sparsity(cells), expected, rtol=1e-12)
 
 
+# ---------------------------------------------------------------------------- framewise speed path
+@pytest.mark.parametrize(
+    "extra",
+    [{"binsPerOctave": 48},
+     {"binsPerOctave": 24, "rasterize": "none", "phaseMode": "local"}],
+    ids=["48-full-global", "24-none-local"],
+)  # fmt: skip
+def test_framewise_nsgcq_coefficients_are_essentias_per_frame_output(example, extra):
+    """The framewise forward (numpy, for speed) holds what Essentia returns frame by frame.
+
+    The frames are built here from the documented layout (``frameSize/2 +
+    transitionSize/2`` ... zeros, Tukey window, half overlap) and sent through
+    Essentia's ``NSGConstantQ`` one at a time, as the reference.
+    """
+    import essentia.standard as es
+
+    from sliceq22.transforms.nsgcq import NsgConstantQ, tukey_frame_window
+
+    frame, transition = 16384, 2048
+    params = {"minFrequency": 32.7, "maxFrequency": 17000.0, "mode": "framewise",
+              "frameSize": frame, "transitionSize": transition, **extra}
+    transform = make_transform("nsgcq", params)
+    x = example.mixture()[0, 5 * RATE : 6 * RATE + RATE // 2].astype(np.float32)
+    blocks = transform.forward(x)
+    # the fast path is on (else this only compares Essentia with itself)
+    assert transform._engine(frame).frames is not None
+
+    hop = frame // 2
+    slices = -(-(x.size + transition) // hop)
+    padded = np.zeros((slices + 1) * hop, dtype=np.float32)
+    front = (hop + transition) // 2
+    padded[front : front + x.size] = x
+    window = tukey_frame_window(frame, transition).astype(np.float32)
+    analysis = es.NSGConstantQ(inputSize=frame, **NsgConstantQ.essentia_parameters(params))
+    assert blocks[0].shape[0] == slices
+    for k in range(slices):
+        cq, dc, nf = analysis(padded[k * hop : k * hop + frame] * window)
+        reference = [np.asarray(band, dtype=np.complex64) for band in (dc, *cq, nf)]
+        got = [row for block in blocks for row in block[k]]  # bands, low to high
+        assert len(got) == len(reference)
+        scale = max(np.abs(r).max() for r in reference)
+        for g, r in zip(got, reference):
+            assert g.shape == r.shape
+            # Essentia computes in float32: agreement to its rounding, not bit for bit
+            assert np.abs(g - r).max() <= 1e-5 * scale
+
+
 # ---------------------------------------------------------------------------- grid invariance
 def test_ragged_and_rasterized_nsgcq_agree(noise, example):
     renyi = get_objective("renyi", **REGION)
