@@ -29,6 +29,7 @@ from typing import Any
 import pytest
 
 from sliceq22 import TARGETS
+from sliceq22.search.trialattrs import trial_attrs
 from tests.studyrun import STFT_SPACE, run_cli, study_text, write_stem_folder
 from tests.studyrun import trials as _trials
 
@@ -204,7 +205,7 @@ def test_failures_are_grouped_with_reasons(studies: dict[str, Any]) -> None:
     assert len(long) == 1 and long[0][2][1] == "slice length # exceeds constraints.max_slice_length #"
     numbers = [int(n) for n in long[0][4][1].split(", ")]
     trials = {t.number: t for t in _trials(studies["url"], "tf-search")}
-    assert all(trials[n].user_attrs["label"] == "slicqt-long" for n in numbers)
+    assert all(trial_attrs(trials[n])["label"] == "slicqt-long" for n in numbers)
 
 
 def test_study_name_with_script_renders_as_text(studies: dict[str, Any]) -> None:

@@ -11,6 +11,7 @@ import pytest
 from optuna.trial import TrialState
 
 from sliceq22 import TARGETS
+from sliceq22.search.trialattrs import trial_attrs
 from studyrun import (
     kill_session,
     run_cli,
@@ -46,11 +47,11 @@ def test_study_runs_exports_and_continues(tmp_path: Path) -> None:
     ts = trials(url, "e2e")
     complete = _complete(ts)
     assert len(complete) == 5
-    assert all(isinstance(t.user_attrs["scores"][x], float) for t in complete for x in TARGETS)
-    infeasible = [t for t in ts if "infeasible" in t.user_attrs]
+    assert all(isinstance(trial_attrs(t)["scores"][x], float) for t in complete for x in TARGETS)
+    infeasible = [t for t in ts if "infeasible" in trial_attrs(t)]
     assert all(t.state == TrialState.PRUNED for t in infeasible)
-    assert all("hop" in t.user_attrs["infeasible"] for t in infeasible)
-    reference = [t for t in complete if t.user_attrs.get("reference") == "stft-4096-1024"]
+    assert all("hop" in trial_attrs(t)["infeasible"] for t in infeasible)
+    reference = [t for t in complete if trial_attrs(t).get("reference") == "stft-4096-1024"]
     assert len(reference) == 1 and reference[0].number == 0
 
     exported = run_cli("export", "e2e", "--storage", url, "-o", "best.json", cwd=tmp_path)
@@ -62,13 +63,13 @@ def test_study_runs_exports_and_continues(tmp_path: Path) -> None:
         best = max(complete, key=lambda t: t.values[TARGETS.index(target)])
         entry = doc["targets"][target]
         assert entry["score"] == pytest.approx(best.values[TARGETS.index(target)], abs=0)
-        assert entry["score"] == by_number[entry["trial"]].user_attrs["scores"][target]
+        assert entry["score"] == trial_attrs(by_number[entry["trial"]])["scores"][target]
         assert entry["family"] == "stft"
-        stored = by_number[entry["trial"]].user_attrs["transform_params"]
+        stored = trial_attrs(by_number[entry["trial"]])["transform_params"]
         assert {k: entry["params"][k] for k in stored} == stored
         assert entry["params"]["window"] == "hann"  # defaults filled in: the constructor takes it as is
     ref = doc["reference"]["stft-4096-1024"]
-    assert ref["params"]["n_fft"] == 4096 and ref["scores"] == reference[0].user_attrs["scores"]
+    assert ref["params"]["n_fft"] == 4096 and ref["scores"] == trial_attrs(reference[0])["scores"]
 
     # Already at budget: nothing more runs. --trials raises the budget, counting stored trials.
     again = run_cli("run", "s.toml", "--storage", url, cwd=tmp_path)
@@ -136,9 +137,12 @@ def test_resume_after_driver_sigkill(tmp_path: Path) -> None:
     by_number = {t.number: t for t in final}
     for n in leftovers:
         assert by_number[n].state == TrialState.FAIL
-        assert "abandoned" in by_number[n].user_attrs["failure"]
-        retried = [t for t in final if t.user_attrs.get("retry_of") == n]
-        assert len(retried) == 1 and retried[0].params == by_number[n].params
+        assert "abandoned" in trial_attrs(by_number[n])["failure"]
+        retried = [t for t in final if trial_attrs(t).get("retry_of") == n]
+        if "label" in trial_attrs(by_number[n]):
+            assert len(retried) == 1 and retried[0].params == by_number[n].params
+        else:  # killed while its candidate was being drawn: nothing ran, nothing to retry
+            assert not retried
     assert not [t for t in final if t.state == TrialState.RUNNING]
 
 
@@ -151,21 +155,21 @@ def test_worker_killed_mid_trial_is_failed_and_retried(tmp_path: Path) -> None:
     try:
         def running_worker():
             for t in trials(url, "workerkill"):
-                if t.state == TrialState.RUNNING and "worker_pid" in t.user_attrs and t.number >= 1:
+                if t.state == TrialState.RUNNING and "worker_pid" in trial_attrs(t) and t.number >= 1:
                     return t
             return None
 
         assert wait_for(lambda: running_worker() is not None, timeout=180)
         victim = running_worker()
-        os.kill(victim.user_attrs["worker_pid"], signal.SIGKILL)
+        os.kill(trial_attrs(victim)["worker_pid"], signal.SIGKILL)
         out, err = proc.communicate(timeout=300)
         assert proc.returncode == 0, err
     finally:
         kill_session(proc)
     final = trials(url, "workerkill")
     failed = next(t for t in final if t.number == victim.number)
-    assert failed.state == TrialState.FAIL and "worker died" in failed.user_attrs["failure"]
-    retry = [t for t in final if t.user_attrs.get("retry_of") == victim.number]
+    assert failed.state == TrialState.FAIL and "worker died" in trial_attrs(failed)["failure"]
+    retry = [t for t in final if trial_attrs(t).get("retry_of") == victim.number]
     assert len(retry) == 1 and retry[0].state == TrialState.COMPLETE and retry[0].params == failed.params
     assert len(_complete(final)) == 4
 
@@ -228,12 +232,12 @@ warmup_tracks = 1
     result = run_cli("run", "s.toml", "--storage", url, "--workers", "1", cwd=tmp_path)
     assert result.returncode == 0, result.stderr
     final = trials(url, "prune")
-    pruned = [t for t in final if t.state == TrialState.PRUNED and "infeasible" not in t.user_attrs]
+    pruned = [t for t in final if t.state == TrialState.PRUNED and "infeasible" not in trial_attrs(t)]
     assert len(pruned) == 2
     for t in pruned:
-        assert t.user_attrs["tracks_evaluated"] < 4
-        assert set(t.intermediate_values) == set(range(t.user_attrs["tracks_evaluated"]))
-    assert all(len(t.user_attrs["track_scores"]) == 4 for t in _complete(final))
+        assert trial_attrs(t)["tracks_evaluated"] < 4
+        assert set(t.intermediate_values) == set(range(trial_attrs(t)["tracks_evaluated"]))
+    assert all(len(trial_attrs(t)["track_scores"]) == 4 for t in _complete(final))
 
 
 def test_one_worker_fixed_seed_is_reproducible(tmp_path: Path) -> None:
@@ -271,5 +275,5 @@ def test_study_runs_on_a_converted_onair_tree(tmp_path: Path) -> None:
     assert result.returncode == 0, result.stderr
     complete = _complete(trials(url, "onair"))
     assert len(complete) == 3
-    assert all(set(t.user_attrs["track_scores"]) == {"First Light - OnAir Music", "Second Wind - OnAir Music"}
+    assert all(set(trial_attrs(t)["track_scores"]) == {"First Light - OnAir Music", "Second Wind - OnAir Music"}
                for t in complete)

@@ -22,6 +22,7 @@ from sliceq22.report.collect import StudyReport, collect
 from sliceq22.report.html import Page, cell_number, duration, esc, json_block, table
 from sliceq22.search.config import StudyConfig
 from sliceq22.search.scoring import shared_value
+from sliceq22.search.trialattrs import trial_attrs
 
 #: Sections in page order: (anchor, heading).
 SECTIONS = (
@@ -95,7 +96,7 @@ def _header(rep: StudyReport, options: ReportOptions) -> str:
 
 # ---------------------------------------------------------------------------- summary
 def _params_cell(entry: dict[str, Any], trial: optuna.trial.FrozenTrial) -> str:
-    shown = trial.user_attrs.get("transform_params") or {}
+    shown = trial_attrs(trial).get("transform_params") or {}
     text = ", ".join(f"{k}={v:.5g}" if isinstance(v, float) else f"{k}={v}" for k, v in shown.items())
     full = esc(", ".join(f"{k}={v!r}" for k, v in entry["params"].items()))
     return f'<td><code>{esc(text)}</code> <span class="muted" title="{full}">(all: hover)</span></td>'
@@ -313,7 +314,7 @@ def _spectrograms(page: Page, rep: StudyReport, options: ReportOptions) -> None:
             continue
         trial = rep.trials_by_number[entry["trial"]]
         audio, start = excerpt(track.targets[target], track.rate, None, options.excerpt_seconds)
-        params = trial.user_attrs.get("transform_params") or {}
+        params = trial_attrs(trial).get("transform_params") or {}
         label = entry.get("label") or entry["family"]
         try:
             transform = make_transform(entry["family"], params, rate=track.rate)

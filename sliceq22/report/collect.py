@@ -23,6 +23,7 @@ from sliceq22.search.results import export_best, overview
 from sliceq22.search.scoring import shared_value
 from sliceq22.search.space import TRANSFORM_PARAM, ParamRange, TransformEntry
 from sliceq22.search.study import ATTR_DATASET, ATTR_VERSIONS, budget_of
+from sliceq22.search.trialattrs import trial_attrs
 
 
 @dataclass(frozen=True)
@@ -121,11 +122,11 @@ class StudyReport:
     @property
     def searched(self) -> list[FrozenTrial]:
         """Complete trials that were sampled (references left out)."""
-        return [t for t in self.complete if "reference" not in t.user_attrs]
+        return [t for t in self.complete if "reference" not in trial_attrs(t)]
 
     def score(self, trial: FrozenTrial, target: str) -> float:
         """A trial's aggregate score for ``target`` (a TARGETS name or ``"shared"``)."""
-        scores = trial.user_attrs.get("scores") or {}
+        scores = trial_attrs(trial).get("scores") or {}
         if target == "shared":
             return shared_value({t: float(scores.get(t, math.nan)) for t in TARGETS})
         return float(scores.get(target, math.nan))
@@ -152,12 +153,12 @@ def group_failures(trials: list[FrozenTrial]) -> list[FailureGroup]:
     for t in trials:
         # Infeasible candidates are recorded with their reason (told PRUNED or FAIL, depending
         # on the runner's version); every other failure is a FAIL with a "failure" reason.
-        if "infeasible" in t.user_attrs:
-            kind, reason = "infeasible", str(t.user_attrs["infeasible"])
+        if "infeasible" in trial_attrs(t):
+            kind, reason = "infeasible", str(trial_attrs(t)["infeasible"])
         elif t.state != TrialState.FAIL:
             continue
         else:
-            kind, reason = "failed", str(t.user_attrs.get("failure", "unknown (no reason recorded)"))
+            kind, reason = "failed", str(trial_attrs(t).get("failure", "unknown (no reason recorded)"))
         groups[(kind, _NUMBER.sub("#", reason))].append((t.number, reason))
     out = [
         FailureGroup(kind, pattern, members[0][1], tuple(n for n, _ in members))
@@ -191,7 +192,7 @@ def _times(trials: list[FrozenTrial]) -> dict[str, float]:
     return {
         "wall_s": (max(ends) - min(starts)).total_seconds() if starts and ends else 0.0,
         "trial_s": float(sum(durations)),
-        "evaluation_s": float(sum(float(t.user_attrs.get("seconds", 0.0)) for t in trials)),
+        "evaluation_s": float(sum(float(trial_attrs(t).get("seconds", 0.0)) for t in trials)),
     }
 
 
@@ -199,8 +200,8 @@ def collect(study: optuna.Study, config: StudyConfig) -> StudyReport:
     """Read everything a report shows from ``study`` (loaded with :func:`load_existing`)."""
     trials = study.get_trials(deepcopy=False)
     info = overview(study, budget_of(study, config))
-    complete = [t for t in trials if t.state == TrialState.COMPLETE and isinstance(t.user_attrs.get("scores"), dict)]
-    pruned = [t for t in trials if t.state == TrialState.PRUNED and "infeasible" not in t.user_attrs]
+    complete = [t for t in trials if t.state == TrialState.COMPLETE and isinstance(trial_attrs(t).get("scores"), dict)]
+    pruned = [t for t in trials if t.state == TrialState.PRUNED and "infeasible" not in trial_attrs(t)]
     metric = config.objective.get("metric")
     label = f"{config.objective['name']} {metric}" if metric else str(config.objective["name"])
     entries = [e.label for e in config.transforms]

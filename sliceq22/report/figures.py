@@ -24,6 +24,7 @@ from plotly.subplots import make_subplots
 from sliceq22 import TARGETS
 from sliceq22.report.collect import SearchedParam, StudyReport
 from sliceq22.search.scoring import shared_value
+from sliceq22.search.trialattrs import trial_attrs
 
 #: One colour per score column, the same in every figure.
 COLOURS: dict[str, str] = {
@@ -51,10 +52,10 @@ def _column_title(column: str) -> str:
 
 
 def _params_text(trial: FrozenTrial, limit: int = 90) -> str:
-    params = trial.user_attrs.get("transform_params") or {}
+    params = trial_attrs(trial).get("transform_params") or {}
     text = ", ".join(f"{k}={v:.4g}" if isinstance(v, float) else f"{k}={v}" for k, v in params.items())
     text = text if len(text) <= limit else text[: limit - 1] + "…"
-    return esc(f"{trial.user_attrs.get('label', '?')}: {text}")
+    return esc(f"{trial_attrs(trial).get('label', '?')}: {text}")
 
 
 def _best_so_far(values: Sequence[float], maximize: bool) -> list[float]:
@@ -132,7 +133,7 @@ def history(rep: StudyReport) -> go.Figure | None:
         fig.add_trace(go.Scatter(
             x=[t.number for t in rep.pruned], y=[rep.score(t, "shared") for t in rep.pruned], mode="markers",
             name="pruned (partial)", marker={"symbol": "x", "color": "#999999", "size": 8},
-            text=[f"{t.user_attrs.get('tracks_evaluated', '?')} track(s) evaluated" for t in rep.pruned],
+            text=[f"{trial_attrs(t).get('tracks_evaluated', '?')} track(s) evaluated" for t in rep.pruned],
             hovertemplate="trial %{x} pruned<br>%{y:.3f} dB<br>%{text}<extra></extra>"), row=1, col=1)
     for k, (label, ref) in enumerate(refs.items()):
         y = rep.score(ref, "shared")
@@ -151,7 +152,7 @@ def history(rep: StudyReport) -> go.Figure | None:
 
 # ---------------------------------------------------------------------------- importances
 def _entry_trials(rep: StudyReport, entry: str) -> list[FrozenTrial]:
-    return [t for t in rep.searched if t.user_attrs.get("label") == entry]
+    return [t for t in rep.searched if trial_attrs(t).get("label") == entry]
 
 
 def _varying(trials: list[FrozenTrial], params: list[SearchedParam]) -> list[SearchedParam]:
@@ -195,7 +196,7 @@ def param_importances(rep: StudyReport, entry: str) -> tuple[dict[str, dict[str,
         sub.add_trial(optuna.trial.create_trial(
             params={p.key: t.params[p.key] for p in varying},
             distributions={p.key: t.distributions[p.key] for p in varying},
-            value=0.0, user_attrs={"scores": t.user_attrs["scores"]}))
+            value=0.0, user_attrs={"scores": trial_attrs(t)["scores"]}))
     sign = -1.0 if rep.maximize else 1.0
     out: dict[str, dict[str, float]] = {}
     for column in rep.columns():
@@ -204,7 +205,7 @@ def param_importances(rep: StudyReport, entry: str) -> tuple[dict[str, dict[str,
             continue
 
         def target(t: FrozenTrial, column: str = column) -> float:
-            scores = t.user_attrs["scores"]
+            scores = trial_attrs(t)["scores"]
             value = shared_value(scores) if column == "shared" else float(scores.get(column, math.nan))
             return sign * value
 
@@ -357,7 +358,7 @@ def parallel(rep: StudyReport) -> list[tuple[str, go.Figure]]:
 
 # ---------------------------------------------------------------------------- per-track scores
 def _track_points(trial: FrozenTrial, target: str) -> tuple[list[str], list[float]]:
-    per_track = trial.user_attrs.get("track_scores") or {}
+    per_track = trial_attrs(trial).get("track_scores") or {}
     names, values = [], []
     for name, scores in per_track.items():
         v = scores.get(target)

@@ -25,16 +25,22 @@ from optuna.trial import TrialState
 from sliceq22 import TARGETS
 from sliceq22.errors import Sliceq22Error
 from sliceq22.search import study as studies
+from sliceq22.search.budgetlock import BudgetLock
 from sliceq22.search.config import StudyConfig
+from sliceq22.search.resilient import DEFAULT_PATIENCE_S, PatientStorage
+from sliceq22.search.storage import mask_url
 from sliceq22.search.constraints import check_candidate
 from sliceq22.search.scoring import per_target_values, shared_value
 from sliceq22.search.space import TransformEntry, sample_candidate
+from sliceq22.search.trialattrs import CANDIDATE, RESULT, WORKER
 from sliceq22.search.worker import WORKER_ENV, remote_evaluate
 
 #: Consecutive infeasible candidates after which the search space is judged hopeless.
 MAX_INFEASIBLE_STREAK = 200
-#: Seconds between heartbeats written for running trials.
+#: Seconds between heartbeats written for running trials (and checks for abandoned ones).
 HEARTBEAT_S = 10.0
+#: Seconds between looks at the storage while only other drivers' trials run.
+POLL_S = 2.0
 
 
 @dataclass
@@ -48,6 +54,7 @@ class RunningTrial:
     generator: Any
     started: float = field(default_factory=time.time)
     tracks: list[dict[str, Any]] = field(default_factory=list)
+    worker: dict[str, Any] = field(default_factory=dict)
 
 
 @dataclass
@@ -82,7 +89,17 @@ class StudyDriver:
     budget : int, optional
         Total finished trials wanted (overrides the study file, counts those stored).
     progress : bool
-        Show a progress bar on stderr.
+        Show progress bars on stderr.
+    queue_ahead : int
+        Candidates started beyond the number of workers. Ray queues them, so a
+        worker that finishes picks up the next one at once instead of idling
+        while the driver records the result and asks for a new candidate.
+    stale_after_s : float
+        Heartbeat age after which another driver's running trial is taken as
+        abandoned, failed and retried.
+    patience_s : float
+        How long to wait out a lost database connection before stopping
+        cleanly (:class:`~sliceq22.search.resilient.PatientStorage`).
     """
 
     def __init__(
@@ -94,16 +111,26 @@ class StudyDriver:
         ray_address: str | None = None,
         budget: int | None = None,
         progress: bool = True,
+        queue_ahead: int = 1,
+        stale_after_s: float = studies.STALE_AFTER_S,
+        patience_s: float = DEFAULT_PATIENCE_S,
     ) -> None:
         self.config = config
+        if isinstance(storage, optuna.storages.RDBStorage):
+            label = mask_url(storage.engine.url.render_as_string(hide_password=False))
+            storage = PatientStorage(optuna.storages.get_storage(storage), label=label, patience_s=patience_s)
         self.storage = storage
         self.workers = workers
         self.ray_address = ray_address
         self.budget_override = budget
         self.progress = progress
+        self.queue_ahead = max(0, int(queue_ahead))
+        self.stale_after_s = float(stale_after_s)
         self.running: dict[Any, RunningTrial] = {}
-        self._last_beat = 0.0
+        self._last_beat = time.time()
         self.grid_exhausted = False
+        self.told = 0
+        self.lock = BudgetLock(_engine_of(storage), config.name)
 
     # ------------------------------------------------------------------ set-up
     def _start_ray(self) -> int:
@@ -150,9 +177,10 @@ class StudyDriver:
         return [ray.put(t) for t in tracks]
 
     def _enqueue_references(self, study: optuna.Study) -> None:
-        for ref in self.config.references:
-            params = {f"reference:{ref.label}.{k}": v for k, v in ref.params.items()}
-            study.enqueue_trial(params, user_attrs={"reference": ref.label}, skip_if_exists=True)
+        with self.lock.held():  # two drivers starting together must not both enqueue them
+            for ref in self.config.references:
+                params = {f"reference:{ref.label}.{k}": v for k, v in ref.params.items()}
+                study.enqueue_trial(params, user_attrs={"reference": ref.label}, skip_if_exists=True)
 
     # ------------------------------------------------------------------ trials
     def _candidate(self, trial: optuna.Trial) -> tuple[str, str, dict[str, Any]]:
@@ -168,39 +196,102 @@ class StudyDriver:
         entry, params = sample_candidate(trial, self.config.transforms)
         return entry.label, entry.family, params
 
-    def _dispatch(self, study: optuna.Study, evaluate: Any, track_refs: list[Any], summary: RunSummary) -> bool:
-        """Ask for one candidate; start it or record it infeasible. Returns True if started."""
-        trial = study.ask()
-        label, family, params = self._candidate(trial)
-        trial.set_user_attr("label", label)
-        trial.set_user_attr("family", family)
-        trial.set_user_attr("transform_params", params)
-        trial.set_user_attr("driver_host", socket.gethostname())
-        trial.set_user_attr("driver_pid", os.getpid())
-        trial.set_user_attr("heartbeat", time.time())
-        reason = check_candidate(
-            family, params, self.config.constraints, rate=self.rate, length=self.length, channels=self.channels
-        )
+    def _dispatch(self, study: optuna.Study, evaluate: Any, track_refs: list[Any], summary: RunSummary,
+                  budget: int) -> str:
+        """Ask for one candidate and start it.
+
+        The budget check, Optuna's ``ask``, drawing the candidate and storing it
+        (with this driver's host and pid) all happen under the study's lock:
+        two drivers cannot both take the last place, and a RUNNING trial
+        without a stored candidate, seen by a lock holder, can only belong to
+        a driver that died inside the lock (see :meth:`_recover`).
+
+        Returns ``"started"``, ``"infeasible"`` (recorded, not started),
+        ``"full"`` (the budget has no room left) or ``"lost"`` (another driver
+        took the trial over while the database was unreachable).
+        """
+        with self.lock.held():
+            finished, running = studies.budget_usage(study)
+            if finished + running >= budget or not self._grid_has_room(study):
+                return "full"
+            trial = study.ask()
+            label, family, params = self._candidate(trial)
+            reason = check_candidate(
+                family, params, self.config.constraints, rate=self.rate, length=self.length, channels=self.channels
+            )
+            try:
+                trial.set_user_attr(CANDIDATE, {
+                    "label": label, "family": family, "transform_params": params,
+                    "driver_host": socket.gethostname(), "driver_pid": os.getpid(),
+                    **({"infeasible": reason} if reason is not None else {}),
+                })
+            except optuna.exceptions.UpdateFinishedTrialError:
+                return "lost"
         if reason is not None:
-            self._reject(study, trial, reason, summary)
-            return False
+            self._tell(study, trial, state=TrialState.PRUNED)
+            summary.infeasible_now += 1
+            return "infeasible"
         generator = evaluate.remote(family, params, self.rate, track_refs, self.config.objective)
         self.running[generator] = RunningTrial(trial, label, family, params, generator)
-        return True
+        return "started"
 
-    def _tell(self, study: optuna.Study, trial: optuna.Trial, values: Any = None, state: TrialState | None = None) -> None:
-        """``study.tell``, noting when the grid sampler has run out of candidates.
+    def _grid_has_room(self, study: optuna.Study) -> bool:
+        """For a grid study: whether some grid point is neither finished nor running.
+
+        Optuna's GridSampler hands out an already running point again when
+        every point has started (it expects ``optimize`` to stop); asking then
+        would evaluate a candidate twice. When every point has finished, the
+        grid is exhausted. (Reads the sampler's ``grid_id`` trial attribute.)
+        """
+        sampler = study.sampler
+        if not isinstance(sampler, optuna.samplers.GridSampler):
+            return True
+        size = len(sampler._all_grids)
+        finished, started = set(), set()
+        for t in study.get_trials(deepcopy=False):
+            grid_id = t.system_attrs.get("grid_id")
+            if grid_id is None:
+                continue
+            if t.state.is_finished():
+                finished.add(grid_id)
+            elif t.state == TrialState.RUNNING:
+                started.add(grid_id)
+        if len(finished) >= size:
+            self.grid_exhausted = True
+        return len(finished | started) < size
+
+    def _recover(self, study: optuna.Study) -> list[int]:
+        """Fail and retry other drivers' abandoned trials (under the lock, see :meth:`_dispatch`)."""
+        own = {run.trial.number for run in self.running.values()}
+        with self.lock.held():
+            return studies.recover_abandoned(study, self.config.retries, own=own,
+                                             stale_after_s=self.stale_after_s, locked=True)
+
+    def _tell(self, study: optuna.Study, trial: optuna.Trial, values: Any = None, state: TrialState | None = None) -> bool:
+        """``study.tell``; False when the trial was already finished by someone else.
 
         Optuna's GridSampler calls ``study.stop()`` from ``tell`` once every grid
         point is taken, which raises outside ``optimize``; the trial is stored
         by then, so the exhausted grid is a reason to stop asking, not an error.
+        A trial another driver took for abandoned (its heartbeat was late) is
+        already failed and retried; this result is then dropped, not stored twice.
         """
+        self.told += 1
         try:
             study.tell(trial, values, state=state)
+        except optuna.exceptions.UpdateFinishedTrialError:
+            return False
         except RuntimeError as exc:
             if "Study.stop" not in str(exc):
                 raise
             self.grid_exhausted = True
+        except KeyError as exc:
+            # GridSampler.after_trial looks up the grid point of the told trial,
+            # which an enqueued (reference) trial does not have; the state was
+            # stored before (Optuna stores it in a ``finally``).
+            if exc.args != ("grid_id",):
+                raise
+        return True
 
     def _reject(self, study: optuna.Study, trial: optuna.Trial, reason: str, summary: RunSummary) -> None:
         """Record an infeasible candidate.
@@ -211,46 +302,71 @@ class StudyDriver:
         complete trial and so learns to avoid the region. It does not count
         against the budget (:func:`sliceq22.search.study.finished_count`).
         """
-        trial.set_user_attr("infeasible", reason)
+        try:
+            trial.set_user_attr("infeasible", reason)
+        except optuna.exceptions.UpdateFinishedTrialError:
+            return
         self._tell(study, trial, state=TrialState.PRUNED)
         summary.infeasible_now += 1
 
-    def _heartbeat(self) -> None:
+    def _heartbeat(self, study: optuna.Study, summary: RunSummary) -> None:
+        """Every HEARTBEAT_S: mark our running trials alive, recover other drivers' abandoned ones."""
         now = time.time()
         if now - self._last_beat < HEARTBEAT_S:
             return
         self._last_beat = now
         for run in self.running.values():
-            run.trial.set_user_attr("heartbeat", now)
+            try:
+                run.trial.set_user_attr("heartbeat", now)
+            except optuna.exceptions.UpdateFinishedTrialError:
+                pass  # taken over by another driver; its result will be dropped
+        summary.recovered += self._recover(study)
 
-    def _finish(self, study: optuna.Study, run: RunningTrial, summary: RunSummary) -> None:
+    def _result(self, run: RunningTrial) -> dict[str, Any]:
         how = self.config.aggregate
-        values = per_target_values(run.tracks, how)
-        trial = run.trial
-        trial.set_user_attr("scores", values)
-        trial.set_user_attr("track_scores", {r["track"]: r["scores"] for r in run.tracks})
-        trial.set_user_attr("timing", {k: float(sum(r["timing"].get(k, 0.0) for r in run.tracks)) for k in ("forward", "inverse", "metric")})
+        result: dict[str, Any] = {
+            "scores": per_target_values(run.tracks, how),
+            "track_scores": {r["track"]: r["scores"] for r in run.tracks},
+            "timing": {k: float(sum(r["timing"].get(k, 0.0) for r in run.tracks))
+                       for k in ("forward", "inverse", "metric")},
+            "seconds": time.time() - run.started,
+            "tracks_evaluated": len(run.tracks),
+            **run.worker,
+        }
         excluded = sorted({f"{r['track']}:{t}" for r in run.tracks for t in r["excluded"]})
         if excluded:
-            trial.set_user_attr("excluded", excluded)
-        trial.set_user_attr("seconds", time.time() - run.started)
+            result["excluded"] = excluded
+        return result
+
+    def _finish(self, study: optuna.Study, run: RunningTrial, summary: RunSummary) -> None:
+        result = self._result(run)
+        values = result["scores"]
         if self.config.mode == "per-target":
             told = [values[t] for t in TARGETS]
         else:
             told = [shared_value(values)]
         if any(math.isnan(v) for v in told):
-            trial.set_user_attr("failure", "no finite score (every track silent for some target)")
-            self._tell(study, trial, state=TrialState.FAIL)
-            summary.failed_now += 1
+            result["failure"] = "no finite score (every track silent for some target)"
+        try:
+            run.trial.set_user_attr(RESULT, result)
+        except optuna.exceptions.UpdateFinishedTrialError:
+            return  # another driver failed it as abandoned and retried it
+        if "failure" in result:
+            if self._tell(study, run.trial, state=TrialState.FAIL):
+                summary.failed_now += 1
             return
-        self._tell(study, trial, told if len(told) > 1 else told[0])
-        summary.completed_now += 1
+        if self._tell(study, run.trial, told if len(told) > 1 else told[0]):
+            summary.completed_now += 1
 
     def _fail(self, study: optuna.Study, run: RunningTrial, reason: str, summary: RunSummary, retry: bool) -> None:
         if study._storage.get_trial(run.trial._trial_id).state.is_finished():
             return
-        run.trial.set_user_attr("failure", reason)
-        self._tell(study, run.trial, state=TrialState.FAIL)
+        try:
+            run.trial.set_user_attr("failure", reason)
+        except optuna.exceptions.UpdateFinishedTrialError:
+            return
+        if not self._tell(study, run.trial, state=TrialState.FAIL):
+            return
         summary.failed_now += 1
         if retry:
             frozen = study._storage.get_trial(run.trial._trial_id)
@@ -260,8 +376,14 @@ class StudyDriver:
         """Handle one message of a running trial; return True when the trial is over."""
         kind = message["kind"]
         if kind == "start":
-            run.trial.set_user_attr("worker_host", message["host"])
-            run.trial.set_user_attr("worker_pid", message["pid"])
+            # Written at once so `sliceq22 show` (and a node drill) can see where it runs.
+            run.worker = {"worker_host": message["host"], "worker_pid": message["pid"],
+                          "worker_node": message.get("node")}
+            run.started = time.time()
+            try:
+                run.trial.set_user_attr(WORKER, run.worker)
+            except optuna.exceptions.UpdateFinishedTrialError:
+                return True
             return False
         if kind == "infeasible":
             self._reject(study, run.trial, message["reason"], summary)
@@ -274,16 +396,50 @@ class StudyDriver:
                 import ray
 
                 ray.cancel(run.generator, force=True)
-                run.trial.set_user_attr("tracks_evaluated", len(run.tracks))
-                run.trial.set_user_attr("scores", per_target_values(run.tracks, self.config.aggregate))
-                self._tell(study, run.trial, state=TrialState.PRUNED)
-                summary.pruned_now += 1
+                try:
+                    run.trial.set_user_attr(RESULT, self._result(run))
+                except optuna.exceptions.UpdateFinishedTrialError:
+                    return True
+                if self._tell(study, run.trial, state=TrialState.PRUNED):
+                    summary.pruned_now += 1
                 return True
         return False
 
+    def _receive(self, study: optuna.Study, generator: Any, summary: RunSummary) -> None:
+        """Take the next message of a ready evaluation and act on it."""
+        import ray
+
+        run = self.running[generator]
+        done = False
+        try:
+            message = ray.get(next(generator))
+            done = self._on_message(study, run, message, summary)
+        except StopIteration:
+            self._finish(study, run, summary)
+            done = True
+        except (ray.exceptions.WorkerCrashedError, ray.exceptions.NodeDiedError,
+                ray.exceptions.ActorDiedError, ray.exceptions.ObjectLostError,
+                ray.exceptions.OwnerDiedError) as exc:
+            self._fail(study, run, f"worker died: {type(exc).__name__}", summary, retry=True)
+            done = True
+        except ray.exceptions.RayTaskError as exc:
+            cause = exc.cause if getattr(exc, "cause", None) is not None else exc
+            text = str(cause).strip().splitlines()
+            self._fail(study, run, f"{type(cause).__name__}: {text[-1] if text else ''}", summary, retry=False)
+            done = True
+        if done:
+            del self.running[generator]
+
     # ------------------------------------------------------------------ the loop
     def run(self) -> RunSummary:
-        """Run until the study holds its budget of finished trials; return what happened."""
+        """Run until the study holds its budget of finished trials; return what happened.
+
+        Several drivers may run the same study at once (on a database server):
+        each starts a trial only while finished plus running trials stay below
+        the budget (:meth:`_dispatch`), and a driver with nothing of
+        its own to run waits while others' trials are running, taking over
+        their trials if their driver stops.
+        """
         import ray
 
         from sliceq22.oracles import get_objective
@@ -294,93 +450,142 @@ class StudyDriver:
         study, _ = studies.open_study(self.config, self.storage, direction=direction, budget=self.budget_override)
         budget = studies.budget_of(study, self.config)
         summary = RunSummary(self.config.name, budget, studies.finished_count(study))
-        summary.recovered = studies.recover_abandoned(study, self.config.retries)
+        summary.recovered = self._recover(study)
         self._enqueue_references(study)
         if studies.finished_count(study) >= budget:
             summary.finished = studies.finished_count(study)
             return summary
 
         workers = self._start_ray()
+        capacity = workers + self.queue_ahead
         track_refs = self._load_tracks(study)
         evaluate = remote_evaluate()
-        bar = _progress(budget, studies.finished_count(study), self.config.name, self.progress)
+        bars = _Progress(budget, self.config.name, len(self.track_names), self.progress)
         streak = 0
         try:
             while True:
-                finished = studies.finished_count(study)
-                bar.n = finished
-                bar.refresh()
-                while (len(self.running) < workers and finished + len(self.running) < budget
-                       and not self.grid_exhausted):
-                    if self._dispatch(study, evaluate, track_refs, summary):
-                        streak = 0
-                    else:
-                        streak += 1
-                        if streak >= MAX_INFEASIBLE_STREAK:
-                            raise Sliceq22Error(
-                                f"{streak} candidates in a row were infeasible; widen the constraints "
-                                "or narrow the search space (see `sliceq22 show` for the reasons)"
-                            )
+                full = False
+                while len(self.running) < capacity and not self.grid_exhausted:
+                    outcome = self._dispatch(study, evaluate, track_refs, summary, budget)
+                    if outcome == "full":
+                        full = True
+                        break
+                    if outcome == "lost":
+                        continue
+                    streak = streak + 1 if outcome == "infeasible" else 0
+                    if streak >= MAX_INFEASIBLE_STREAK:
+                        raise Sliceq22Error(
+                            f"{streak} candidates in a row were infeasible; widen the constraints "
+                            "or narrow the search space (see `sliceq22 show` for the reasons)"
+                        )
+                bars.show(study, self.running.values(), self.told)
                 if not self.running:
-                    break
+                    if self.grid_exhausted or not full:
+                        break
+                    finished, running = studies.budget_usage(study)
+                    if finished >= budget:
+                        break
+                    if running:
+                        # Other drivers' trials fill the budget: wait for them, and take
+                        # them over (fail and retry) if their driver vanishes.
+                        time.sleep(POLL_S)
+                        self._heartbeat(study, summary)
+                    continue
                 ready, _ = ray.wait(list(self.running), num_returns=1, timeout=HEARTBEAT_S)
-                self._heartbeat()
+                self._heartbeat(study, summary)
                 for generator in ready:
-                    run = self.running[generator]
-                    done = False
-                    try:
-                        message = ray.get(next(generator))
-                        done = self._on_message(study, run, message, summary)
-                    except StopIteration:
-                        self._finish(study, run, summary)
-                        done = True
-                    except (ray.exceptions.WorkerCrashedError, ray.exceptions.NodeDiedError,
-                            ray.exceptions.ActorDiedError, ray.exceptions.ObjectLostError,
-                            ray.exceptions.OwnerDiedError) as exc:
-                        self._fail(study, run, f"worker died: {type(exc).__name__}", summary, retry=True)
-                        done = True
-                    except ray.exceptions.RayTaskError as exc:
-                        cause = exc.cause if getattr(exc, "cause", None) is not None else exc
-                        text = str(cause).strip().splitlines()
-                        self._fail(study, run, f"{type(cause).__name__}: {text[-1] if text else ''}", summary, retry=False)
-                        done = True
-                    if done:
-                        del self.running[generator]
+                    self._receive(study, generator, summary)
         except BaseException:
             self._abandon_running(study)
             raise
         finally:
-            bar.n = studies.finished_count(study)
-            bar.close()
+            bars.close(study)
         summary.finished = studies.finished_count(study)
         summary.seconds = time.time() - t0
         summary.grid_exhausted = self.grid_exhausted
         return summary
 
     def _abandon_running(self, study: optuna.Study) -> None:
-        """On an error or Ctrl-C, fail what is running (with a reason) and requeue it for the next run."""
+        """On an error or Ctrl-C, fail what is running (with a reason) and requeue it for the next run.
+
+        When the storage itself is gone nothing can be written: the running
+        trials are left RUNNING and the next run recovers them (their driver's
+        process is gone by then).
+        """
         import ray
+
+        from sliceq22.errors import StorageError
 
         for generator, run in list(self.running.items()):
             try:
                 ray.cancel(generator, force=True)
             except Exception:  # already finished or its worker is gone: nothing to cancel
                 pass
-            self._fail(study, run, "interrupted: the driver stopped", RunSummary("", 0, 0), retry=True)
+            try:
+                self._fail(study, run, "interrupted: the driver stopped", RunSummary("", 0, 0), retry=True)
+            except StorageError:
+                pass
         self.running.clear()
 
 
-class _NoBar:
-    n = 0
+def _engine_of(storage: Any) -> Any:
+    """The SQLAlchemy engine under a (wrapped, cached) Optuna RDB storage, or ``None``."""
+    for _ in range(3):
+        engine = getattr(storage, "engine", None)
+        if engine is not None:
+            return engine
+        storage = getattr(storage, "inner", None) or getattr(storage, "_backend", None)
+        if storage is None:
+            return None
+    return None
 
-    def refresh(self) -> None: ...
 
-    def close(self) -> None: ...
+class _Progress:
+    """Progress bars on stderr: finished trials, and tracks of the running trials when there are several."""
 
+    def __init__(self, budget: int, name: str, n_tracks: int, enabled: bool) -> None:
+        self.enabled = enabled
+        self.n_tracks = n_tracks
+        self.trials = self.tracks = None
+        self._told, self._counted = -1, 0.0
+        if not enabled:
+            return
+        from tqdm import tqdm
 
-def _progress(total: int, initial: int, name: str, enabled: bool) -> Any:
-    if not enabled:
-        return _NoBar()
-    from tqdm import tqdm
+        self.trials = tqdm(total=budget, desc=f"{name}: trials", unit="trial", file=sys.stderr,
+                           dynamic_ncols=True, position=0)
+        if n_tracks > 1:
+            self.tracks = tqdm(total=0, desc="  tracks of running trials", unit="track", file=sys.stderr,
+                               dynamic_ncols=True, position=1, leave=False)
 
-    return tqdm(total=total, initial=initial, desc=f"{name}: trials", unit="trial", file=sys.stderr, dynamic_ncols=True)
+    def show(self, study: optuna.Study, running: Any, told: int) -> None:
+        """Redraw: the storage's count (other drivers' trials included) and the running trials.
+
+        The count is read again only when this driver told a result or every
+        few seconds (for other drivers' results): reading every trial at each
+        message would cost more than the bar is worth.
+        """
+        if self.trials is None:
+            return
+        now = time.monotonic()
+        if told != self._told or now - self._counted > POLL_S:
+            self.trials.n = studies.finished_count(study)
+            self._told, self._counted = told, now
+        self.trials.refresh()
+        if self.tracks is not None:
+            runs = list(running)
+            self.tracks.total = self.n_tracks * len(runs)
+            self.tracks.n = sum(len(r.tracks) for r in runs)
+            self.tracks.set_postfix_str(
+                ", ".join(f"#{r.trial.number} {len(r.tracks)}/{self.n_tracks}" for r in runs), refresh=False)
+            self.tracks.refresh()
+
+    def close(self, study: optuna.Study) -> None:
+        if self.tracks is not None:
+            self.tracks.close()
+        if self.trials is not None:
+            try:
+                self.trials.n = studies.finished_count(study)
+            except Exception:  # the storage may be what failed; the bar still closes
+                pass
+            self.trials.close()

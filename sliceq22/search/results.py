@@ -15,6 +15,7 @@ from optuna.trial import FrozenTrial, TrialState
 from sliceq22 import TARGETS
 from sliceq22.search.config import StudyConfig
 from sliceq22.search.scoring import shared_value
+from sliceq22.search.trialattrs import trial_attrs
 from sliceq22.transforms import transform_class
 
 
@@ -27,7 +28,7 @@ def complete_trials(study: optuna.Study) -> list[FrozenTrial]:
     return [
         t
         for t in study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,))
-        if isinstance(t.user_attrs.get("scores"), dict)
+        if isinstance(trial_attrs(t).get("scores"), dict)
     ]
 
 
@@ -38,8 +39,8 @@ def constructor_params(trial: FrozenTrial) -> dict[str, Any]:
     parameters (nsgcq: Essentia's ``NSGConstantQ``) say so with an
     ``export_params`` class method.
     """
-    cls = transform_class(trial.user_attrs["family"])
-    params = cls.validate(trial.user_attrs.get("transform_params", {}))
+    cls = transform_class(trial_attrs(trial)["family"])
+    params = cls.validate(trial_attrs(trial).get("transform_params", {}))
     exporter = getattr(cls, "export_params", None)
     return exporter(params) if exporter is not None else params
 
@@ -56,11 +57,11 @@ def essentia_params(family: str, params: dict[str, Any], rate: int = 44100) -> d
 
 
 def _entry(trial: FrozenTrial, score: float) -> dict[str, Any]:
-    family = trial.user_attrs["family"]
+    family = trial_attrs(trial)["family"]
     params = constructor_params(trial)
     entry = {
         "family": family,
-        "label": trial.user_attrs.get("label"),
+        "label": trial_attrs(trial).get("label"),
         "params": params,
         "score": float(score),
         "trial": trial.number,
@@ -77,7 +78,7 @@ def best_per_target(study: optuna.Study) -> dict[str, tuple[FrozenTrial, float]]
     best: dict[str, tuple[FrozenTrial, float]] = {}
     for trial in complete_trials(study):
         for target in TARGETS:
-            score = trial.user_attrs["scores"].get(target, math.nan)
+            score = trial_attrs(trial)["scores"].get(target, math.nan)
             if math.isnan(score):
                 continue
             if target not in best or sign * score > sign * best[target][1]:
@@ -95,7 +96,7 @@ def best_shared(study: optuna.Study) -> tuple[FrozenTrial, float] | None:
 
 def reference_trials(study: optuna.Study) -> dict[str, FrozenTrial]:
     """Complete reference trials by label (e.g. the STFT control)."""
-    return {t.user_attrs["reference"]: t for t in complete_trials(study) if "reference" in t.user_attrs}
+    return {trial_attrs(t)["reference"]: t for t in complete_trials(study) if "reference" in trial_attrs(t)}
 
 
 def export_best(study: optuna.Study, config: StudyConfig) -> dict[str, Any]:
@@ -120,12 +121,12 @@ def export_best(study: optuna.Study, config: StudyConfig) -> dict[str, Any]:
     }
     if shared is not None:
         trial, value = shared
-        doc["shared"] = {**_entry(trial, value), "scores": trial.user_attrs["scores"]}
+        doc["shared"] = {**_entry(trial, value), "scores": trial_attrs(trial)["scores"]}
     for label, trial in reference_trials(study).items():
         doc["reference"][label] = {
-            "family": trial.user_attrs["family"],
+            "family": trial_attrs(trial)["family"],
             "params": constructor_params(trial),
-            "scores": trial.user_attrs["scores"],
+            "scores": trial_attrs(trial)["scores"],
             "trial": trial.number,
         }
     return doc
@@ -153,23 +154,23 @@ def overview(study: optuna.Study, budget: int) -> dict[str, Any]:
     running = []
     now = time.time()
     for t in trials:
-        if "infeasible" in t.user_attrs:
+        if "infeasible" in trial_attrs(t):
             counts["infeasible"] += 1
-            failures["infeasible: " + str(t.user_attrs["infeasible"])[:120]] += 1
+            failures["infeasible: " + str(trial_attrs(t)["infeasible"])[:120]] += 1
         else:
             counts[t.state.name.lower()] += 1
             if t.state == TrialState.FAIL:
-                failures[str(t.user_attrs.get("failure", "unknown"))[:120]] += 1
+                failures[str(trial_attrs(t).get("failure", "unknown"))[:120]] += 1
         if t.state == TrialState.RUNNING:
             started = t.datetime_start.timestamp() if t.datetime_start else now
-            beat = t.user_attrs.get("heartbeat")
+            beat = trial_attrs(t).get("heartbeat")
             running.append(
                 {
                     "trial": t.number,
                     "age_s": now - started,
-                    "host": t.user_attrs.get("worker_host") or t.user_attrs.get("driver_host"),
+                    "host": trial_attrs(t).get("worker_host") or trial_attrs(t).get("driver_host"),
                     "heartbeat_age_s": None if beat is None else now - float(beat),
-                    "label": t.user_attrs.get("label"),
+                    "label": trial_attrs(t).get("label"),
                 }
             )
     finished = counts["complete"] + counts["pruned"]
@@ -221,11 +222,11 @@ def results_table(study: optuna.Study, config: StudyConfig) -> str:
         if entry is None:
             rows.append([target, math.nan, "-", "-", "-", *ref_scores])
             continue
-        shown = by_number[entry["trial"]].user_attrs.get("transform_params", {})
+        shown = trial_attrs(by_number[entry["trial"]]).get("transform_params", {})
         rows.append([target, entry["score"], entry["trial"], entry["label"], _short_params(shown), *ref_scores])
     if doc["shared"] is not None:
         s = doc["shared"]
-        shown = by_number[s["trial"]].user_attrs.get("transform_params", {})
+        shown = trial_attrs(by_number[s["trial"]]).get("transform_params", {})
         ref_shared = [shared_value(refs[label]["scores"]) for label in refs]
         rows.append(["shared", s["score"], s["trial"], s["label"], _short_params(shown), *ref_shared])
     metric = config.objective.get("metric", "")

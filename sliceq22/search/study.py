@@ -21,6 +21,7 @@ from optuna.trial import TrialState
 from sliceq22 import TARGETS
 from sliceq22.errors import StorageError, StudyFileError
 from sliceq22.search.config import StudyConfig, parse_study_text
+from sliceq22.search.trialattrs import CANDIDATE, is_infeasible, trial_attrs
 
 #: Study attributes written by sliceq22.
 ATTR_CONFIG = "sliceq22.config"
@@ -201,7 +202,19 @@ def budget_of(study: optuna.Study, config: StudyConfig) -> int:
 def finished_count(study: optuna.Study) -> int:
     """Trials that count against the budget: complete and pruned evaluations (not infeasible candidates)."""
     states = (TrialState.COMPLETE, TrialState.PRUNED)
-    return sum(1 for t in study.get_trials(deepcopy=False, states=states) if "infeasible" not in t.user_attrs)
+    return sum(1 for t in study.get_trials(deepcopy=False, states=states) if not is_infeasible(t))
+
+
+def budget_usage(study: optuna.Study) -> tuple[int, int]:
+    """``(finished, running)``: trials counting against the budget, and RUNNING trials (any driver's)."""
+    states = (TrialState.COMPLETE, TrialState.PRUNED, TrialState.RUNNING)
+    finished = running = 0
+    for t in study.get_trials(deepcopy=False, states=states):
+        if t.state == TrialState.RUNNING:
+            running += 1
+        elif not is_infeasible(t):
+            finished += 1
+    return finished, running
 
 
 def _pid_alive(pid: int) -> bool:
@@ -214,19 +227,33 @@ def _pid_alive(pid: int) -> bool:
     return True
 
 
-def is_abandoned(trial: optuna.trial.FrozenTrial, now: float | None = None) -> bool:
-    """Whether a RUNNING trial's driver is gone (dead pid on this host, or a stale heartbeat)."""
+def abandoned_reason(
+    trial: optuna.trial.FrozenTrial, now: float | None = None, stale_after_s: float = STALE_AFTER_S
+) -> str | None:
+    """Why a RUNNING trial is taken as abandoned, or ``None`` if its driver looks alive.
+
+    Its driver is gone when it ran on this host and its process no longer
+    exists, or, from any host, when its heartbeat (or, before the first one,
+    its start) is older than ``stale_after_s``.
+    """
     now = time.time() if now is None else now
-    attrs = trial.user_attrs
+    attrs = trial_attrs(trial)
     host, pid = attrs.get("driver_host"), attrs.get("driver_pid")
     if host == socket.gethostname() and isinstance(pid, int) and pid != os.getpid():
         if not _pid_alive(pid):
-            return True
+            return f"abandoned: its driver (pid {pid} on {host}) stopped while the trial ran"
     beat = attrs.get("heartbeat")
     if beat is None:
-        started = trial.datetime_start.timestamp() if trial.datetime_start else now
-        return now - started > STALE_AFTER_S
-    return now - float(beat) > STALE_AFTER_S
+        beat = trial.datetime_start.timestamp() if trial.datetime_start else now
+    silent = now - float(beat)
+    if silent > stale_after_s:
+        return f"abandoned: no heartbeat from its driver on {host or 'an unknown host'} for {silent:.0f} s"
+    return None
+
+
+def is_abandoned(trial: optuna.trial.FrozenTrial, now: float | None = None) -> bool:
+    """Whether a RUNNING trial's driver is gone (see :func:`abandoned_reason`)."""
+    return abandoned_reason(trial, now) is not None
 
 
 def requeue(study: optuna.Study, trial: optuna.trial.FrozenTrial, retries: int) -> bool:
@@ -241,23 +268,52 @@ def requeue(study: optuna.Study, trial: optuna.trial.FrozenTrial, retries: int) 
     return True
 
 
-def recover_abandoned(study: optuna.Study, retries: int) -> list[int]:
-    """Fail the RUNNING trials of a killed driver and re-enqueue their parameters.
+def recover_abandoned(
+    study: optuna.Study,
+    retries: int,
+    *,
+    own: set[int] | None = None,
+    stale_after_s: float = STALE_AFTER_S,
+    locked: bool = False,
+) -> list[int]:
+    """Fail the RUNNING trials of stopped drivers and re-enqueue their parameters.
 
-    Returns the numbers of the trials failed.
+    Parameters
+    ----------
+    own : set of int, optional
+        Numbers of the caller's own running trials, never taken as abandoned.
+    stale_after_s : float
+        Heartbeat age after which another host's trial is taken as abandoned.
+    locked : bool
+        The caller holds the study's budget lock, under which drivers ask and
+        store their candidate: a RUNNING trial with no stored candidate then
+        belongs to a driver that died between the two, and is abandoned now.
+
+    Returns
+    -------
+    list of int
+        The numbers of the trials failed.
     """
     recovered = []
     for trial in study.get_trials(deepcopy=False, states=(TrialState.RUNNING,)):
-        if not is_abandoned(trial):
+        if own and trial.number in own:
+            continue
+        if locked and CANDIDATE not in trial.user_attrs:
+            reason = "abandoned: its driver stopped before the candidate was drawn"
+        else:
+            reason = abandoned_reason(trial, stale_after_s=stale_after_s)
+        if reason is None:
             continue
         storage = study._storage
-        reason = "abandoned: its driver stopped while the trial ran"
-        storage.set_trial_user_attr(trial._trial_id, "failure", reason)
         try:
+            storage.set_trial_user_attr(trial._trial_id, "failure", reason)
             storage.set_trial_state_values(trial._trial_id, state=TrialState.FAIL)
         except (RuntimeError, optuna.exceptions.UpdateFinishedTrialError):
             continue  # another driver finished or failed it meanwhile
-        requeue(study, trial, retries)
+        if CANDIDATE in trial.user_attrs:
+            # A trial killed between ``ask`` and the end of its drawing holds only
+            # part of a candidate; nothing of it ran, so the sampler draws anew.
+            requeue(study, trial, retries)
         recovered.append(trial.number)
     return recovered
 

@@ -35,7 +35,7 @@ def evaluate_stream(
 
     Messages
     --------
-    ``{"kind": "start", "host": str, "pid": int}`` first;
+    ``{"kind": "start", "host": str, "pid": int, "node": str}`` first (``node``: Ray node id);
     ``{"kind": "infeasible", "reason": str}`` if the transform's probe refuses the setting;
     ``{"kind": "track", "track": str, "scores": {target: float}, "timing": {...}, "excluded": [...]}``
     for each track, in order.
@@ -46,7 +46,8 @@ def evaluate_stream(
     from sliceq22.oracles import get_objective
     from sliceq22.transforms import make_transform
 
-    yield {"kind": "start", "host": socket.gethostname(), "pid": os.getpid()}
+    yield {"kind": "start", "host": socket.gethostname(), "pid": os.getpid(),
+           "node": ray.get_runtime_context().get_node_id()}
     transform = make_transform(family, params, rate=rate)
     feasibility = transform.feasibility()
     if not feasibility.ok:

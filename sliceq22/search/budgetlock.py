@@ -1,0 +1,86 @@
+"""One budget for a study however many drivers work on it.
+
+Each driver decides to start a trial only if the study's finished trials plus
+the trials running anywhere stay below the budget. Two drivers checking at
+the same moment would both see room for one more and overshoot, so the check
+and Optuna's ``ask`` happen under a lock that every driver of the study takes:
+
+- PostgreSQL: a transaction-level advisory lock (``pg_advisory_xact_lock``),
+  released by the server even if the driver dies holding it.
+- MySQL: ``GET_LOCK`` (written for MySQL, not tested here: no server).
+- SQLite: an exclusive ``flock`` on the database file (drivers on one host
+  only, which is all SQLite supports; SQLite's own locks are POSIX record
+  locks, which ``flock`` does not touch).
+
+Anything else (an in-memory storage in tests) gets a process-local lock.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import hashlib
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+
+import sqlalchemy
+
+
+def _key(study_name: str) -> int:
+    """A stable signed 64-bit key for the study (advisory locks take bigint keys)."""
+    digest = hashlib.sha256(f"sliceq22:{study_name}".encode()).digest()
+    return int.from_bytes(digest[:8], "big", signed=True)
+
+
+class BudgetLock:
+    """A lock shared by every driver of one study.
+
+    Parameters
+    ----------
+    engine : sqlalchemy.engine.Engine or None
+        The storage's engine (``RDBStorage.engine``); ``None`` for a
+        process-local lock.
+    study_name : str
+        The study whose budget is guarded.
+    """
+
+    def __init__(self, engine: sqlalchemy.engine.Engine | None, study_name: str) -> None:
+        self.engine = engine
+        self.key = _key(study_name)
+        self.name = study_name
+        self._local = threading.Lock()
+        self.dialect = engine.dialect.name if engine is not None else "local"
+
+    @contextlib.contextmanager
+    def held(self) -> Iterator[None]:
+        """Hold the lock for the duration of the ``with`` block."""
+        with self._local:
+            if self.dialect == "postgresql":
+                with self.engine.begin() as conn:  # type: ignore[union-attr]
+                    conn.execute(sqlalchemy.text("SELECT pg_advisory_xact_lock(:k)"), {"k": self.key})
+                    yield
+            elif self.dialect in ("mysql", "mariadb"):
+                name = f"sliceq22:{self.key}"
+                with self.engine.connect() as conn:  # type: ignore[union-attr]
+                    conn.execute(sqlalchemy.text("SELECT GET_LOCK(:n, -1)"), {"n": name})
+                    try:
+                        yield
+                    finally:
+                        conn.execute(sqlalchemy.text("SELECT RELEASE_LOCK(:n)"), {"n": name})
+            elif self.dialect == "sqlite" and self._sqlite_path() is not None:
+                path = self._sqlite_path()
+                with open(path, "rb") as handle:
+                    fcntl.flock(handle, fcntl.LOCK_EX)
+                    try:
+                        yield
+                    finally:
+                        fcntl.flock(handle, fcntl.LOCK_UN)
+            else:
+                yield
+
+    def _sqlite_path(self) -> Path | None:
+        database = self.engine.url.database if self.engine is not None else None
+        if not database or database == ":memory:":
+            return None
+        return Path(database)
