@@ -70,10 +70,12 @@ def write_stem_folder(root: Path, n_tracks: int, seconds: float) -> Path:
     return root
 
 
-def run_cli(*args: str, cwd: Path, timeout: float = 300, env: dict | None = None) -> subprocess.CompletedProcess:
-    """Run ``sliceq22 ARGS`` and return the completed process (text output)."""
+def run_cli(*args: str, cwd: Path, timeout: float = 300, env: dict | None = None,
+            prefix: list[str] | None = None) -> subprocess.CompletedProcess:
+    """Run ``sliceq22 ARGS`` (after the ``prefix`` command, if any) and return the completed process."""
     full_env = {**os.environ, "SLICEQ22_NO_PROGRESS": "1", **(env or {})}
-    return subprocess.run([*CLI, *args], cwd=cwd, capture_output=True, text=True, timeout=timeout, env=full_env)
+    return subprocess.run([*(prefix or []), *CLI, *args], cwd=cwd, capture_output=True, text=True,
+                          timeout=timeout, env=full_env)
 
 
 def start_cli(*args: str, cwd: Path) -> subprocess.Popen:

@@ -114,6 +114,37 @@ def test_bad_storage_and_names(tmp_path: Path) -> None:
     assert (tmp_path / "junk.db").read_bytes() == b"this is not a database" * 100
 
 
+def test_read_only_storage_is_refused_and_left_unchanged(tmp_path: Path) -> None:
+    # Root ignores file permissions; dropping the DAC-override capabilities from the
+    # child makes it see permissions as any user would (the interpreter under /root
+    # stays readable: root owns it).
+    no_override = ["setpriv", "--bounding-set=-dac_override,-dac_read_search", "--"]
+    (tmp_path / "s.toml").write_text(study_text("ro", trials=2))
+    db = tmp_path / "ro.db"
+    assert run_cli("run", "s.toml", "--storage", f"sqlite:///{db}", "--trials", "1", cwd=tmp_path).returncode == 0
+    db.chmod(0o444)
+    before = db.read_bytes()
+    locked_dir = tmp_path / "locked"
+    locked_dir.mkdir()
+    locked_dir.chmod(0o555)
+    cases = [
+        (["run", "s.toml", "--storage", f"sqlite:///{db}", "--trials", "2"], "is read-only"),
+        (["resume", "ro", "--storage", f"sqlite:///{db}", "--trials", "2"], "is read-only"),
+        (["run", "s.toml", "--storage", f"sqlite:///{locked_dir / 'new.db'}"], "folder"),
+    ]
+    for args, message in cases:
+        result = run_cli(*args, cwd=tmp_path, prefix=no_override)
+        assert result.returncode == 2, (args, result.stdout, result.stderr)
+        assert message in result.stderr and "Traceback" not in result.stderr, (args, result.stderr)
+        assert len(result.stderr.strip().splitlines()) == 1, result.stderr
+    assert db.read_bytes() == before
+    assert not (locked_dir / "new.db").exists()
+    # Reading a read-only study still works.
+    shown = run_cli("show", "ro", "--storage", f"sqlite:///{db}", cwd=tmp_path, prefix=no_override)
+    assert shown.returncode == 0 and "1/1 finished" in shown.stdout, shown.stderr
+    assert db.read_bytes() == before
+
+
 def test_resume_after_driver_sigkill(tmp_path: Path) -> None:
     (tmp_path / "s.toml").write_text(study_text("crash", trials=8))
     url = _url(tmp_path)

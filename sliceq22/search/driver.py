@@ -153,7 +153,12 @@ class StudyDriver:
                 where = self.ray_address or "a local Ray runtime"
                 raise Sliceq22Error(f"cannot start or reach Ray at {where}: {exc}") from None
         cpus = int(ray.cluster_resources().get("CPU", 1))
-        return max(1, min(self.workers or cpus, cpus))
+        workers = max(1, min(self.workers or cpus, cpus))
+        if workers < cpus:
+            # Ray would run a queued-ahead task on a free CPU at once: more
+            # parallel evaluations than asked for.
+            self.queue_ahead = 0
+        return workers
 
     def _load_tracks(self, study: optuna.Study) -> list[Any]:
         import ray

@@ -47,7 +47,7 @@ def _check_sqlite(url: str, create: bool) -> None:
     folder = file.parent if str(file.parent) else Path(".")
     if not folder.is_dir():
         raise StorageError(f"storage folder {folder} does not exist (from {url})")
-    if file.exists() and not os.access(file, os.W_OK):
+    if create and file.exists() and not os.access(file, os.W_OK):
         raise StorageError(f"storage {file} is read-only; sliceq22 needs to write trial results")
     if not file.exists() and create and not os.access(folder, os.W_OK):
         raise StorageError(f"cannot create {file}: folder {folder} is read-only")
@@ -61,8 +61,9 @@ def open_storage(url: str | None, *, create: bool = True) -> optuna.storages.RDB
     url : str or None
         SQLAlchemy URL; ``None`` resolves as :func:`resolve_storage`.
     create : bool
-        Whether a missing SQLite file may be created (``run``) or must exist
-        (``show``, ``export``, ``report``).
+        For writers (``run``, ``resume``): a missing SQLite file may be created
+        and a read-only one is refused. For readers (``show``, ``export``,
+        ``report``): the file must exist and may be read-only.
 
     Raises
     ------
