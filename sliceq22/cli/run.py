@@ -27,6 +27,9 @@ def _add_execution(parser: argparse.ArgumentParser) -> None:
                         help="parallel evaluations (default: one per CPU)")
     parser.add_argument("--ray-address", metavar="ADDR",
                         help="join an existing Ray cluster (e.g. 10.0.0.1:6379) instead of a local runtime")
+    parser.add_argument("--db-patience", type=_positive, metavar="SECONDS", default=60,
+                        help="how long to wait out a lost database connection before stopping cleanly "
+                        "(default 60; finished trials are always kept, `resume` continues)")
     parser.add_argument("--no-progress", action="store_true", help="no progress bar")
     parser.add_argument("--quiet", action="store_true", help="print nothing but errors")
 
@@ -71,7 +74,8 @@ def _execute(config, args: argparse.Namespace) -> int:
     storage = open_storage(args.storage, create=True)
     progress = not (args.no_progress or args.quiet) and os.environ.get("SLICEQ22_NO_PROGRESS") != "1"
     driver = StudyDriver(config, storage, workers=args.workers, ray_address=args.ray_address,
-                         budget=args.trials, progress=progress)
+                         budget=args.trials, progress=progress, patience_s=args.db_patience,
+                         notify=None if args.quiet else _notify)
     summary = driver.run()
     if args.quiet:
         return 0
@@ -90,6 +94,12 @@ def _execute(config, args: argparse.Namespace) -> int:
     elif summary.finished < summary.budget:
         raise Sliceq22Error(f"study {config.name!r} stopped at {summary.finished} of {summary.budget} trials")
     return 0
+
+
+def _notify(text: str) -> None:
+    import sys
+
+    print(f"sliceq22: {text}", file=sys.stderr, flush=True)
 
 
 def _run(args: argparse.Namespace) -> int:

@@ -21,10 +21,12 @@ import contextlib
 import fcntl
 import hashlib
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import sqlalchemy
+import sqlalchemy.exc
 
 
 def _key(study_name: str) -> int:
@@ -45,8 +47,14 @@ class BudgetLock:
         The study whose budget is guarded.
     """
 
-    def __init__(self, engine: sqlalchemy.engine.Engine | None, study_name: str) -> None:
+    def __init__(
+        self,
+        engine: sqlalchemy.engine.Engine | None,
+        study_name: str,
+        patiently: Callable[..., Any] | None = None,
+    ) -> None:
         self.engine = engine
+        self.patiently = patiently or (lambda fn, *a, **k: fn(*a, **k))
         self.key = _key(study_name)
         self.name = study_name
         self._local = threading.Lock()
@@ -57,17 +65,18 @@ class BudgetLock:
         """Hold the lock for the duration of the ``with`` block."""
         with self._local:
             if self.dialect == "postgresql":
-                with self.engine.begin() as conn:  # type: ignore[union-attr]
-                    conn.execute(sqlalchemy.text("SELECT pg_advisory_xact_lock(:k)"), {"k": self.key})
+                conn = self.patiently(self._connect_and_lock, "SELECT pg_advisory_xact_lock(:k)", {"k": self.key})
+                try:
                     yield
+                finally:
+                    _release(conn, None)  # ending the transaction releases the lock
             elif self.dialect in ("mysql", "mariadb"):
                 name = f"sliceq22:{self.key}"
-                with self.engine.connect() as conn:  # type: ignore[union-attr]
-                    conn.execute(sqlalchemy.text("SELECT GET_LOCK(:n, -1)"), {"n": name})
-                    try:
-                        yield
-                    finally:
-                        conn.execute(sqlalchemy.text("SELECT RELEASE_LOCK(:n)"), {"n": name})
+                conn = self.patiently(self._connect_and_lock, "SELECT GET_LOCK(:n, -1)", {"n": name})
+                try:
+                    yield
+                finally:
+                    _release(conn, ("SELECT RELEASE_LOCK(:n)", {"n": name}))
             elif self.dialect == "sqlite" and self._sqlite_path() is not None:
                 path = self._sqlite_path()
                 with open(path, "rb") as handle:
@@ -79,8 +88,30 @@ class BudgetLock:
             else:
                 yield
 
+    def _connect_and_lock(self, statement: str, params: dict[str, Any]) -> sqlalchemy.engine.Connection:
+        conn = self.engine.connect()  # type: ignore[union-attr]
+        try:
+            conn.begin()
+            conn.execute(sqlalchemy.text(statement), params)
+        except BaseException:
+            conn.close()
+            raise
+        return conn
+
     def _sqlite_path(self) -> Path | None:
         database = self.engine.url.database if self.engine is not None else None
         if not database or database == ":memory:":
             return None
         return Path(database)
+
+
+def _release(conn: sqlalchemy.engine.Connection, statement: tuple[str, dict[str, Any]] | None) -> None:
+    """End the lock's transaction (and run ``statement`` first); a lost connection has released it already."""
+    try:
+        if statement is not None:
+            conn.execute(sqlalchemy.text(statement[0]), statement[1])
+        conn.commit()
+    except sqlalchemy.exc.SQLAlchemyError:
+        pass  # the server dropped the connection, and the lock with it
+    finally:
+        conn.close()

@@ -17,6 +17,7 @@ import socket
 import sys
 import time
 from dataclasses import dataclass, field
+from collections.abc import Callable
 from typing import Any
 
 import optuna
@@ -100,6 +101,9 @@ class StudyDriver:
     patience_s : float
         How long to wait out a lost database connection before stopping
         cleanly (:class:`~sliceq22.search.resilient.PatientStorage`).
+    notify : callable, optional
+        Called with a one-line message when something worth a user's notice
+        happens that is not an error (a lost database being waited for).
     """
 
     def __init__(
@@ -114,11 +118,14 @@ class StudyDriver:
         queue_ahead: int = 1,
         stale_after_s: float = studies.STALE_AFTER_S,
         patience_s: float = DEFAULT_PATIENCE_S,
+        notify: Callable[[str], None] | None = None,
     ) -> None:
         self.config = config
+        self.notify = notify
         if isinstance(storage, optuna.storages.RDBStorage):
             label = mask_url(storage.engine.url.render_as_string(hide_password=False))
-            storage = PatientStorage(optuna.storages.get_storage(storage), label=label, patience_s=patience_s)
+            storage = PatientStorage(optuna.storages.get_storage(storage), label=label, patience_s=patience_s,
+                                     on_wait=self._on_storage_wait)
         self.storage = storage
         self.workers = workers
         self.ray_address = ray_address
@@ -130,7 +137,17 @@ class StudyDriver:
         self._last_beat = time.time()
         self.grid_exhausted = False
         self.told = 0
-        self.lock = BudgetLock(_engine_of(storage), config.name)
+        self.lock = BudgetLock(_engine_of(storage), config.name, getattr(storage, "patiently", None))
+
+    def _on_storage_wait(self, waited: float, detail: str) -> None:
+        """Say once per outage (one that lasts over a second, not a blip) that the database is waited for."""
+        if waited < 1.0 or self.notify is None:
+            return
+        storage = self.storage
+        if getattr(self, "_told_outage", -1) != storage.outages:
+            self._told_outage = storage.outages
+            self.notify(f"lost the study storage {storage.label} ({detail}); retrying for up to "
+                        f"{storage.patience_s:.0f} s")
 
     # ------------------------------------------------------------------ set-up
     def _start_ray(self) -> int:

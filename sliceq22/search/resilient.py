@@ -84,9 +84,16 @@ class PatientStorage(BaseStorage):
         self.outages = 0
 
     def _call(self, name: str, *args: Any, **kwargs: Any) -> Any:
+        return self.patiently(getattr(self.inner, name), *args, _name=name, **kwargs)
+
+    def patiently(self, method: Callable[..., Any], *args: Any, _name: str = "", **kwargs: Any) -> Any:
+        """Call ``method(*args, **kwargs)``, retrying lost connections as every storage call does.
+
+        For database work outside Optuna's storage calls (the budget lock).
+        """
+        name = _name
         if self.gave_up is not None:
             raise StorageError(self.gave_up)
-        method = getattr(self.inner, name)
         start = time.monotonic()
         delay = 0.25
         retried = False

@@ -18,7 +18,10 @@ from sliceq22.errors import StorageError
 #: The storage used when none is given.
 DEFAULT_STORAGE = "sqlite:///sliceq22.db"
 
-_PASSWORD = re.compile(r"(?P<head>[a-zA-Z0-9+._-]+://[^:/@]*:)(?P<pw>[^@]*)(?P<tail>@)")
+# The password runs to the *last* "@" of the authority (a raw "@" may be in it);
+# a password may also come as a query parameter.
+_PASSWORD = re.compile(r"(?P<head>[a-zA-Z0-9+._-]+://[^:/@\s]*:)(?P<pw>\S*)(?P<tail>@)")
+_QUERY_PASSWORD = re.compile(r"(?P<head>[?&](?:password|passwd)=)[^&#\s]*", re.IGNORECASE)
 
 
 def mask_url(url: str) -> str:
@@ -29,7 +32,7 @@ def mask_url(url: str) -> str:
     >>> mask_url("postgresql+psycopg2://user:secret@db:5432/studies")
     'postgresql+psycopg2://user:***@db:5432/studies'
     """
-    return _PASSWORD.sub(r"\g<head>***\g<tail>", url)
+    return _QUERY_PASSWORD.sub(r"\g<head>***", _PASSWORD.sub(r"\g<head>***\g<tail>", url))
 
 
 def resolve_storage(url: str | None) -> str:

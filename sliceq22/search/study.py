@@ -107,6 +107,21 @@ def _diff(stored: Any, current: Any, path: str = "") -> list[str]:
     return [] if stored == current else [f"{path}: stored {stored!r}, file {current!r}"]
 
 
+def _wait_for_config(study: optuna.Study, patience_s: float = 15.0) -> Any:
+    """The stored canonical study file, waiting briefly if another driver is creating the study.
+
+    Optuna creates a study and its attributes in separate transactions, so a
+    second driver started at the same moment can find the study before its
+    attributes; a study with no trials and no config yet is such a study.
+    """
+    end = time.monotonic() + patience_s
+    while True:
+        stored = study.user_attrs.get(ATTR_CONFIG)
+        if stored is not None or study.get_trials(deepcopy=False) or time.monotonic() > end:
+            return stored
+        time.sleep(0.2)
+
+
 def open_study(
     config: StudyConfig,
     storage: optuna.storages.BaseStorage,
@@ -131,7 +146,7 @@ def open_study(
     existing = {s.study_name for s in optuna.get_all_study_summaries(storage, include_best_trial=False)}
     if config.name in existing:
         study = optuna.load_study(study_name=config.name, storage=storage, sampler=sampler, pruner=pruner)
-        stored = study.user_attrs.get(ATTR_CONFIG)
+        stored = _wait_for_config(study)
         if stored is None:
             raise StudyFileError(
                 f"study {config.name!r} exists in this storage but was not made by sliceq22; "

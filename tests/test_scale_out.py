@@ -1,0 +1,160 @@
+"""Fault drills beyond one machine: several drivers on one PostgreSQL study, a multi-node
+Ray cluster losing a node, and the database going away mid-study.
+
+Real parts only: the PostgreSQL server the suite starts from the pgserver wheel,
+``ray.cluster_utils.Cluster`` with two nodes, and the CLI in subprocesses.
+"""
+
+from __future__ import annotations
+
+import time
+from collections import Counter
+from pathlib import Path
+
+import pytest
+from optuna.trial import TrialState
+
+from pg import PgServer
+from sliceq22.search.storage import open_storage
+from sliceq22.search.trialattrs import trial_attrs
+from studyrun import kill_session, run_cli, start_cli, study_text, trials, wait_for
+
+pytestmark = pytest.mark.slow
+
+#: A space with no infeasible point (hop <= n_fft / 2 everywhere), so every trial evaluates.
+SPACE = """
+[[transforms]]
+family = "stft"
+[transforms.space]
+n_fft = { choices = [1024, 2048, 4096] }
+hop = { choices = [128, 256, 512] }
+"""
+
+
+def _by_state(ts) -> Counter:
+    return Counter(t.state for t in ts)
+
+
+def _finish(proc, timeout: float = 300) -> tuple[int, str, str]:
+    try:
+        out, err = proc.communicate(timeout=timeout)
+    finally:
+        kill_session(proc)
+    return proc.returncode, out, err
+
+
+def test_two_drivers_share_one_budget(pg_server: PgServer, tmp_path: Path) -> None:
+    """Drill 1: two drivers, one study, budget N: exactly N complete, each candidate evaluated once."""
+    url = pg_server.create_database("drill1")
+    open_storage(url)  # the schema once, before several processes race to create it
+    budget = 8
+    (tmp_path / "s.toml").write_text(study_text("two-drivers", trials=budget, space=SPACE,
+                                                sampler='name = "random"\nseed = 5'))
+    procs = [start_cli("run", "s.toml", "--storage", url, "--workers", "1", cwd=tmp_path) for _ in range(2)]
+    results = [_finish(p) for p in procs]
+    for code, _, err in results:
+        assert code == 0, err
+    final = trials(url, "two-drivers")
+    states = _by_state(final)
+    assert states[TrialState.COMPLETE] == budget, states
+    assert states[TrialState.RUNNING] == 0 and states[TrialState.WAITING] == 0, states
+    assert states[TrialState.FAIL] == 0, [trial_attrs(t).get("failure") for t in final]
+    numbers = [t.number for t in final]
+    assert len(numbers) == len(set(numbers))
+    # Both drivers really worked on it, and the enqueued reference was taken by one of them once.
+    drivers = {trial_attrs(t)["driver_pid"] for t in final}
+    assert len(drivers) == 2, drivers
+    assert sum(trial_attrs(t).get("reference") == "stft-4096-1024" for t in final) == 1
+    # Each trial was evaluated by exactly one worker of one driver: a result, a worker, one driver.
+    for t in final:
+        attrs = trial_attrs(t)
+        assert attrs["tracks_evaluated"] == 1 and attrs["worker_pid"] and attrs["driver_pid"] in drivers
+
+
+def test_node_removed_mid_study_fails_and_retries_its_trials(tmp_path: Path) -> None:
+    """Drill 2: a two-node Ray cluster loses its worker node; its trial fails with a reason and is retried."""
+    from ray.cluster_utils import Cluster
+
+    cluster = Cluster(initialize_head=True, head_node_args={"num_cpus": 1, "include_dashboard": False})
+    try:
+        node = cluster.add_node(num_cpus=1)
+        cluster.wait_for_nodes()
+        url = f"sqlite:///{tmp_path / 'studies.db'}"
+        dataset = 'source = "example"\nduration = 4.0'
+        (tmp_path / "s.toml").write_text(study_text("node-loss", trials=6, space=SPACE, dataset=dataset,
+                                                    sampler='name = "random"\nseed = 2'))
+        proc = start_cli("run", "s.toml", "--storage", url, "--ray-address", cluster.address, cwd=tmp_path)
+        try:
+            on_node = lambda: [t for t in trials(url, "node-loss")  # noqa: E731
+                               if t.state == TrialState.RUNNING and trial_attrs(t).get("worker_node") == node.node_id]
+            assert wait_for(lambda: bool(on_node()), timeout=180), proc.stderr
+            victims = {t.number for t in on_node()}
+            cluster.remove_node(node)
+            code, out, err = _finish(proc, timeout=400)
+        finally:
+            kill_session(proc)
+        assert code == 0, err
+    finally:
+        cluster.shutdown()
+    final = trials(url, "node-loss")
+    by_number = {t.number: t for t in final}
+    failed = [n for n in victims if by_number[n].state == TrialState.FAIL]
+    assert failed, [(n, by_number[n].state) for n in victims]
+    for n in failed:
+        assert "worker died" in trial_attrs(by_number[n])["failure"]
+        retries = [t for t in final if trial_attrs(t).get("retry_of") == n]
+        assert len(retries) == 1 and retries[0].state == TrialState.COMPLETE
+        assert retries[0].params == by_number[n].params
+    assert _by_state(final)[TrialState.COMPLETE] == 6
+    assert all(trial_attrs(t)["worker_node"] != node.node_id for t in final
+               if t.state == TrialState.COMPLETE and trial_attrs(t).get("retry_of") is not None)
+
+
+def _run_with_outage(server: PgServer, url: str, tmp_path: Path, name: str, outage_s: float,
+                     patience: int) -> tuple[int, str, str]:
+    (tmp_path / f"{name}.toml").write_text(study_text(name, trials=6, space=SPACE,
+                                                      sampler='name = "random"\nseed = 9'))
+    proc = start_cli("run", f"{name}.toml", "--storage", url, "--workers", "2", "--db-patience", str(patience),
+                     cwd=tmp_path)
+    try:
+        assert wait_for(lambda: len([t for t in trials(url, name) if t.state == TrialState.COMPLETE]) >= 2,
+                        timeout=180), proc.stderr
+        server.stop()
+        time.sleep(outage_s)
+        server.start()
+        return _finish(proc, timeout=300)
+    finally:
+        kill_session(proc)
+
+
+def test_database_outage_is_waited_out(tmp_path: Path) -> None:
+    """Drill 4a: the database stops for a few seconds; the driver waits, then finishes the budget."""
+    with PgServer() as server:
+        url = server.create_database("outage")
+        code, _, err = _run_with_outage(server, url, tmp_path, "outage", outage_s=5, patience=60)
+        assert code == 0, err
+        assert "lost the study storage" in err and server.password not in err
+        final = trials(url, "outage")
+        states = _by_state(final)
+        assert states[TrialState.COMPLETE] == 6 and states[TrialState.RUNNING] == 0, states
+        assert len({t.number for t in final}) == len(final)
+
+
+def test_database_outage_beyond_patience_stops_cleanly_then_resumes(tmp_path: Path) -> None:
+    """Drill 4b: the database stays away longer than the patience: one clear line, exit 2; resume finishes."""
+    with PgServer() as server:
+        url = server.create_database("longoutage")
+        code, _, err = _run_with_outage(server, url, tmp_path, "long", outage_s=8, patience=2)
+        assert code == 2, err
+        last = err.strip().splitlines()[-1]
+        assert "lost the study storage" in last and "sliceq22 resume" in last and "Traceback" not in err
+        assert server.password not in err
+        before = {t.number: t.values for t in trials(url, "long") if t.state == TrialState.COMPLETE}
+        assert before
+        resumed = run_cli("resume", "long", "--storage", url, "--workers", "2", cwd=tmp_path)
+        assert resumed.returncode == 0, resumed.stderr
+        final = trials(url, "long")
+        complete = {t.number: t.values for t in final if t.state == TrialState.COMPLETE}
+        assert len(complete) == 6
+        assert all(complete[n] == v for n, v in before.items())
+        assert not [t for t in final if t.state == TrialState.RUNNING]
