@@ -158,3 +158,41 @@ def test_database_outage_beyond_patience_stops_cleanly_then_resumes(tmp_path: Pa
         assert len(complete) == 6
         assert all(complete[n] == v for n, v in before.items())
         assert not [t for t in final if t.state == TrialState.RUNNING]
+
+
+@pytest.mark.parametrize("backend", ["postgresql", "sqlite"])
+def test_budget_lock_excludes_a_second_driver(backend: str, pg_server: PgServer, tmp_path: Path) -> None:
+    """The lock under which drivers check the budget and ask really excludes another holder."""
+    import threading
+
+    import sqlalchemy
+
+    from sliceq22.search.budgetlock import BudgetLock
+
+    if backend == "postgresql":
+        url = pg_server.create_database("lockcheck")
+    else:
+        url = f"sqlite:///{tmp_path / 'lock.db'}"
+    open_storage(url)
+    # Two engines: two drivers' connections (for SQLite, two open files).
+    first = BudgetLock(sqlalchemy.create_engine(url), "study")
+    second = BudgetLock(sqlalchemy.create_engine(url), "study")
+    other_study = BudgetLock(sqlalchemy.create_engine(url), "another study")
+    held = threading.Event()
+
+    def hold() -> None:
+        with first.held():
+            held.set()
+            time.sleep(1.5)
+
+    holder = threading.Thread(target=hold)
+    holder.start()
+    assert held.wait(30)
+    start = time.monotonic()
+    if backend == "postgresql":  # a different study's lock is independent
+        with other_study.held():
+            assert time.monotonic() - start < 0.5
+    with second.held():
+        waited = time.monotonic() - start
+    holder.join()
+    assert waited > 1.0, waited
