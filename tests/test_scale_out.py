@@ -196,3 +196,32 @@ def test_budget_lock_excludes_a_second_driver(backend: str, pg_server: PgServer,
         waited = time.monotonic() - start
     holder.join()
     assert waited > 1.0, waited
+
+
+def test_trial_with_a_stale_heartbeat_from_another_host_is_failed_and_retried(tmp_path: Path) -> None:
+    """A trial left RUNNING by a driver on another machine that stopped beating is taken over."""
+    import optuna
+
+    from sliceq22.search.trialattrs import CANDIDATE
+
+    url = f"sqlite:///{tmp_path / 'studies.db'}"
+    text = study_text("stale", trials=3, space=SPACE, sampler='name = "random"\nseed = 4')
+    (tmp_path / "s.toml").write_text(text)
+    assert run_cli("run", "s.toml", "--storage", url, "--trials", "1", cwd=tmp_path).returncode == 0
+    # What a driver on another host leaves behind when it loses power mid-trial.
+    study = optuna.load_study(study_name="stale", storage=url)
+    ghost = study.ask({"stft.n_fft": optuna.distributions.CategoricalDistribution([1024, 2048, 4096])})
+    ghost.suggest_categorical("stft.hop", [128, 256, 512])
+    params = {"n_fft": ghost.params["stft.n_fft"], "hop": ghost.params["stft.hop"]}
+    ghost.set_user_attr(CANDIDATE, {"label": "stft", "family": "stft", "transform_params": params,
+                                    "driver_host": "elsewhere.example", "driver_pid": 1})
+    ghost.set_user_attr("heartbeat", time.time() - 1000)
+    done = run_cli("run", "s.toml", "--storage", url, "--trials", "3", cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    assert f"recovered abandoned trial(s) {ghost.number}" in done.stdout
+    final = {t.number: t for t in trials(url, "stale")}
+    assert final[ghost.number].state == TrialState.FAIL
+    assert "no heartbeat from its driver on elsewhere.example" in trial_attrs(final[ghost.number])["failure"]
+    retry = [t for t in final.values() if trial_attrs(t).get("retry_of") == ghost.number]
+    assert len(retry) == 1 and retry[0].state == TrialState.COMPLETE and retry[0].params == final[ghost.number].params
+    assert sum(t.state == TrialState.COMPLETE for t in final.values()) == 3
