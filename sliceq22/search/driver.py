@@ -580,7 +580,7 @@ class _Progress:
             # No rate or ETA: the count restarts as trials come and go, so a rate would be noise.
             self.tracks = tqdm(total=0, desc="  tracks of running trials", unit="track", file=sys.stderr,
                                dynamic_ncols=True, position=1, leave=False,
-                               bar_format="{desc}: {percentage:3.0f}%|{bar}| {n}/{total} [{postfix}]")
+                               bar_format="{desc}: {percentage:3.0f}%|{bar}| {n}/{total}{postfix}")
 
     def show(self, study: optuna.Study, running: Any, told: int) -> None:
         """Redraw: the storage's count (other drivers' trials included) and the running trials.
