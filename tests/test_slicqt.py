@@ -14,6 +14,7 @@ import math
 import numpy as np
 import pytest
 import stempeg
+from transformcheck import BARK262, assert_batch_matches_single_calls
 
 from sliceq22 import TARGETS
 from sliceq22.errors import InfeasibleError, ParameterError
@@ -24,16 +25,6 @@ from sliceq22.transforms import slicqt as slicqt_module
 from sliceq22.transforms.base import snr_db
 from sliceq22.transforms.scales import make_scale
 from sliceq22.transforms.slicqt import SliCQT, fast_slice_length
-
-#: The setting the xumx-sliCQ search found (its defaults here too).
-BARK262 = {
-    "scale": "bark",
-    "bins": 262,
-    "fmin": 32.9,
-    "fmax": 22050,
-    "sllen": 18060,
-    "trlen": 4516,
-}
 
 #: (bands, frames) of each block of one slice, bark-262 (sevagh/nsgt; xumx-sliCQ docs).
 BARK262_BLOCKS = [
@@ -263,19 +254,7 @@ def test_matrix_form_is_one_block_on_the_finest_grid():
 def test_batched_call_equals_separate_calls():
     transform = make_transform("slicqt", OTHER_SCALES["mel"][0])
     audio = np.random.default_rng(2).standard_normal((3, 2, 20000))
-    together = transform.forward(audio)
-    for i in range(3):
-        for channel in range(2):
-            alone = transform.forward(audio[i, channel])
-            for block_all, block_one in zip(together, alone):
-                np.testing.assert_allclose(
-                    block_all[i, channel], block_one, rtol=0, atol=1e-12
-                )
-    restored = transform.inverse(together, 20000)
-    assert restored.shape == (3, 2, 20000)
-    np.testing.assert_allclose(
-        restored[1, 0], transform.inverse(transform.forward(audio[1, 0]), 20000)
-    )
+    assert_batch_matches_single_calls(transform, audio, atol=1e-12)
 
 
 def test_frequencies_in_block_order_and_oct_spacing():

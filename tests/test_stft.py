@@ -5,22 +5,17 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import scipy.signal
-import stempeg
+from transformcheck import RATE, assert_batch_matches_single_calls, mixture_excerpt
 
 from sliceq22.errors import ParameterError
 from sliceq22.transforms import make_transform
 from sliceq22.transforms.base import snr_db
 
-RATE = 44100
-
 
 @pytest.fixture(scope="module")
 def audio() -> np.ndarray:
     """3 s of the example's mixture, float32 ``(2, 132300)``."""
-    stems, rate = stempeg.read_stems(stempeg.example_stem_path())
-    assert rate == RATE
-    start = 8192  # past the AAC priming burst
-    return np.ascontiguousarray(stems[0, start : start + 3 * RATE].T, dtype=np.float32)
+    return mixture_excerpt(3)
 
 
 @pytest.mark.parametrize(
@@ -77,14 +72,7 @@ def test_stereo_and_batch_equal_per_channel_calls(audio: np.ndarray) -> None:
     transform = make_transform("stft", {"n_fft": 2048, "hop": 512})
     x = audio[:, :RATE]
     batch = np.stack([x, 0.25 * x[::-1]])  # (2 signals, 2 channels, samples)
-    (together,) = transform.forward(batch)
-    restored = transform.inverse([together], RATE)
-    for s in range(2):
-        for c in range(2):
-            (alone,) = transform.forward(batch[s, c])
-            np.testing.assert_allclose(together[s, c], alone, rtol=0, atol=1e-12)
-            single = transform.inverse([alone], RATE)
-            np.testing.assert_allclose(restored[s, c], single, rtol=0, atol=1e-12)
+    assert_batch_matches_single_calls(transform, batch, atol=1e-12)
 
 
 def test_frequencies() -> None:
