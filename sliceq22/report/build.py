@@ -209,15 +209,26 @@ def json_compact(value: Any) -> str:
 
 
 # ---------------------------------------------------------------------------- figures
+def _figure_section(page: Page, anchor: str, figs: list[Any], empty: str, caption: str = "") -> None:
+    """Section ``anchor``: each of ``figs`` with ``caption`` (HTML), or the note ``empty`` (HTML) if there is none."""
+    page.add(_h2(anchor))
+    if not figs:
+        page.add(f'<p class="note">{empty}</p>')
+    for fig in figs:
+        page.figure(fig, caption)
+
+
+def _optional(fig: Any) -> list[Any]:
+    """A figure that may be None as a list of zero or one figures."""
+    return [] if fig is None else [fig]
+
+
 def _history(page: Page, rep: StudyReport) -> None:
-    page.add(_h2("history"))
-    fig = figures.history(rep)
-    if fig is None:
-        page.add('<p class="note">no complete trial yet</p>')
-        return
-    page.figure(fig, "Each trial's score and the best so far; dashed: reference trials."
-                if rep.mode == "per-target" else
-                "The study's objective (mean over targets) with the best so far, and each trial's four per-target scores.")
+    _figure_section(page, "history", _optional(figures.history(rep)), "no complete trial yet",
+                    "Each trial's score and the best so far; dashed: reference trials."
+                    if rep.mode == "per-target" else
+                    "The study's objective (mean over targets) with the best so far, and each trial's four "
+                    "per-target scores.")
 
 
 def _importances(page: Page, rep: StudyReport) -> None:
@@ -232,31 +243,20 @@ def _importances(page: Page, rep: StudyReport) -> None:
 
 
 def _slices(page: Page, rep: StudyReport) -> None:
-    page.add(_h2("slices"))
-    figs = figures.slices(rep)
-    if not figs:
-        page.add('<p class="note">no searched parameter with complete trials</p>')
-    for _, fig in figs:
-        page.figure(fig)
+    _figure_section(page, "slices", [fig for _, fig in figures.slices(rep)],
+                    "no searched parameter with complete trials")
 
 
 def _parallel(page: Page, rep: StudyReport) -> None:
-    page.add(_h2("parallel"))
-    figs = figures.parallel(rep)
-    if not figs:
-        page.add('<p class="note">parallel coordinates need at least 2 complete trials of a transform entry</p>')
-    for _, fig in figs:
-        page.figure(fig, "Drag along an axis to select a range.")
+    _figure_section(page, "parallel", [fig for _, fig in figures.parallel(rep)],
+                    "parallel coordinates need at least 2 complete trials of a transform entry",
+                    "Drag along an axis to select a range.")
 
 
 def _per_track(page: Page, rep: StudyReport) -> None:
-    page.add(_h2("per-track"))
-    fig = figures.per_track(rep)
-    if fig is None:
-        page.add('<p class="note">no complete trial yet</p>')
-        return
-    page.figure(fig, "Every track's score under the best setting for each target, the shared best and the "
-                "references: the spread behind the aggregate in the summary.")
+    _figure_section(page, "per-track", _optional(figures.per_track(rep)), "no complete trial yet",
+                    "Every track's score under the best setting for each target, the shared best and the "
+                    "references: the spread behind the aggregate in the summary.")
 
 
 def _failures(page: Page, rep: StudyReport) -> None:
