@@ -21,6 +21,12 @@ from sliceq22.errors import Sliceq22Error
 COMMAND_MODULES: tuple[str, ...] = ("evaluate", "run", "results", "data", "report", "spectrogram")
 
 
+def add_storage_argument(parser: argparse.ArgumentParser) -> None:
+    """Add ``--storage URL`` (the study storage) to a sub-command that reads stored studies."""
+    parser.add_argument("--storage", metavar="URL",
+                        help="study storage (default $SLICEQ22_STORAGE or sqlite:///sliceq22.db)")
+
+
 def build_parser() -> argparse.ArgumentParser:
     """Return the top-level parser with every sub-command registered."""
     parser = argparse.ArgumentParser(

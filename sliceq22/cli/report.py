@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from sliceq22.cli import add_storage_argument
 from sliceq22.errors import Sliceq22Error
 
 
@@ -27,8 +28,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "slice plots, parallel coordinates, per-track scores, failures, and spectrograms of one excerpt "
         "under the best setting for each target.")
     report.add_argument("name")
-    report.add_argument("--storage", metavar="URL",
-                        help="study storage (default $SLICEQ22_STORAGE or sqlite:///sliceq22.db)")
+    add_storage_argument(report)
     report.add_argument("-o", "--output", default="report.html", metavar="FILE",
                         help="output file (default report.html)")
     report.add_argument("--no-spectrograms", action="store_true",

@@ -6,12 +6,8 @@ import argparse
 import json
 from pathlib import Path
 
+from sliceq22.cli import add_storage_argument
 from sliceq22.errors import Sliceq22Error
-
-
-def _storage_arg(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--storage", metavar="URL",
-                        help="study storage (default $SLICEQ22_STORAGE or sqlite:///sliceq22.db)")
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -21,7 +17,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         description="Write the best transform and parameters per target (and the shared best) "
         "of study NAME, with the reference (STFT control) scores, as JSON.")
     export.add_argument("name")
-    _storage_arg(export)
+    add_storage_argument(export)
     export.add_argument("-o", "--output", default="best.json", metavar="FILE",
                         help="output file (default best.json)")
     export.add_argument("--format", choices=("json", "essentia"), default="json",
@@ -30,13 +26,13 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     export.set_defaults(handler=_export)
 
     lister = subparsers.add_parser("list", help="list the studies in a storage")
-    _storage_arg(lister)
+    add_storage_argument(lister)
     lister.set_defaults(handler=_list)
 
     show = subparsers.add_parser(
         "show", help="show a study: trials by state, best per target, progress, running trials")
     show.add_argument("name")
-    _storage_arg(show)
+    add_storage_argument(show)
     show.add_argument("--json", action="store_true", help="print the overview as JSON")
     show.set_defaults(handler=_show)
 

@@ -16,18 +16,11 @@ from typing import Any
 import numpy as np
 
 from sliceq22 import TARGETS
-from sliceq22.data.cliargs import add_dataset_arguments, spec_from_args
+from sliceq22.data.cliargs import add_dataset_arguments, parse_seconds, spec_from_args
 from sliceq22.errors import DatasetError, ParameterError, Sliceq22Error
 
 #: What ``--target`` may name.
 SIGNALS = (*TARGETS, "mixture")
-
-
-def _seconds(text: str) -> float:
-    try:
-        return float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a number of seconds") from None
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -49,7 +42,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                      help="FILE.html (interactive, self-contained) or FILE.png (default spectrogram.html)")
     out.add_argument("--channel", type=int, metavar="N",
                      help="draw channel N (0 = left); default: the energy averaged over channels")
-    out.add_argument("--start", type=_seconds, metavar="S",
+    out.add_argument("--start", type=parse_seconds, metavar="S",
                      help="excerpt start in seconds (AUDIO; with a dataset, the same as --offset)")
     out.add_argument("--target", choices=SIGNALS, default="mixture",
                      help="dataset signal to draw (default mixture: the sum of the targets)")

@@ -13,7 +13,8 @@ import argparse
 from sliceq22.data.spec import LENGTH_POLICIES, RATE_POLICIES, SOURCES, DatasetSpec
 
 
-def _seconds(text: str) -> float:
+def parse_seconds(text: str) -> float:
+    """argparse ``type`` for a time in seconds: the number, or a usage error naming ``text``."""
     try:
         return float(text)
     except ValueError:
@@ -39,8 +40,8 @@ def add_dataset_arguments(parser: argparse.ArgumentParser, *, source: bool = Tru
     g.add_argument("--track", action="append", metavar="NAME", help="only this track (repeatable)")
     g.add_argument("--max-tracks", type=int, metavar="N", help="only the first N tracks")
     if source:
-        g.add_argument("--duration", type=_seconds, metavar="S", help="excerpt length in seconds")
-        g.add_argument("--offset", type=_seconds, metavar="S",
+        g.add_argument("--duration", type=parse_seconds, metavar="S", help="excerpt length in seconds")
+        g.add_argument("--offset", type=parse_seconds, metavar="S",
                        help="excerpt start in seconds (default: seeded random with --duration)")
         g.add_argument("--seed", type=int, default=0, help="seed of random excerpt starts")
         g.add_argument("--no-trim", action="store_true",
