@@ -147,6 +147,20 @@ def probe_file(path: Path | str, *, label: str = "") -> FilePart:
     )
 
 
+def _run_ffmpeg_tool(command: list[str], path: str, tool: str) -> subprocess.CompletedProcess[bytes]:
+    """Run an FFmpeg program on ``path``, output captured, exit status left to the caller.
+
+    Raises
+    ------
+    DatasetError
+        The program is not installed (``tool`` names it in the message).
+    """
+    try:
+        return subprocess.run(command, capture_output=True, check=False)
+    except FileNotFoundError:
+        raise DatasetError(f"{path}: decoding needs {tool}, which is not on PATH (install ffmpeg)") from None
+
+
 def probe_streams(path: Path | str) -> list[StreamPart]:
     """Describe every audio stream of a container file (ffprobe).
 
@@ -158,16 +172,7 @@ def probe_streams(path: Path | str) -> list[StreamPart]:
     path = str(path)
     if not Path(path).is_file():
         raise DatasetError(f"{path}: file does not exist")
-    try:
-        result = subprocess.run(
-            ["ffprobe", "-v", "error", "-show_streams", "-of", "json", path],
-            capture_output=True,
-            check=False,
-        )
-    except FileNotFoundError:
-        raise DatasetError(
-            f"{path}: decoding needs FFmpeg's ffprobe, which is not on PATH (install ffmpeg)"
-        ) from None
+    result = _run_ffmpeg_tool(["ffprobe", "-v", "error", "-show_streams", "-of", "json", path], path, "FFmpeg's ffprobe")
     if result.returncode != 0:
         raise DatasetError(f"{path}: unreadable audio file ({_last_line(result.stderr)})")
     streams = [s for s in json.loads(result.stdout or b"{}").get("streams", []) if s.get("codec_type") == "audio"]
@@ -197,17 +202,12 @@ def probe_streams(path: Path | str) -> list[StreamPart]:
 
 def decode_stream(path: str, stream: int, channels: int) -> np.ndarray:
     """Decode one stream of ``path`` with FFmpeg: float32 ``(channels, samples)``."""
-    try:
-        result = subprocess.run(
-            ["ffmpeg", "-nostdin", "-v", "error", "-i", path, "-map", f"0:{stream}",
-             "-f", "f32le", "-acodec", "pcm_f32le", "pipe:1"],
-            capture_output=True,
-            check=False,
-        )
-    except FileNotFoundError:
-        raise DatasetError(
-            f"{path}: decoding needs FFmpeg, which is not on PATH (install ffmpeg)"
-        ) from None
+    result = _run_ffmpeg_tool(
+        ["ffmpeg", "-nostdin", "-v", "error", "-i", path, "-map", f"0:{stream}",
+         "-f", "f32le", "-acodec", "pcm_f32le", "pipe:1"],
+        path,
+        "FFmpeg",
+    )
     if result.returncode != 0:
         raise DatasetError(f"{path}: FFmpeg cannot decode stream {stream} ({_last_line(result.stderr)})")
     data = np.frombuffer(result.stdout, dtype="<f4")
