@@ -161,7 +161,9 @@ def test_every_password_form_is_masked(pg_server: PgServer, tmp_path: Path) -> N
 def test_resume_after_driver_sigkill_on_postgres(pg_server: PgServer, tmp_path: Path) -> None:
     # Drill 3 of issue 7: SIGKILL the driver (and its Ray runtime) mid-trial, then resume.
     url = pg_server.create_database("crash")
-    (tmp_path / "s.toml").write_text(study_text("pg-crash", trials=6))
+    # Trials of a few hundred ms each and a budget that takes seconds, so that the kill,
+    # a few ms after a running trial is seen, cannot land after the study is done.
+    (tmp_path / "s.toml").write_text(study_text("pg-crash", trials=6, dataset='source = "example"\nduration = 4.0'))
     proc = start_cli("run", "s.toml", "--storage", url, "--workers", "1", cwd=tmp_path)
     # Kill once a trial is recorded as dispatched (its candidate and driver named on it), so that most
     # often a killed trial has a candidate to retry; another may have been asked for but not yet drawn.
@@ -171,12 +173,14 @@ def test_resume_after_driver_sigkill_on_postgres(pg_server: PgServer, tmp_path: 
 
     try:
         assert wait_for(lambda: mid_trial(trials(url, "pg-crash")), timeout=180)
-        before = {t.number: (t.params, t.values) for t in _complete(trials(url, "pg-crash"))}
     finally:
         kill_session(proc)
-    running = {t.number: trial_attrs(t) for t in trials(url, "pg-crash") if t.state == TrialState.RUNNING}
+    # Read after the kill: nothing changes any more, and this is what the killed run left.
+    at_kill = trials(url, "pg-crash")
+    before = {t.number: (t.params, t.values) for t in _complete(at_kill)}
+    running = {t.number: trial_attrs(t) for t in at_kill if t.state == TrialState.RUNNING}
     leftovers = sorted(running)
-    assert leftovers  # the kill landed mid-trial
+    assert leftovers, [(t.number, t.state) for t in at_kill]  # the kill landed mid-trial
 
     resumed = run_cli("resume", "pg-crash", "--storage", url, "--workers", "1", cwd=tmp_path)
     assert resumed.returncode == 0, resumed.stderr

@@ -152,11 +152,13 @@ def test_resume_after_driver_sigkill(tmp_path: Path) -> None:
     try:
         assert wait_for(lambda: len(_complete(trials(url, "crash"))) >= 2 and any(
             t.state == TrialState.RUNNING for t in trials(url, "crash")), timeout=180), proc.stderr
-        before = {t.number: t.values for t in _complete(trials(url, "crash"))}
     finally:
         kill_session(proc)
-    leftovers = [t.number for t in trials(url, "crash") if t.state == TrialState.RUNNING]
-    assert leftovers  # the kill landed mid-trial
+    # Read after the kill: nothing changes any more, and this is what the killed run left.
+    at_kill = trials(url, "crash")
+    before = {t.number: t.values for t in _complete(at_kill)}
+    leftovers = [t.number for t in at_kill if t.state == TrialState.RUNNING]
+    assert leftovers, [(t.number, t.state) for t in at_kill]  # the kill landed mid-trial
 
     resumed = run_cli("resume", "crash", "--storage", url, "--workers", "1", cwd=tmp_path)
     assert resumed.returncode == 0, resumed.stderr
