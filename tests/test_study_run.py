@@ -102,6 +102,7 @@ def test_bad_storage_and_names(tmp_path: Path) -> None:
         (["run", "s.toml", "--storage", f"sqlite:///{tmp_path}/no/such/dir/x.db"], "does not exist"),
         (["show", "nope", "--storage", _url(tmp_path)], "no study storage"),
         (["run", "missing.toml"], "study file not found"),
+        (["run", "s.toml", "--ray-address", "127.0.0.1:9"], "cannot reach the Ray cluster at 127.0.0.1:9"),
     ]
     (tmp_path / "junk.db").write_bytes(b"this is not a database" * 100)
     cases.append((["run", "s.toml", "--storage", f"sqlite:///{tmp_path}/junk.db"], "cannot open storage"))

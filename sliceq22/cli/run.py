@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import os
 
+from sliceq22.cli import add_storage_argument
 from sliceq22.errors import Sliceq22Error
 
 
@@ -19,8 +20,7 @@ def _positive(text: str) -> int:
 
 
 def _add_execution(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--storage", metavar="URL", help="SQLAlchemy URL of the study storage "
-                        "(default $SLICEQ22_STORAGE or sqlite:///sliceq22.db)")
+    add_storage_argument(parser)
     parser.add_argument("--trials", type=_positive, metavar="N",
                         help="total finished trials wanted, counting those already stored")
     parser.add_argument("--workers", type=_positive, metavar="N",

@@ -59,6 +59,8 @@ class BudgetLock:
         self.name = study_name
         self._local = threading.Lock()
         self.dialect = engine.dialect.name if engine is not None else "local"
+        database = engine.url.database if engine is not None else None
+        self.sqlite_path = Path(database) if self.dialect == "sqlite" and database and database != ":memory:" else None
 
     @contextlib.contextmanager
     def held(self) -> Iterator[None]:
@@ -77,9 +79,8 @@ class BudgetLock:
                     yield
                 finally:
                     _release(conn, ("SELECT RELEASE_LOCK(:n)", {"n": name}))
-            elif self.dialect == "sqlite" and self._sqlite_path() is not None:
-                path = self._sqlite_path()
-                with open(path, "rb") as handle:
+            elif self.sqlite_path is not None:
+                with open(self.sqlite_path, "rb") as handle:
                     fcntl.flock(handle, fcntl.LOCK_EX)
                     try:
                         yield
@@ -97,12 +98,6 @@ class BudgetLock:
             conn.close()
             raise
         return conn
-
-    def _sqlite_path(self) -> Path | None:
-        database = self.engine.url.database if self.engine is not None else None
-        if not database or database == ":memory:":
-            return None
-        return Path(database)
 
 
 def _release(conn: sqlalchemy.engine.Connection, statement: tuple[str, dict[str, Any]] | None) -> None:

@@ -122,6 +122,7 @@ class StudyDriver:
     ) -> None:
         self.config = config
         self.notify = notify
+        self._told_outage = 0  # the outage last reported (PatientStorage.outages counts them)
         if isinstance(storage, optuna.storages.RDBStorage):
             label = mask_url(storage.engine.url.render_as_string(hide_password=False))
             storage = PatientStorage(optuna.storages.get_storage(storage), label=label, patience_s=patience_s,
@@ -144,7 +145,7 @@ class StudyDriver:
         if waited < 1.0 or self.notify is None:
             return
         storage = self.storage
-        if getattr(self, "_told_outage", -1) != storage.outages:
+        if self._told_outage != storage.outages:
             self._told_outage = storage.outages
             self.notify(f"lost the study storage {storage.label} ({detail}); retrying for up to "
                         f"{storage.patience_s:.0f} s")
@@ -161,6 +162,7 @@ class StudyDriver:
                 "runtime_env": {"env_vars": dict(WORKER_ENV)},
             }
             if self.ray_address:
+                _check_reachable(self.ray_address)
                 kwargs["address"] = self.ray_address
             else:
                 kwargs["num_cpus"] = self.workers or os.cpu_count() or 1
@@ -548,6 +550,26 @@ class StudyDriver:
             except StorageError:
                 pass
         self.running.clear()
+
+
+def _check_reachable(address: str, timeout_s: float = 5.0) -> None:
+    """Refuse a ``host:port`` Ray address nothing listens on, in seconds.
+
+    ``ray.init`` itself retries an unreachable GCS for minutes while printing
+    its own log lines. Addresses that are not ``host:port`` (``auto``,
+    ``ray://…``) are left to Ray.
+    """
+    host, sep, port = address.rpartition(":")
+    if not sep or not port.isdigit() or "://" in address or not host:
+        return
+    try:
+        with socket.create_connection((host, int(port)), timeout=timeout_s):
+            pass
+    except OSError as exc:
+        raise Sliceq22Error(
+            f"cannot reach the Ray cluster at {address}: {exc.strerror or exc}; "
+            "is `ray start --head` running there?"
+        ) from None
 
 
 def _engine_of(storage: Any) -> Any:

@@ -84,14 +84,16 @@ class PatientStorage(BaseStorage):
         self.outages = 0
 
     def _call(self, name: str, *args: Any, **kwargs: Any) -> Any:
-        return self.patiently(getattr(self.inner, name), *args, _name=name, **kwargs)
+        return self._retry(getattr(self.inner, name), name, args, kwargs)
 
-    def patiently(self, method: Callable[..., Any], *args: Any, _name: str = "", **kwargs: Any) -> Any:
+    def patiently(self, method: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
         """Call ``method(*args, **kwargs)``, retrying lost connections as every storage call does.
 
         For database work outside Optuna's storage calls (the budget lock).
         """
-        name = _name
+        return self._retry(method, getattr(method, "__name__", "call"), args, kwargs)
+
+    def _retry(self, method: Callable[..., Any], name: str, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
         if self.gave_up is not None:
             raise StorageError(self.gave_up)
         start = time.monotonic()

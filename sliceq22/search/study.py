@@ -214,12 +214,6 @@ def budget_of(study: optuna.Study, config: StudyConfig) -> int:
     return int(study.user_attrs.get(ATTR_BUDGET, config.trials))
 
 
-def finished_count(study: optuna.Study) -> int:
-    """Trials that count against the budget: complete and pruned evaluations (not infeasible candidates)."""
-    states = (TrialState.COMPLETE, TrialState.PRUNED)
-    return sum(1 for t in study.get_trials(deepcopy=False, states=states) if not is_infeasible(t))
-
-
 def budget_usage(study: optuna.Study) -> tuple[int, int]:
     """``(finished, running)``: trials counting against the budget, and RUNNING trials (any driver's)."""
     states = (TrialState.COMPLETE, TrialState.PRUNED, TrialState.RUNNING)
@@ -230,6 +224,11 @@ def budget_usage(study: optuna.Study) -> tuple[int, int]:
         elif not is_infeasible(t):
             finished += 1
     return finished, running
+
+
+def finished_count(study: optuna.Study) -> int:
+    """Trials that count against the budget: complete and pruned evaluations (not infeasible candidates)."""
+    return budget_usage(study)[0]
 
 
 def _pid_alive(pid: int) -> bool:
@@ -264,11 +263,6 @@ def abandoned_reason(
     if silent > stale_after_s:
         return f"abandoned: no heartbeat from its driver on {host or 'an unknown host'} for {silent:.0f} s"
     return None
-
-
-def is_abandoned(trial: optuna.trial.FrozenTrial, now: float | None = None) -> bool:
-    """Whether a RUNNING trial's driver is gone (see :func:`abandoned_reason`)."""
-    return abandoned_reason(trial, now) is not None
 
 
 def requeue(study: optuna.Study, trial: optuna.trial.FrozenTrial, retries: int) -> bool:
