@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from sliceq22.errors import ParameterError, StudyFileError
-from sliceq22.search.space import TransformEntry, check_keys, parse_transforms
+from sliceq22.search.space import TransformEntry, check_keys, parse_transforms, table_entries
 from sliceq22.transforms import transform_class
 
 MODES = ("shared", "per-target")
@@ -150,13 +150,7 @@ def _references(raw: Any) -> tuple[Reference, ...]:
     if not isinstance(raw, list):
         raise StudyFileError("reference: must be an array of tables ([[reference]])")
     refs = []
-    for i, item in enumerate(raw):
-        at = f"reference[{i}]"
-        if not isinstance(item, Mapping):
-            raise StudyFileError(f"{at}: must be a table")
-        check_keys(item, {"label", "family", "params"}, at)
-        if "family" not in item:
-            raise StudyFileError(f"{at}.family: missing")
+    for at, item in table_entries(raw, "reference", {"label", "family", "params"}):
         params = item.get("params", {})
         if not isinstance(params, Mapping):
             raise StudyFileError(f"{at}.params: must be a table")

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import difflib
 import math
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -103,6 +103,27 @@ def check_keys(table: Mapping[str, Any], allowed: set[str] | tuple[str, ...], wh
             raise StudyFileError(f"{where}.{key}: unknown key{hint}; allowed: {', '.join(names)}")
 
 
+def table_entries(
+    raw: list[Any], where: str, allowed: set[str], required: tuple[str, ...] = ("family",)
+) -> Iterator[tuple[str, Mapping[str, Any]]]:
+    """Each entry of an array of tables (``[[where]]``) with its key path, checked.
+
+    Raises
+    ------
+    StudyFileError
+        An entry that is not a table, has an unknown key, or lacks a required one.
+    """
+    for i, item in enumerate(raw):
+        at = f"{where}[{i}]"
+        if not isinstance(item, Mapping):
+            raise StudyFileError(f"{at}: must be a table")
+        check_keys(item, allowed, at)
+        for key in required:
+            if key not in item:
+                raise StudyFileError(f"{at}.{key}: missing")
+        yield at, item
+
+
 def _parse_range(name: str, spec: Any, where: str) -> ParamRange:
     if not isinstance(spec, Mapping):
         if isinstance(spec, list):
@@ -190,13 +211,7 @@ def parse_transforms(raw: Any, where: str = "transforms") -> tuple[TransformEntr
     if not isinstance(raw, list) or not raw:
         raise StudyFileError(f"{where}: give at least one [[transforms]] entry with a family")
     entries: list[TransformEntry] = []
-    for i, item in enumerate(raw):
-        at = f"{where}[{i}]"
-        if not isinstance(item, Mapping):
-            raise StudyFileError(f"{at}: must be a table")
-        check_keys(item, {"family", "label", "space"}, at)
-        if "family" not in item:
-            raise StudyFileError(f"{at}.family: missing")
+    for at, item in table_entries(raw, where, {"family", "label", "space"}):
         family = str(item["family"])
         label = str(item.get("label", family))
         if "." in label or not label:
