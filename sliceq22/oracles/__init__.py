@@ -22,6 +22,7 @@ from typing import Any
 from sliceq22.data.track import Track
 from sliceq22.errors import ParameterError
 from sliceq22.oracles.base import (
+    Progress,
     AGGREGATES,
     Objective,
     TrackResult,
@@ -100,6 +101,7 @@ __all__ = [
     "AGGREGATES",
     "METRICS",
     "OBJECTIVES",
+    "Progress",
     "Objective",
     "TrackResult",
     "aggregate",

@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 import warnings
 from abc import ABC, abstractmethod
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import asdict, dataclass, field
 from typing import Any, ClassVar
 
@@ -46,6 +46,26 @@ class TrackResult:
     def to_dict(self) -> dict[str, Any]:
         """A JSON-ready dict; non-finite floats become ``None`` (JSON has no NaN)."""
         return json_safe(asdict(self))
+
+
+@dataclass(frozen=True)
+class Progress:
+    """How far the evaluation of one track has come.
+
+    Attributes
+    ----------
+    done, total : int
+        Pieces of work done and in all (units, bands or signals of the
+        transform's streaming, see :mod:`sliceq22.transforms.streaming`).
+    """
+
+    done: int
+    total: int
+
+    @property
+    def fraction(self) -> float:
+        """``done / total`` in ``[0, 1]``."""
+        return min(1.0, self.done / self.total) if self.total > 0 else 1.0
 
 
 def json_safe(value: Any) -> Any:
@@ -106,7 +126,8 @@ class Objective(ABC):
 
     Subclasses set ``name``, ``direction`` and ``DEFAULTS`` (every option with
     its default), may normalise/check options in :meth:`_check_options`, and
-    implement :meth:`evaluate_track`.
+    implement :meth:`iter_track` (a generator of :class:`Progress`, then the
+    :class:`TrackResult`); :meth:`evaluate_track` runs it to the end.
 
     Parameters
     ----------
@@ -134,8 +155,38 @@ class Objective(ABC):
         """Normalise ``options`` in place; raise :class:`ParameterError` on a bad value."""
 
     @abstractmethod
-    def evaluate_track(self, transform: Transform, track: Track) -> TrackResult:
-        """Score ``transform`` on one track (all targets at once)."""
+    def iter_track(self, transform: Transform, track: Track) -> Iterator[Progress | TrackResult]:
+        """Score ``transform`` on one track (all targets at once), reporting progress.
+
+        Yields
+        ------
+        Progress or TrackResult
+            Any number of :class:`Progress` while the track streams through
+            the transform, then exactly one :class:`TrackResult`, last.
+        """
+
+    def evaluate_track(
+        self,
+        transform: Transform,
+        track: Track,
+        progress: Callable[[Progress], None] | None = None,
+    ) -> TrackResult:
+        """Score ``transform`` on one track; ``progress`` is called with each :class:`Progress`.
+
+        Returns
+        -------
+        TrackResult
+            The last item of :meth:`iter_track`.
+        """
+        result: TrackResult | None = None
+        for item in self.iter_track(transform, track):
+            if isinstance(item, TrackResult):
+                result = item
+            elif progress is not None:
+                progress(item)
+        if result is None:  # pragma: no cover - an objective that yields no result is a bug
+            raise RuntimeError(f"{self.name}: iter_track ended without a TrackResult")
+        return result
 
     def describe(self) -> dict[str, Any]:
         """Name, direction and options, JSON-ready."""

@@ -20,7 +20,7 @@ means; a target without any sounding other keeps ``J_j = s_j`` (``c_j = 0``).
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from typing import Any, ClassVar
 
 import numpy as np
@@ -28,7 +28,7 @@ import numpy as np
 from sliceq22 import TARGETS
 from sliceq22.data.track import Track
 from sliceq22.errors import ParameterError
-from sliceq22.oracles.base import Objective, TrackResult
+from sliceq22.oracles.base import Objective, Progress, TrackResult
 from sliceq22.transforms.base import Transform
 
 
@@ -124,7 +124,7 @@ class ContrastObjective(Objective):
             raise ParameterError(f"contrast: option lambda = {value!r} must be a number ≥ 0")
         options["lambda"] = weight
 
-    def evaluate_track(self, transform: Transform, track: Track) -> TrackResult:
+    def iter_track(self, transform: Transform, track: Track) -> Iterator[Progress | TrackResult]:
         """Score one track with the base objective, then form the guarded contrast.
 
         Returns
@@ -133,7 +133,13 @@ class ContrastObjective(Objective):
             ``scores`` = ``J`` per target; ``diagnostics`` hold the base
             objective's name, scores and diagnostics, and the contrasts.
         """
-        result = self.base.evaluate_track(transform, track)
+        result: TrackResult | None = None
+        for item in self.base.iter_track(transform, track):
+            if isinstance(item, TrackResult):
+                result = item
+            else:
+                yield item
+        assert result is not None
         guarded, contrast = contrast_scores(
             result.scores, self.base.direction, self.options["lambda"]
         )
@@ -145,5 +151,5 @@ class ContrastObjective(Objective):
             "lambda": self.options["lambda"],
             "base_diagnostics": result.diagnostics,
         }
-        return TrackResult(result.track, guarded, dict(result.timing), list(result.excluded),
+        yield TrackResult(result.track, guarded, dict(result.timing), list(result.excluded),
                            diagnostics)

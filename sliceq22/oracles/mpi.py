@@ -13,7 +13,7 @@ signal is transformed exactly once per candidate.
 from __future__ import annotations
 
 import time
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -22,7 +22,7 @@ import numpy as np
 from sliceq22 import TARGETS
 from sliceq22.data.track import Track
 from sliceq22.errors import ParameterError
-from sliceq22.oracles.base import Objective, TrackResult, require_feasible
+from sliceq22.oracles.base import Objective, Progress, TrackResult, require_feasible
 from sliceq22.oracles.metrics import METRICS, get_metric
 from sliceq22.transforms.base import Coefficients, Transform
 
@@ -167,7 +167,7 @@ class MpiObjective(Objective):
                 f"mpi: mixture {options['mixture']!r} is not one of {', '.join(MIXTURES)}"
             )
 
-    def evaluate_track(self, transform: Transform, track: Track) -> TrackResult:
+    def iter_track(self, transform: Transform, track: Track) -> Iterator[Progress | TrackResult]:
         """Score one track: oracle estimates, then the metric per target.
 
         Returns
@@ -204,4 +204,4 @@ class MpiObjective(Objective):
         }
         if frames_out:
             diagnostics["frames"] = frames_out
-        return TrackResult(track.name, scores, timing, excluded, diagnostics)
+        yield TrackResult(track.name, scores, timing, excluded, diagnostics)

@@ -55,7 +55,7 @@ from __future__ import annotations
 import math
 import time
 from abc import abstractmethod
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
@@ -64,7 +64,7 @@ import numpy as np
 from sliceq22 import TARGETS
 from sliceq22.data.track import Track
 from sliceq22.errors import InfeasibleError, ParameterError
-from sliceq22.oracles.base import Objective, TrackResult, require_feasible
+from sliceq22.oracles.base import Objective, Progress, TrackResult, require_feasible
 from sliceq22.transforms.base import CellGrid, Coefficients, Transform
 from sliceq22.transforms.overlap_add import overlap_add
 
@@ -504,7 +504,7 @@ class RidgeObjective(Objective):
             values = np.mean(values, axis=1)
         return values, extra
 
-    def evaluate_track(self, transform: Transform, track: Track) -> TrackResult:
+    def iter_track(self, transform: Transform, track: Track) -> Iterator[Progress | TrackResult]:
         """Score the sounding targets of one track (one batched forward call).
 
         Returns
@@ -541,7 +541,7 @@ class RidgeObjective(Objective):
         excluded = [t for t in TARGETS if t in excluded or not math.isfinite(scores[t])]
         end = time.perf_counter()
         timing = {"forward": forward_s, "metric": metric_s, "total": end - start}
-        return TrackResult(track.name, scores, timing, excluded, diagnostics)
+        yield TrackResult(track.name, scores, timing, excluded, diagnostics)
 
 
 class RenyiObjective(RidgeObjective):

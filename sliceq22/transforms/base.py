@@ -16,7 +16,7 @@ from __future__ import annotations
 import difflib
 import math
 from abc import ABC, abstractmethod
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
@@ -337,6 +337,57 @@ class Transform(ABC):
     @abstractmethod
     def block_shapes(self, length: int) -> list[tuple[int, ...]]:
         """Shape of each coefficient block (without batch dimensions) for ``length`` samples."""
+
+    # ------------------------------------------------------------------ pieces
+    def stream_coefficients(self, source: Any, *, chunk_bytes: int | None = None) -> Iterator[Any]:
+        """The forward coefficients of ``source``'s signals, a piece at a time.
+
+        Parameters
+        ----------
+        source : ~sliceq22.transforms.streaming.SignalSource
+            ``n_signals`` signals of ``channels`` channels and ``length`` samples.
+        chunk_bytes : int, optional
+            Coefficient bytes one piece may hold (all signals and channels);
+            default :data:`~sliceq22.transforms.streaming.CHUNK_BYTES`.
+
+        Yields
+        ------
+        ~sliceq22.transforms.streaming.Piece
+            Blocks ``(n_signals, channels, ...)``. This fallback yields one
+            ``whole`` piece; framed and full-signal families cut finer.
+        """
+        from sliceq22.transforms.streaming import Piece
+
+        yield Piece(self.forward(source.read(0, source.length)), "whole")
+
+    def stream_map(
+        self, source: Any, fn: Any, n_out: int, *, chunk_bytes: int | None = None
+    ) -> Iterator[tuple[int, np.ndarray]]:
+        """Map the coefficients of ``source``'s signals to ``n_out`` output signals, piece by piece.
+
+        Parameters
+        ----------
+        source : ~sliceq22.transforms.streaming.SignalSource
+            Input signals ``(n_signals, channels, length)``.
+        fn : ~sliceq22.transforms.streaming.BlockMap
+            Elementwise map from blocks ``(n_signals, channels, ...)`` to
+            blocks ``(n_out, channels, ...)``.
+        n_out : int
+            Number of output signals.
+        chunk_bytes : int, optional
+            Coefficient bytes one piece may hold (inputs and outputs).
+
+        Yields
+        ------
+        start : int
+            First sample of this stretch of output.
+        audio : np.ndarray
+            ``(n_out, channels, samples)`` synthesised audio; the stretches
+            follow each other and cover ``[0, length)``. This fallback yields
+            the whole signal at once.
+        """
+        coefficients = self.forward(source.read(0, source.length))
+        yield 0, self.inverse(fn(coefficients), source.length)
 
     # ------------------------------------------------------------------ introspection
     @property

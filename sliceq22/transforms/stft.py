@@ -5,10 +5,15 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
+import scipy.fft
 from numpy.lib.stride_tricks import sliding_window_view
 
 from sliceq22.errors import ParameterError
-from sliceq22.transforms.base import CellGrid, Coefficients, Param, Transform
+from sliceq22.transforms.base import CellGrid, Coefficients, Param
+from sliceq22.transforms.streaming import FramedTransform, Framing, overlap_add_units
+
+#: Values of ``precision``: float32/complex64 (default) or float64/complex128 arithmetic.
+PRECISIONS: tuple[str, ...] = ("single", "double")
 
 
 def _window(name: str, n_fft: int) -> np.ndarray:
@@ -20,7 +25,7 @@ def _window(name: str, n_fft: int) -> np.ndarray:
     return np.ones(n_fft)
 
 
-class Stft(Transform):
+class Stft(FramedTransform):
     """Short-time Fourier transform with centred frames and weighted overlap-add inverse.
 
     The signal is zero-padded by ``n_fft // 2`` at the start (frames are
@@ -28,7 +33,10 @@ class Stft(Transform):
     The inverse divides by the summed squared window, so any hop up to
     ``n_fft // 2`` reconstructs exactly.
 
-    Coefficients: one block ``(..., n_fft // 2 + 1, frames)``.
+    Coefficients: one block ``(..., n_fft // 2 + 1, frames)``, complex64
+    (``precision="double"``: complex128). A frame is a streaming unit
+    (:class:`~sliceq22.transforms.streaming.FramedTransform`): a long signal
+    is analysed and synthesised a run of frames at a time.
     """
 
     family = "stft"
@@ -36,7 +44,12 @@ class Stft(Transform):
         Param("n_fft", int, 4096, low=16, high=2**20, doc="frame length in samples"),
         Param("hop", int, 1024, low=1, high=2**19, doc="hop between frames in samples"),
         Param("window", str, "hann", choices=("hann", "hamming", "boxcar"), doc="analysis window"),
+        Param(
+            "precision", str, "single", choices=PRECISIONS,
+            doc="single: float32/complex64; double: float64/complex128",
+        ),
     )
+    unit_axis = -1
 
     @classmethod
     def _check(cls, values: dict[str, Any], rate: int) -> None:
@@ -54,7 +67,8 @@ class Stft(Transform):
         super().__init__(params, rate=rate)
         self.n_fft: int = self.params["n_fft"]
         self.hop: int = self.params["hop"]
-        self.window = _window(self.params["window"], self.n_fft)
+        self._real = np.float32 if self.params["precision"] == "single" else np.float64
+        self.window = _window(self.params["window"], self.n_fft).astype(self._real)
 
     def n_frames(self, length: int) -> int:
         """Number of frames covering ``length`` samples."""
@@ -93,32 +107,25 @@ class Stft(Transform):
             )
         ]
 
-    def _padded_length(self, length: int) -> int:
-        return (self.n_frames(length) - 1) * self.hop + self.n_fft
+    def framing(self, length: int) -> Framing:
+        """Frame ``m`` is centred on sample ``m · hop``: ``n_fft // 2`` zeros in front."""
+        return Framing(self.hop, self.n_fft, self.n_fft // 2, self.n_frames(length))
 
-    def forward(self, audio: np.ndarray) -> Coefficients:
-        audio = np.asarray(audio, dtype=np.float64)
-        length = audio.shape[-1]
-        pad_start = self.n_fft // 2
-        pad_end = self._padded_length(length) - length - pad_start
-        padded = np.pad(audio, [(0, 0)] * (audio.ndim - 1) + [(pad_start, pad_end)])
-        frames = sliding_window_view(padded, self.n_fft, axis=-1)[..., :: self.hop, :]
-        spectrum = np.fft.rfft(frames * self.window, axis=-1)  # (..., frames, bins)
+    def synthesis_norm_window(self) -> np.ndarray:
+        """The squared window: the weighted overlap-add divides by its overlap-add."""
+        return np.square(self.window, dtype=np.float64)
+
+    def forward_units(self, segment: np.ndarray, count: int) -> Coefficients:
+        """Spectra of ``count`` frames of a padded segment: ``(signals, bins, count)``."""
+        segment = np.asarray(segment, dtype=self._real)
+        frames = sliding_window_view(segment, self.n_fft, axis=-1)[:, :: self.hop][:, :count]
+        spectrum = scipy.fft.rfft(frames * self.window, axis=-1)  # (signals, count, bins)
         return [np.ascontiguousarray(np.swapaxes(spectrum, -1, -2))]
 
-    def inverse(self, coefficients: Coefficients, length: int) -> np.ndarray:
-        (spectrum,) = coefficients
-        frames = np.fft.irfft(np.swapaxes(spectrum, -1, -2), n=self.n_fft, axis=-1)
-        frames = frames * self.window
-        n_frames = frames.shape[-2]
-        total = (n_frames - 1) * self.hop + self.n_fft
-        out = np.zeros((*frames.shape[:-2], total))
-        norm = np.zeros(total)
-        squared = self.window**2
-        for i in range(n_frames):
-            start = i * self.hop
-            out[..., start : start + self.n_fft] += frames[..., i, :]
-            norm[start : start + self.n_fft] += squared
-        start = self.n_fft // 2
-        norm = norm[start : start + length]
-        return out[..., start : start + length] / np.where(norm > 1e-12, norm, 1.0)
+    def inverse_units(self, blocks: Coefficients, count: int) -> np.ndarray:
+        """Windowed inverse FFTs of ``count`` frames, overlap-added: ``(signals, (count-1)·hop + n_fft)``."""
+        (spectrum,) = blocks
+        spectrum = np.asarray(spectrum, dtype=np.result_type(self._real, np.complex64))
+        frames = scipy.fft.irfft(np.swapaxes(spectrum, -1, -2), n=self.n_fft, axis=-1)
+        frames *= self.window
+        return overlap_add_units(frames, self.hop)
