@@ -98,6 +98,34 @@ class Track:
             return self.recorded_mixture
         raise DatasetError(f"mixture {kind!r} is not one of 'sum', 'recorded'")
 
+    def read_targets(self, start: int, stop: int) -> np.ndarray:
+        """Targets in MUSDB order for samples ``[start, stop)``: float32 ``(4, channels, stop - start)``.
+
+        Samples outside ``[0, length)`` read as zeros, so streaming
+        evaluations can ask for the padding of their first and last frames.
+        """
+        out = np.zeros((len(TARGETS), self.channels, stop - start), dtype=np.float32)
+        lo, hi = max(start, 0), min(stop, self.length)
+        if hi > lo:
+            for i, t in enumerate(TARGETS):
+                out[i, :, lo - start : hi - start] = self.targets[t][:, lo:hi]
+        return out
+
+    def read_mixture(self, kind: str, start: int, stop: int) -> np.ndarray:
+        """The mixture (see :meth:`mixture`) for samples ``[start, stop)``: float32 ``(channels, n)``.
+
+        ``sum`` is added in float64 and rounded once, as :meth:`mixture` does.
+        """
+        if kind == "sum":
+            targets = self.read_targets(start, stop)
+            return np.sum(targets, axis=0, dtype=np.float64).astype(np.float32)
+        whole = self.mixture(kind)
+        out = np.zeros((self.channels, stop - start), dtype=np.float32)
+        lo, hi = max(start, 0), min(stop, self.length)
+        if hi > lo:
+            out[:, lo - start : hi - start] = whole[:, lo:hi]
+        return out
+
     def silent_targets(self) -> list[str]:
         """Targets that are all zero in this track/excerpt (their scores are undefined)."""
         return [t for t in TARGETS if not np.any(self.targets[t])]
