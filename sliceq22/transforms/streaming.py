@@ -42,7 +42,7 @@ from typing import Protocol
 
 import numpy as np
 
-from sliceq22.transforms.base import Coefficients, Transform
+from sliceq22.transforms.base import Coefficients, Transform, _Clock
 
 #: Default bytes of coefficients (input and output signals, all channels) one
 #: piece may hold. Arrays below ~30 MB are reused by the allocator instead of
@@ -363,7 +363,10 @@ class FramedTransform(Transform):
         n_out: int,
         *,
         chunk_bytes: int | None = None,
+        progress: Callable[[int, int], None] | None = None,
+        timing: dict[str, float] | None = None,
     ) -> Iterator[tuple[int, np.ndarray]]:
+        clock = _Clock(timing)
         framing = self.framing(source.length)
         channels, length = source.channels, source.length
         signals = (source.n_signals + n_out) * channels
@@ -377,8 +380,10 @@ class FramedTransform(Transform):
         pending_norm = np.zeros(0, dtype=np.float64)
         emitted = 0  # signal samples yielded so far
         for piece in self._pieces(source, framing, step):
+            clock.lap("forward")
             outputs = fn(piece.blocks)
             del piece.blocks
+            clock.lap("estimate")
             flat = [b.reshape(n_out * channels, *b.shape[2:]) for b in outputs]
             del outputs
             synthesis = self.inverse_units(flat, piece.count)
@@ -401,18 +406,24 @@ class FramedTransform(Transform):
             # Padded samples before the next unit's start are complete.
             done = end if last else (piece.first + piece.count) * hop
             stop = min(done - front, length)
-            if stop > emitted:
-                lo, hi = emitted + front - base, stop + front - base
-                audio = pending[:, lo:hi]
-                if normalised:
-                    norm = pending_norm[lo:hi]
-                    audio = audio / np.where(norm > 1e-12, norm, 1.0)
-                yield emitted, audio.reshape(n_out, channels, -1)
-                emitted = stop
+            ready = max(stop, emitted)
+            lo, hi = emitted + front - base, ready + front - base
+            audio = pending[:, lo:hi]
+            if normalised:
+                norm = pending_norm[lo:hi]
+                audio = audio / np.where(norm > 1e-12, norm, 1.0)
+            else:
+                audio = audio.copy()
             if done > base:
                 pending = pending[:, done - base :].copy()
                 pending_norm = pending_norm[done - base :].copy()
                 base = done
+            clock.lap("inverse")
+            if progress is not None:
+                progress(piece.first + piece.count, framing.units)
+            yield emitted, audio.reshape(n_out, channels, -1)
+            clock.reset()
+            emitted = ready
 
 
 def collect(stream: Iterator[tuple[int, np.ndarray]], shape: Sequence[int]) -> np.ndarray:
