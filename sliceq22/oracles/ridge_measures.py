@@ -16,6 +16,13 @@ import numpy as np
 from sliceq22.oracles.cells import Cells, band_fractions
 from sliceq22.transforms.base import CellGrid
 
+#: Neighbouring band densities within this relative difference count as equal
+#: when peaks are picked (a plateau's peak is its lowest band). Full plateaus
+#: are real: at low frequencies neighbouring NSGCQ bands can share their DFT
+#: bins and hold the same energy; without the tolerance the last bits of a
+#: sum's rounding (a streamed sum order, single precision) would pick the peak.
+PEAK_TIE = 1e-6
+
 
 def _probabilities(cells: Cells) -> tuple[np.ndarray, np.ndarray]:
     """``p`` (..., cells) and a mask of leading entries with no energy at all."""
@@ -203,10 +210,13 @@ def ridge_capture(
     energy = np.swapaxes(stacked[..., bands.order, :], -1, -2)
     density = energy / (high - low)
 
-    # local maxima of the density along frequency, the K strongest per frame
+    # local maxima of the density along frequency (a plateau: its lowest band), the K
+    # strongest per frame
     left = np.concatenate([np.full_like(density[..., :1], -np.inf), density[..., :-1]], axis=-1)
     right = np.concatenate([density[..., 1:], np.full_like(density[..., :1], -np.inf)], axis=-1)
-    strength = np.where((density > left) & (density >= right) & (density > 0), density, -np.inf)
+    tie = 1.0 + PEAK_TIE
+    peak = (density > left * tie) & (density * tie >= right) & (density > 0)
+    strength = np.where(peak, density, -np.inf)
     k = min(peaks, strength.shape[-1])
     top = np.argpartition(-strength, k - 1, axis=-1)[..., :k]
     valid = np.isfinite(np.take_along_axis(strength, top, axis=-1))
