@@ -12,8 +12,9 @@ Prints, measured in one run with numeric libraries pinned to one thread:
 3. Per objective (``renyi``, ``hoyer``, ``tonal-ridge``) the per-target table
    over transforms, the best transform per target (``*``), and the time per
    evaluation. One evaluation is what a study runs per track and transform:
-   ``evaluate_track`` scoring all four targets, stereo, through one batched
-   forward call (4 targets x 2 channels); the time per target is that
+   ``evaluate_track`` scoring all four targets, stereo (4 targets x 2
+   channels), streamed through the transform a piece of coefficients at a
+   time (single precision, the default); the time per target is that
    evaluation's time divided by 4. Each cell is timed ``--repeat`` times after
    one warm-up call; min and median are printed, per target, and the median
    as a ratio to the MPI objective (global SDR) on the STFT 4096/1024 control
@@ -129,7 +130,7 @@ def main() -> None:
         better = min if objective.direction == "minimize" else max
         unit = getattr(objective, "unit", "") or "-"
         print(f"{number}. {name} ({objective.direction}, {unit}); seconds per evaluation of 4 "
-              f"stereo targets (one forward call) and per target (/4), min and median of "
+              f"stereo targets (streamed) and per target (/4), min and median of "
               f"{args.repeat}")
         print(f"   {'transform':<{width}}" + "".join(f"{t:>10}" for t in TARGETS)
               + f"{'eval med':>9}{'tgt min':>9}{'tgt med':>9}{'x mpi':>7}")

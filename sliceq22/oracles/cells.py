@@ -176,7 +176,13 @@ def band_fractions(grid: CellGrid, fmin: float, fmax: float) -> np.ndarray:
 
 
 def time_fractions(grid: CellGrid, n_frames: int, duration: float, first: int = 0) -> np.ndarray:
-    """Share of time steps ``[first, first + n_frames)`` inside ``[0, duration]`` s, ``(n_frames,)``."""
+    """Share of time steps ``[first, first + n_frames)`` inside ``[0, duration]`` s.
+
+    Returns
+    -------
+    np.ndarray
+        float64 ``(n_frames,)`` in ``[0, 1]``.
+    """
     start = grid.time_origin + grid.time_step * np.arange(first, first + n_frames)
     low = np.maximum(start, 0.0)
     high = np.minimum(start + grid.time_step, duration)
