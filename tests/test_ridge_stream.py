@@ -229,3 +229,19 @@ def test_score_source_streams_an_array(example):
     values, extra = scored.score_source(transform, ArraySource(audio))
     np.testing.assert_allclose(values, expected, rtol=1e-9)
     assert extra["pieces"] > 10
+
+
+def test_a_family_without_pieces_is_scored_as_one_whole_piece(example):
+    """Families that do not stream yet (Transform's fallback) give one piece and the same values."""
+    params = {**NSG, "rasterize": "full"}
+    transform = make_transform("nsgcq", params)
+    scored = objective("tonal-ridge")
+    pieces = list(transform.stream_coefficients(ArraySource(example.stacked()[:1])))
+    if len(pieces) > 1 or pieces[0].kind != "whole":
+        pytest.skip("full-signal nsgcq streams by bands now: covered by the band-range tests")
+    blocks = whole_forward("nsgcq", tuple(params.items()))
+    expected = reference(scored, transform, blocks, example)
+    progress = []
+    result = scored.evaluate_track(transform, example, progress=progress.append)
+    np.testing.assert_allclose([result.scores[t] for t in TARGETS], expected, rtol=1e-9)
+    assert [(p.done, p.total) for p in progress] == [(1, 1)]

@@ -231,8 +231,10 @@ class RidgeFrames:
         energy = frame_energies(power, begin, grid.time_step, self.bounds[low : high + 1])
         energy *= self.bands.fractions[chunk.block][selected, None]
         pending = self._pending(power.shape[:-2], high)
-        positions = self.bands.offsets[chunk.block] + selected
-        pending[..., positions, low - self.first : high - self.first] += energy
+        # rows are sorted, so the selected ones are a run on the stacked axis: add in place
+        top = self.bands.offsets[chunk.block] + int(selected[0])
+        rows_slice = slice(top, top + len(selected))
+        pending[..., rows_slice, low - self.first : high - self.first] += energy
 
     def _pending(self, leading: tuple[int, ...], high: int) -> np.ndarray:
         """The pending array, grown to hold frames up to ``high``."""
