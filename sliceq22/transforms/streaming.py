@@ -330,12 +330,22 @@ class FramedTransform(Transform):
                 )
 
     def _norm(self, framing: Framing, first: int, count: int) -> np.ndarray | None:
-        """Overlap-added :meth:`synthesis_norm_window` of units ``[first, first + count)``."""
+        """Overlap-added :meth:`synthesis_norm_window` of units ``[first, first + count)``.
+
+        It depends only on ``count`` (every unit has the same window), so it
+        is computed once per count (pieces mostly share one) and cached.
+        """
         window = self.synthesis_norm_window()
         if window is None:
             return None
-        tiles = np.broadcast_to(window, (count, framing.width))
-        return overlap_add_units(tiles, framing.hop)
+        cache: dict[tuple[int, int, int], np.ndarray] = self.__dict__.setdefault("_norms", {})
+        key = (framing.hop, framing.width, count)
+        if key not in cache:
+            if len(cache) > 4:
+                cache.clear()
+            tiles = np.broadcast_to(window, (count, framing.width))
+            cache[key] = overlap_add_units(tiles, framing.hop)
+        return cache[key]
 
     # ------------------------------------------------------------------ pieces
     def _pieces(self, source: SignalSource, framing: Framing, step: int) -> Iterator[Piece]:
