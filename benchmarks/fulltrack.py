@@ -7,8 +7,10 @@ candidate is evaluated by ``sliceq22 evaluate --json`` in a fresh subprocess;
 its wall time, CPU time and peak RSS come from the OS (``os.wait4``'s rusage of
 that process alone).
 
-Printed per candidate and length: wall s, CPU s, peak RSS GB, CPU per audio
-second, and the ratio of that cost at the longest length to the cost at 6 s.
+Printed per candidate and length: the process's wall s, CPU s and peak RSS
+GB, the memory estimate behind ``constraints.max_memory_mb``, the
+evaluation's own CPU s (``timing.cpu``: start-up and WAV loading left out) and
+per audio second, and the ratio of that cost at full length to that at 6 s.
 In the same run: the bare FFT floor of the stft candidate (float32 rfft of
 every frame of the 10 input channels, irfft of the 8 output channels, in its
 own subprocess) and, on a 60 s track, the scores of the pre-streaming path
@@ -103,8 +105,13 @@ def write_tracks_elsewhere(lengths: dict[str, float], tmp: Path) -> dict[str, Pa
 
 
 def evaluation_seconds(stdout: str) -> float:
-    """In-process evaluation time (all tracks' ``timing.total``) from ``evaluate --json``."""
-    return sum(track["timing"]["total"] for track in json.loads(stdout)["tracks"])
+    """CPU seconds of the evaluation itself (all tracks' ``timing.cpu``, else ``total``).
+
+    Process start-up (imports) and loading the WAVs are left out, so the cost
+    per audio second compares the evaluation at 6 s and at full length.
+    """
+    tracks = json.loads(stdout)["tracks"]
+    return sum(t["timing"].get("cpu", t["timing"]["total"]) for t in tracks)
 
 
 def run_measured(command: list[str]) -> tuple[float, float, float, str]:
@@ -172,6 +179,24 @@ print(json.dumps([float(v) for v in sdr_global(track.stacked(), oracle.estimates
 """
 
 
+ESTIMATE = r"""
+import json, sys
+sys.path.insert(0, sys.argv[1])
+from sliceq22.search.constraints import estimate_memory_mb
+from sliceq22.transforms import make_transform
+family, params, length = sys.argv[2], json.loads(sys.argv[3]), int(sys.argv[4])
+print(estimate_memory_mb(make_transform(family, params), length=length, channels=2) / 1024)
+"""
+
+
+def memory_estimate_gb(family: str, params: dict[str, object], samples: int) -> float:
+    """``constraints.max_memory_mb``'s estimate for this candidate, in GiB (own process)."""
+    out = subprocess.run(
+        [sys.executable, "-c", ESTIMATE, str(ROOT), family, json.dumps(params), str(samples)],
+        capture_output=True, text=True, check=True)
+    return float(out.stdout)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--minutes", type=float, nargs="+", default=[4.0, 10.0],
@@ -198,7 +223,7 @@ def main() -> None:
         lengths.pop("60 s (whole-path check)", None)
 
         print(f"{'candidate':<16} {'length':>7} {'wall s':>8} {'CPU s':>8} {'RSS GB':>7} "
-              f"{'eval s':>8} {'eval/audio s':>12}")
+              f"{'est. GB':>7} {'eval CPU s':>10} {'/audio s':>9}")
         cost: dict[tuple[str, str], float] = {}
         rss: dict[tuple[str, str], float] = {}
         cpu_of: dict[tuple[str, str], float] = {}
@@ -211,10 +236,11 @@ def main() -> None:
                 cpu = statistics.median(r[1] for r in runs)
                 peak = max(r[2] for r in runs)
                 evaluation = statistics.median(evaluation_seconds(r[3]) for r in runs)
+                estimate = memory_estimate_gb(family, params, int(round(seconds * RATE)))
                 cost[name, label], rss[name, label], cpu_of[name, label] = (
-                    evaluation / seconds, peak, cpu)
-                print(f"{name:<16} {label:>7} {wall:8.1f} {cpu:8.1f} {peak:7.2f} "
-                      f"{evaluation:8.2f} {evaluation / seconds:12.4f}", flush=True)
+                    evaluation / seconds, peak, evaluation)
+                print(f"{name:<16} {label:>7} {wall:8.1f} {cpu:8.1f} {peak:7.2f} {estimate:7.2f} "
+                      f"{evaluation:10.2f} {evaluation / seconds:9.4f}", flush=True)
 
         longest = list(lengths)[-1]
         print("\nratios and targets")
@@ -223,7 +249,7 @@ def main() -> None:
                 if label == "6 s":
                     continue
                 ratio = cost[name, label] / cost[name, "6 s"]
-                print(f"  {name:<16} {label:>7}: evaluation time per audio second {ratio:.2f}x "
+                print(f"  {name:<16} {label:>7}: evaluation CPU per audio second {ratio:.2f}x "
                       "that at 6 s (target <= 1.15)")
             targets = RSS_TARGETS[name]
             for label, target in zip(("4 min", "10 min"), targets):
@@ -236,8 +262,8 @@ def main() -> None:
             print(f"\nstft FFT floor on 4 min: {floor:.2f} s CPU")
             if ("stft", "4 min") in cpu_of:
                 stft_cpu = cpu_of["stft", "4 min"]
-                print(f"  stft candidate {stft_cpu:.2f} s CPU = {stft_cpu / floor:.2f}x the floor "
-                      "(target <= 3)")
+                print(f"  stft candidate's evaluation {stft_cpu:.2f} s CPU = {stft_cpu / floor:.2f}x "
+                      "the floor (target <= 3)")
                 for name, target in TIME_TARGETS.items():
                     if (name, "4 min") in cpu_of:
                         ratio = cpu_of[name, "4 min"] / stft_cpu
