@@ -431,6 +431,30 @@ class Transform(ABC):
             progress(1, 1)
         yield 0, audio
 
+    def working_memory(
+        self, length: int, channels: int, n_in: int, n_out: int, chunk_bytes: int | None = None
+    ) -> int:
+        """Bytes an evaluation holds besides the track, for :meth:`stream_map` on one track.
+
+        Parameters
+        ----------
+        length, channels : int
+            The track's samples per channel and channels.
+        n_in, n_out : int
+            Input and output signals of the map (MPI: 5 and 4).
+        chunk_bytes : int, optional
+            The piece budget (default :data:`~sliceq22.transforms.streaming.CHUNK_BYTES`).
+
+        Returns
+        -------
+        int
+            This fallback (no streaming): every coefficient of every signal,
+            plus float64 audio in and out.
+        """
+        signals = (n_in + n_out) * channels
+        coefficient = 16 if getattr(self, "_real", np.float64) == np.float64 else 8
+        return signals * (self.n_coefficients(length) * coefficient + length * 8)
+
     # ------------------------------------------------------------------ introspection
     @property
     def slice_length(self) -> int | None:
