@@ -189,13 +189,11 @@ class RidgeObjective(Objective):
         accumulator = self.accumulator(transform, grids, length / transform.rate)
         count = 0
         for count, piece in enumerate(pieces, start=1):
-            done = piece.first + piece.count if piece.kind == "units" else count
-            total = piece.total
             for chunk in stream.chunks(piece):
                 accumulator.add(chunk)
-            del piece, chunk  # the next piece need not wait for these to be freed
             accumulator.advance(stream.frontier)
-            yield Progress(done, total)
+            done = piece.first + piece.count if piece.kind == "units" else count
+            yield Progress(done, piece.total)
         values, extra = accumulator.result()
         values, extra = self.finish(values, extra, transform)
         return values, {**extra, "pieces": count}
