@@ -188,8 +188,12 @@ def choose_excerpt(name: str, length: int, rate: int, spec: DatasetSpec) -> tupl
     return start, frames
 
 
-def realize(plan: TrackPlan, spec: DatasetSpec, rate: int) -> Track:
+def realize(plan: TrackPlan, spec: DatasetSpec, rate: int, *, with_mixture: bool = True) -> Track:
     """Read the excerpt of a checked plan and build the :class:`Track`.
+
+    ``with_mixture=False`` leaves the recorded mixture unread (an objective
+    that uses the sum of the targets never needs it); it still takes part in
+    the length checks, so the targets are the same either way.
 
     Parts of one target are summed in float64 and stored as float32
     ``(channels, samples)``; a target (or mixture) that is one 16-bit PCM
@@ -205,7 +209,7 @@ def realize(plan: TrackPlan, spec: DatasetSpec, rate: int) -> Track:
     channels = plan.channels
 
     arrays: dict[str, list[np.ndarray]] = {}
-    for key in PART_KEYS:
+    for key in PART_KEYS if with_mixture else TARGETS:
         parts = plan.parts.get(key, [])
         for p in parts:
             if p.rate == rate:
