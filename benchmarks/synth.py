@@ -50,7 +50,10 @@ def example_stems() -> tuple[np.ndarray, int]:
 
 
 def tiled_track(stems: np.ndarray, samples: int, seed: int) -> np.ndarray:
-    """Stems tiled to ``samples`` with one gain in [0.35, 0.9] per repeat and stem: int16 ``(4, C, samples)``."""
+    """Stems tiled to ``samples``, one gain in [0.35, 0.9] per repeat and stem.
+
+    Returns int16 ``(4, channels, samples)``.
+    """
     rng = np.random.default_rng(seed)
     n_stems, channels, period = stems.shape
     out = np.empty((n_stems, channels, samples), dtype=np.int16)
@@ -80,7 +83,7 @@ def write_track(folder: Path, stems: np.ndarray, rate: int, seconds: float, seed
 
 
 def track_seconds(index: int, count: int, low_min: float, high_min: float) -> float:
-    """Length of track ``index`` of ``count``: spread evenly over ``[low_min, high_min]`` minutes."""
+    """Seconds of track ``index`` of ``count``, spread evenly over ``[low_min, high_min]`` min."""
     if count == 1:
         return 60.0 * (low_min + high_min) / 2
     return 60.0 * (low_min + (high_min - low_min) * index / (count - 1))
@@ -96,6 +99,7 @@ def write_musdb_tree(root: Path, tracks: int, low_min: float, high_min: float) -
     stems, rate = example_stems()
     names = list(VALIDATION_TRACKS[:tracks])
     for i, name in enumerate(names):
-        write_track(root / "train" / name, stems, rate, track_seconds(i, tracks, low_min, high_min), seed=i)
+        seconds = track_seconds(i, tracks, low_min, high_min)
+        write_track(root / "train" / name, stems, rate, seconds, seed=i)
     (root / "test").mkdir(parents=True, exist_ok=True)
     return names

@@ -64,8 +64,8 @@ else:
     shipped = ship_tracks(spec, via=sys.argv[2], mixture=sys.argv[3])
     count = len(shipped.handles)
 store_kb = shmem() - shm0
-print(json.dumps({"store_kb": store_kb, "driver_peak_kb": int(next(l for l in open("/proc/self/status")
-                                         if l.startswith("VmHWM")).split()[1]),
+peak_kb = int(next(l for l in open("/proc/self/status") if l.startswith("VmHWM")).split()[1])
+print(json.dumps({"store_kb": store_kb, "driver_peak_kb": peak_kb,
                   "tracks": count}))
 ray.shutdown()
 """
@@ -81,9 +81,11 @@ def run_child(code: str, *args: str) -> dict:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--minutes", type=float, default=10.0, help="length of the loaded track")
-    parser.add_argument("--store-tracks", type=int, default=14, help="tracks shipped to Ray (0: skip)")
+    parser.add_argument("--store-tracks", type=int, default=14,
+                        help="tracks shipped to Ray (0: skip)")
     parser.add_argument("--parts", default="load,store", help="load, store or both")
-    parser.add_argument("--subtype", default="PCM_16", help="WAV subtype of the loaded track (or FLOAT)")
+    parser.add_argument("--subtype", default="PCM_16",
+                        help="WAV subtype of the loaded track (or FLOAT)")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="sliceq22-trackmem-") as tmp:
         if "load" in args.parts:
@@ -91,7 +93,8 @@ def main() -> None:
             write_track(Path(tmp) / "folder" / "long", stems, rate, args.minutes * 60, seed=0,
                         subtype=args.subtype)
             got = run_child(LOAD_CHILD, str(Path(tmp) / "folder"))
-            print(f"load {args.minutes:g} min {args.subtype}: peak RSS {got['peak_kb'] / 2**20:.3f} GB "
+            print(f"load {args.minutes:g} min {args.subtype}: "
+                  f"peak RSS {got['peak_kb'] / 2**20:.3f} GB "
                   f"(before loading {got['before_kb'] / 2**20:.3f} GB), "
                   f"track holds {got['track_bytes'] / 2**30:.3f} GB")
         if "store" in args.parts and args.store_tracks:

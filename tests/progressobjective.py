@@ -34,14 +34,16 @@ class PieceProgressObjective(Objective):
         source = ArraySource(track.read_targets(0, track.length))
         energy = np.zeros(len(TARGETS))
         done = 0
-        for piece in transform.stream_coefficients(source, chunk_bytes=int(self.options["chunk_bytes"])):
+        chunk = int(self.options["chunk_bytes"])
+        for piece in transform.stream_coefficients(source, chunk_bytes=chunk):
             for block in piece.blocks:  # (signals, channels, ...)
                 energy += np.sum(np.abs(block.reshape(len(TARGETS), -1)) ** 2, axis=1)
             done += piece.count if piece.kind == "units" else 1
             time.sleep(float(self.options["sleep"]))
             yield Progress(done, piece.total)
         scores = {t: 10 * math.log10(e) if e > 0 else math.nan for t, e in zip(TARGETS, energy)}
-        yield TrackResult(track.name, scores, timing={"forward": 0.0, "inverse": 0.0, "metric": 0.0})
+        timing = {"forward": 0.0, "inverse": 0.0, "metric": 0.0}
+        yield TrackResult(track.name, scores, timing=timing)
 
 
 def register() -> None:

@@ -1,4 +1,4 @@
-"""Track storage: 16-bit sources kept as int16, read as the float32 soundfile gives, bounded memory."""
+"""Track storage: 16-bit sources kept as int16, read as soundfile's float32, bounded memory."""
 
 from __future__ import annotations
 
@@ -18,7 +18,9 @@ from sliceq22.data.track import Track
 from datatrees import RATE, excerpt
 
 
-def _write_pcm16_folder(root: Path, seconds: float, *, extremes: bool = True) -> dict[str, np.ndarray]:
+def _write_pcm16_folder(
+    root: Path, seconds: float, *, extremes: bool = True
+) -> dict[str, np.ndarray]:
     """A folder track of 16-bit WAVs; returns soundfile's float32 read of each, ``(2, n)``."""
     folder = root / "song"
     folder.mkdir(parents=True)
@@ -71,7 +73,8 @@ def test_pcm16_kept_as_int16_and_read_bit_exactly_as_soundfile(tmp_path: Path) -
     assert np.array_equal(track.read_mixture("sum", 100, 900), summed[:, 100:900])
     assert track.silent_targets() == ["vocals"]
     # The fingerprint is the float32 one: a study stored before int16 storage still matches.
-    as_float = Track("song", RATE, {t: written[t] for t in TARGETS}, written["mixture"], source="folder")
+    as_float = Track("song", RATE, {t: written[t] for t in TARGETS}, written["mixture"],
+                     source="folder")
     assert as_float.dtypes["drums"] == "float32"
     assert track.fingerprint() == as_float.fingerprint()
     assert track.fingerprint()["sha1"] == _old_sha1(written)
@@ -80,8 +83,9 @@ def test_pcm16_kept_as_int16_and_read_bit_exactly_as_soundfile(tmp_path: Path) -
 def test_float_sources_stay_float32(tmp_path: Path) -> None:
     folder = tmp_path / "song"
     stems = excerpt(0.3)
+    folder.mkdir()
     for name, audio in stems.items():
-        sf.write(folder.mkdir(exist_ok=True) or folder / f"{name}.wav", audio.T, RATE, subtype="PCM_24")
+        sf.write(folder / f"{name}.wav", audio.T, RATE, subtype="PCM_24")
     (track,) = load_tracks(DatasetSpec(source="folder", root=str(tmp_path)))
     assert set(track.dtypes.values()) == {"float32"}
     back, _ = sf.read(folder / "bass.wav", dtype="float32", always_2d=True)

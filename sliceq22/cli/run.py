@@ -31,9 +31,10 @@ def _add_execution(parser: argparse.ArgumentParser) -> None:
                         help="how long to wait out a lost database connection before stopping cleanly "
                         "(default 60; finished trials are always kept, `resume` continues)")
     parser.add_argument("--tracks-via", choices=("auto", "object-store", "dataset"), default="auto",
-                        help="how tracks reach the workers: Ray's object store (only the driver needs "
-                        "the dataset) or each worker reads them from the dataset (the same path on "
-                        "every node); auto (default): dataset on a local Ray runtime, else object-store")
+                        help="how tracks reach the workers: Ray's object store (only the "
+                        "driver needs the dataset) or each worker reads them from the dataset "
+                        "(the same path on every node); auto (default): dataset on a local "
+                        "Ray runtime, else object-store")
     parser.add_argument("--no-progress", action="store_true", help="no progress bar")
     parser.add_argument("--quiet", action="store_true", help="print nothing but errors")
 

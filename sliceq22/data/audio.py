@@ -96,7 +96,7 @@ READ_BLOCK = 1 << 16
 
 
 def _read_blocks(fh: Any, start: int, frames: int | None, dtype: str) -> np.ndarray:
-    """Read ``frames`` (None: to the end) from ``start`` of an open SoundFile as ``(channels, n)``."""
+    """``frames`` (None: to the end) from ``start`` of an open SoundFile: ``(channels, n)``."""
     total = max(0, fh.frames - start)
     n = total if frames is None or frames < 0 else min(frames, total)
     out = np.empty((fh.channels, n), dtype=dtype)

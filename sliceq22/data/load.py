@@ -134,7 +134,8 @@ def iter_tracks(
     """
     from tqdm import tqdm
 
-    bar = tqdm(prepared.plans, desc="loading tracks", unit="track", disable=not progress, leave=False)
+    bar = tqdm(prepared.plans, desc="loading tracks", unit="track", disable=not progress,
+               leave=False)
     for plan in bar:
         bar.set_postfix_str(plan.name[:40])
         yield realize(plan, spec, prepared.rate, with_mixture=with_mixture)

@@ -276,7 +276,8 @@ def _all_finite(audio: np.ndarray) -> bool:
     """Whether every sample is finite (integers always are), checked a block at a time."""
     if audio.dtype.kind in "iu":
         return True
-    return all(np.isfinite(audio[..., i : i + _BLOCK]).all() for i in range(0, audio.shape[-1], _BLOCK))
+    blocks = range(0, audio.shape[-1], _BLOCK)
+    return all(np.isfinite(audio[..., i : i + _BLOCK]).all() for i in blocks)
 
 
 def _sum(parts: list[np.ndarray]) -> np.ndarray:

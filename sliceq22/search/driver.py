@@ -623,8 +623,8 @@ class _Progress:
         from tqdm import tqdm
 
         # No rate or ETA: the count restarts as trials come and go, so a rate would be noise.
-        self.tracks = tqdm(total=0, desc="  tracks of running trials", unit="track", file=sys.stderr,
-                           dynamic_ncols=True, position=1, leave=False,
+        self.tracks = tqdm(total=0, desc="  tracks of running trials", unit="track",
+                           file=sys.stderr, dynamic_ncols=True, position=1, leave=False,
                            bar_format="{desc}: {percentage:3.0f}%|{bar}| {postfix}")
 
     def show(self, study: optuna.Study, running: Any, told: int) -> None:

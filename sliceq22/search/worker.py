@@ -47,8 +47,8 @@ def evaluate_stream(
     ``{"kind": "progress", "track": str, "fraction": float}`` while a track is
     evaluated (from the objective's :class:`~sliceq22.oracles.base.Progress`,
     at most one per :data:`PROGRESS_INTERVAL_S`; none for a quicker track);
-    ``{"kind": "track", "track": str, "scores": {target: float}, "timing": {...}, "excluded": [...]}``
-    for each track, in order.
+    ``{"kind": "track", "track": str, "scores": {target: float}, "timing": {...},
+    "excluded": [...]}`` for each track, in order.
 
     ``track_refs`` holds, per track, what :func:`~sliceq22.search.shipping.fetch_track`
     takes: an object reference or a :class:`~sliceq22.search.shipping.TrackRecipe`.
@@ -81,7 +81,8 @@ def evaluate_stream(
                 now = time.monotonic()
                 if now - last >= PROGRESS_INTERVAL_S:
                     last = now
-                    yield {"kind": "progress", "track": track.name, "fraction": float(item.fraction)}
+                    yield {"kind": "progress", "track": track.name,
+                           "fraction": float(item.fraction)}
         except InfeasibleError as exc:
             # Some settings reconstruct at the probe's length but not at a track's
             # (Essentia's filter bank depends on the input length): never scored.
