@@ -48,7 +48,9 @@ def test_json_has_scores_per_target_and_track_details(as_json: dict):
         "direction": "maximize",
         "options": {"metric": "sdr-global", "mixture": "sum"},
     }
-    assert as_json["transform"]["params"] == {"n_fft": 4096, "hop": 1024, "window": "hann"}
+    assert as_json["transform"]["params"] == {
+        "n_fft": 4096, "hop": 1024, "window": "hann", "precision": "single"
+    }
     assert as_json["mean_over_targets"] == pytest.approx(np.mean(list(as_json["scores"].values())))
 
 

@@ -71,38 +71,43 @@ def test_mpi_stft_agrees_with_scipy(track: Track, mixture: str):
 
 
 class CountingStft(Stft):
-    """The real STFT, counting and recording its calls."""
+    """The real STFT, recording the units (frames) each streamed call handles."""
 
     family = "stft-counting"  # its own feasibility-cache key
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        self.forward_batches: list[tuple[int, ...]] = []
-        self.inverse_batches: list[tuple[int, ...]] = []
+        self.forward_calls: list[tuple[int, int]] = []  # (signals, frames)
+        self.inverse_calls: list[tuple[int, int]] = []
 
-    def forward(self, audio):
-        self.forward_batches.append(np.shape(audio))
-        return super().forward(audio)
+    def forward_units(self, segment, count):
+        self.forward_calls.append((segment.shape[0], count))
+        return super().forward_units(segment, count)
 
-    def inverse(self, coefficients, length):
-        self.inverse_batches.append(coefficients[0].shape[:-2])
-        return super().inverse(coefficients, length)
+    def inverse_units(self, blocks, count):
+        self.inverse_calls.append((blocks[0].shape[0], count))
+        return super().inverse_units(blocks, count)
 
 
 def test_each_signal_is_transformed_once(track: Track):
     transform = CountingStft({"n_fft": 2048, "hop": 512})
     transform.feasibility()  # the probe's own calls are not the candidate's
-    transform.forward_batches.clear()
-    transform.inverse_batches.clear()
+    transform.forward_calls.clear()
+    transform.inverse_calls.clear()
     objective = get_objective("mpi", metric="sdr-bss")
+    objective.chunk_bytes = 2 * 2**20  # several pieces per track
     results = evaluate_candidate(transform, [track, track], objective)
-    n = track.length
-    # One forward of mixture + 4 targets and one inverse of 4 estimates per track.
-    assert transform.forward_batches == [(5, 2, n), (5, 2, n)]
-    assert transform.inverse_batches == [(4, 2), (4, 2)]
+    frames = transform.n_frames(track.length)
+    # Per track: every frame of mixture + 4 targets (stereo) analysed once, of the
+    # 4 estimates synthesised once, in several pieces.
+    assert len(transform.forward_calls) >= 2 * 3
+    assert {signals for signals, _ in transform.forward_calls} == {10}
+    assert {signals for signals, _ in transform.inverse_calls} == {8}
+    assert sum(count for _, count in transform.forward_calls) == 2 * frames
+    assert sum(count for _, count in transform.inverse_calls) == 2 * frames
     assert results[0].scores == results[1].scores
     timing = results[0].timing
-    assert set(timing) >= {"forward", "inverse", "metric", "total"}
+    assert set(timing) >= {"forward", "estimate", "inverse", "metric", "total"}
     assert all(v >= 0 for v in timing.values())
     assert timing["total"] >= timing["forward"] + timing["inverse"] + timing["metric"]
 
@@ -110,10 +115,11 @@ def test_each_signal_is_transformed_once(track: Track):
 def test_iter_candidate_is_lazy_per_track(track: Track):
     transform = CountingStft({"n_fft": 1024, "hop": 256})
     transform.feasibility()
-    transform.forward_batches.clear()
+    transform.forward_calls.clear()
     results = iter_candidate(transform, [track, track, track], get_objective("mpi"))
     first = next(results)
-    assert len(transform.forward_batches) == 1  # a pruner can stop after any track
+    # a pruner can stop after any track: only the first track was analysed
+    assert sum(count for _, count in transform.forward_calls) == transform.n_frames(track.length)
     assert set(first.scores) == set(TARGETS)
 
 

@@ -139,6 +139,10 @@ class Objective(ABC):
     name: ClassVar[str]
     direction: ClassVar[str]  # "maximize" | "minimize"
     DEFAULTS: ClassVar[Mapping[str, Any]] = {}
+    #: Coefficient bytes one piece of a streamed track may hold (``None``: the
+    #: transform's default, :data:`~sliceq22.transforms.streaming.CHUNK_BYTES`).
+    #: Not an option: it changes memory and speed, never the score.
+    chunk_bytes: int | None = None
 
     def __init__(self, **options: Any) -> None:
         unknown = sorted(set(options) - set(self.DEFAULTS))

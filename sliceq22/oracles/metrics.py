@@ -183,16 +183,56 @@ def sdr_bss_frames(
     power = framed(np.einsum("scn,scn->sn", ref, ref)).sum(axis=-1)
     error = framed(np.einsum("scn,scn->sn", difference, difference)).sum(axis=-1)
     del difference
-    sdr = _to_db(power, error)
 
     # museval's silence test: the channel sum is zero at every sample of the frame.
     ref_sounds = _channel_sum(ref) != 0.0  # (sources, samples)
     est_sounds = _channel_sum(est) != 0.0
-    ref_silent = ~framed(ref_sounds).any(axis=-1)  # (sources, frames)
-    est_silent = ~framed(est_sounds).any(axis=-1)
+    sdr = bss_frames_from_sums(
+        power,
+        error,
+        ref_sounds=framed(ref_sounds).any(axis=-1),
+        est_sounds=framed(est_sounds).any(axis=-1),
+        ref_sounds_anywhere=ref_sounds.any(axis=-1),
+        est_sounds_anywhere=est_sounds.any(axis=-1),
+        joint=joint,
+    )
+    return sdr.reshape(leading + (n_frames,))
+
+
+def bss_frames_from_sums(
+    power: np.ndarray,
+    error: np.ndarray,
+    *,
+    ref_sounds: np.ndarray,
+    est_sounds: np.ndarray,
+    ref_sounds_anywhere: np.ndarray,
+    est_sounds_anywhere: np.ndarray,
+    joint: bool = True,
+) -> np.ndarray:
+    """museval's framewise SDR from per-frame sums, with its silence rules.
+
+    Parameters
+    ----------
+    power, error : np.ndarray
+        float64 ``(sources, frames)``: ``Σ s²`` and ``Σ (s − ŝ)²`` per frame.
+    ref_sounds, est_sounds : np.ndarray
+        bool ``(sources, frames)``: some sample of the frame has a non-zero
+        channel sum in the reference / the estimate.
+    ref_sounds_anywhere, est_sounds_anywhere : np.ndarray
+        bool ``(sources,)``: the same over the whole signal (trailing partial
+        frame included), museval's refusal test.
+    joint : bool
+        See :func:`sdr_bss_frames`.
+
+    Returns
+    -------
+    np.ndarray
+        float64 ``(sources, frames)`` SDR in dB (``nan``: silent frame).
+    """
+    sdr = _to_db(power, error)
+    ref_silent, est_silent = ~ref_sounds, ~est_sounds
     # Sources museval would refuse outright stay out of the joint rule.
-    whole_ref = ~ref_sounds.any(axis=-1)
-    whole_est = ~est_sounds.any(axis=-1)
+    whole_ref, whole_est = ~ref_sounds_anywhere, ~est_sounds_anywhere
     outside = whole_ref | whole_est
     own_silent = ref_silent | (est_silent & ~whole_est[:, None])
     if joint:
@@ -201,8 +241,7 @@ def sdr_bss_frames(
         silent = np.where(inside[:, None], any_silent[None, :], own_silent)
     else:
         silent = own_silent
-    sdr = np.where(silent | whole_ref[:, None], np.nan, sdr)
-    return sdr.reshape(leading + (n_frames,))
+    return np.where(silent | whole_ref[:, None], np.nan, sdr)
 
 
 def nan_median(values: np.ndarray, axis: int = -1) -> float | np.ndarray:
@@ -278,6 +317,7 @@ def get_metric(name: str) -> Metric:
 
 __all__ = [
     "MDX_DELTA",
+    "bss_frames_from_sums",
     "METRICS",
     "Metric",
     "frame_count",

@@ -5,9 +5,16 @@ what a demixing network that predicted every magnitude perfectly would get
 back under transform ``T``. Its SDR bounds how well a magnitude-only model can
 do with that transform, which is what the parameter search optimises.
 
-The five signals (mixture and four targets) go through ``T`` in one batched
-forward call, the four estimates through one batched inverse call, so each
-signal is transformed exactly once per candidate.
+The five signals (mixture and four targets) go through ``T`` together and
+the four estimates come back together, so each signal is transformed exactly
+once per candidate. A track streams through the transform a piece at a time
+(:meth:`~sliceq22.transforms.base.Transform.stream_map`: runs of frames or
+slices, or bands of a full-signal transform), and the metric accumulates its
+sums stretch by stretch (:mod:`~sliceq22.oracles.metric_sums`), so memory is
+bounded by the piece size (:data:`~sliceq22.transforms.streaming.CHUNK_BYTES`)
+plus the track itself, whatever the track's length. :func:`mpi_estimates` is
+the whole-signal path, kept as the reference the streamed scores are tested
+against.
 """
 
 from __future__ import annotations
@@ -23,7 +30,8 @@ from sliceq22 import TARGETS
 from sliceq22.data.track import Track
 from sliceq22.errors import ParameterError
 from sliceq22.oracles.base import Objective, Progress, TrackResult, require_feasible
-from sliceq22.oracles.metrics import METRICS, get_metric
+from sliceq22.oracles.metric_sums import metric_sums
+from sliceq22.oracles.metrics import get_metric
 from sliceq22.transforms.base import Coefficients, Transform
 
 #: How the oracle's mixture is formed.
@@ -137,6 +145,43 @@ def mpi_estimates(transform: Transform, targets: np.ndarray, mixture: np.ndarray
     )
 
 
+class TrackSignals:
+    """The oracle's five signals of a track, read a stretch at a time.
+
+    A :class:`~sliceq22.transforms.streaming.SignalSource`: signal 0 is the
+    mixture (``sum`` of the targets, or the ``recorded`` one), 1–4 the targets
+    in MUSDB order, float32 ``(5, channels, k)``; the five are never stacked for
+    the whole track.
+    """
+
+    def __init__(self, track: Track, mixture: str = "sum") -> None:
+        if mixture not in MIXTURES:
+            raise ParameterError(f"mpi: mixture {mixture!r} is not one of {', '.join(MIXTURES)}")
+        self.track, self.mixture = track, mixture
+        self.n_signals = 1 + len(TARGETS)
+        self.channels, self.length = track.channels, track.length
+        if mixture == "recorded":
+            track.mixture("recorded")  # refuses a track without one, before any work
+
+    def read(self, start: int, stop: int) -> np.ndarray:
+        out = np.empty((self.n_signals, self.channels, stop - start), dtype=np.float32)
+        out[1:] = self.track.read_targets(start, stop)
+        if self.mixture == "sum":
+            # added in float64 and rounded once, as Track.mixture("sum")
+            out[0] = np.sum(out[1:], axis=0, dtype=np.float64)
+        else:
+            out[0] = self.track.read_mixture("recorded", start, stop)
+        return out
+
+
+def mpi_map(blocks: Coefficients) -> Coefficients:
+    """The oracle on one piece: blocks ``(5, ...)`` (mixture, targets) -> ``(4, ...)`` estimates.
+
+    Overwrites the targets' coefficients (the piece is the oracle's own).
+    """
+    return mpi_coefficients(blocks, inplace=True)
+
+
 class MpiObjective(Objective):
     """Mixture-phase oracle scored by an SDR (higher is better).
 
@@ -152,6 +197,8 @@ class MpiObjective(Objective):
 
     Targets that are silent in a track are excluded: score ``nan``, listed in
     ``TrackResult.excluded``; their estimates are still computed (batching).
+    The track streams through the transform in pieces of at most
+    :attr:`chunk_bytes` of coefficients (``None``: the transform's default).
     """
 
     name = "mpi"
@@ -168,35 +215,53 @@ class MpiObjective(Objective):
             )
 
     def iter_track(self, transform: Transform, track: Track) -> Iterator[Progress | TrackResult]:
-        """Score one track: oracle estimates, then the metric per target.
+        """Score one track: oracle estimates streamed into the metric's sums.
 
-        Returns
-        -------
+        Yields
+        ------
+        Progress
+            After every piece of the transform's streaming.
         TrackResult
-            ``scores`` per target in dB (``nan`` for excluded), ``timing``
-            (``forward``, ``estimate``, ``inverse``, ``metric``, ``total``),
-            ``diagnostics`` (metric, mixture, samples, and for ``sdr-bss`` the
-            framewise SDR per target as lists).
+            Last: ``scores`` per target in dB (``nan`` for excluded),
+            ``timing`` (seconds: ``forward``, ``estimate``, ``inverse``,
+            ``metric``, ``total``; ``cpu``: the process's CPU seconds), ``diagnostics`` (metric, mixture, samples, and for
+            ``sdr-bss`` the framewise SDR per target as lists).
         """
         require_feasible(transform)
-        start = time.perf_counter()
-        targets = track.stacked()
-        oracle = mpi_estimates(transform, targets, track.mixture(self.options["mixture"]))
-        metric_start = time.perf_counter()
+        start, cpu_start = time.perf_counter(), time.process_time()
+        source = TrackSignals(track, self.options["mixture"])
         excluded = track.silent_targets()
         keep = [i for i, t in enumerate(TARGETS) if t not in excluded]
+        sums = metric_sums(self.options["metric"], len(keep), track.length, track.rate)
+        timing: dict[str, float] = {"metric": 0.0}
+        done = {"pieces": 0, "total": 1}
+
+        def tick(pieces: int, total: int) -> None:
+            done["pieces"], done["total"] = pieces, total
+
+        stream = transform.stream_map(
+            source, mpi_map, len(TARGETS), chunk_bytes=self.chunk_bytes, progress=tick,
+            timing=timing,
+        )
+        # all targets sound in most tracks: then no indexing copies
+        chosen = slice(None) if len(keep) == len(TARGETS) else keep
+        for first, estimates in stream:
+            if keep and estimates.shape[-1]:
+                metric_start = time.perf_counter()
+                stop = first + estimates.shape[-1]
+                sums.add(track.read_targets(first, stop)[chosen], estimates[chosen], first)
+                timing["metric"] += time.perf_counter() - metric_start
+            yield Progress(done["pieces"], done["total"])
         scores = dict.fromkeys(TARGETS, float("nan"))
         frames_out: dict[str, list[float]] = {}
         if keep:
-            values, frames = METRICS[self.options["metric"]](
-                targets[keep], oracle.estimates[keep], track.rate
-            )
+            values, frames = sums.result()
             for j, i in enumerate(keep):
                 scores[TARGETS[i]] = float(values[j])
                 if frames is not None:
                     frames_out[TARGETS[i]] = [float(v) for v in frames[j]]
-        end = time.perf_counter()
-        timing = dict(oracle.timing, metric=end - metric_start, total=end - start)
+        timing["total"] = time.perf_counter() - start
+        timing["cpu"] = time.process_time() - cpu_start
         diagnostics: dict[str, Any] = {
             "metric": self.options["metric"],
             "mixture": self.options["mixture"],

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import difflib
 import math
+import time
 from abc import ABC, abstractmethod
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
@@ -244,6 +245,24 @@ def snr_db(reference: np.ndarray, estimate: np.ndarray) -> float:
 _PROBE_CACHE: dict[tuple[Any, ...], Feasibility] = {}
 
 
+class _Clock:
+    """Adds the seconds since the last lap to ``timing[phase]`` (nothing if ``timing`` is None)."""
+
+    def __init__(self, timing: dict[str, float] | None) -> None:
+        self.timing = timing
+        self.last = time.perf_counter()
+
+    def reset(self) -> None:
+        """Start the next lap now (time spent by a generator's consumer is not ours)."""
+        self.last = time.perf_counter()
+
+    def lap(self, phase: str) -> None:
+        now = time.perf_counter()
+        if self.timing is not None:
+            self.timing[phase] = self.timing.get(phase, 0.0) + now - self.last
+        self.last = now
+
+
 class Transform(ABC):
     """A forward/inverse time-frequency transform built from a validated parameter set.
 
@@ -361,7 +380,14 @@ class Transform(ABC):
         yield Piece(self.forward(source.read(0, source.length)), "whole")
 
     def stream_map(
-        self, source: Any, fn: Any, n_out: int, *, chunk_bytes: int | None = None
+        self,
+        source: Any,
+        fn: Any,
+        n_out: int,
+        *,
+        chunk_bytes: int | None = None,
+        progress: Any = None,
+        timing: dict[str, float] | None = None,
     ) -> Iterator[tuple[int, np.ndarray]]:
         """Map the coefficients of ``source``'s signals to ``n_out`` output signals, piece by piece.
 
@@ -376,6 +402,11 @@ class Transform(ABC):
             Number of output signals.
         chunk_bytes : int, optional
             Coefficient bytes one piece may hold (inputs and outputs).
+        progress : callable, optional
+            Called as ``progress(done, total)`` after each piece.
+        timing : dict, optional
+            Seconds spent are added under ``forward``, ``estimate`` (in
+            ``fn``) and ``inverse``.
 
         Yields
         ------
@@ -383,11 +414,46 @@ class Transform(ABC):
             First sample of this stretch of output.
         audio : np.ndarray
             ``(n_out, channels, samples)`` synthesised audio; the stretches
-            follow each other and cover ``[0, length)``. This fallback yields
-            the whole signal at once.
+            follow each other and cover ``[0, length)``; a stretch may be
+            empty (a piece done with no audio final yet), so a consumer
+            regains control after every piece. This fallback yields the
+            whole signal at once.
         """
+        clock = _Clock(timing)
         coefficients = self.forward(source.read(0, source.length))
-        yield 0, self.inverse(fn(coefficients), source.length)
+        clock.lap("forward")
+        outputs = fn(coefficients)
+        del coefficients
+        clock.lap("estimate")
+        audio = self.inverse(outputs, source.length)
+        clock.lap("inverse")
+        if progress is not None:
+            progress(1, 1)
+        yield 0, audio
+
+    def working_memory(
+        self, length: int, channels: int, n_in: int, n_out: int, chunk_bytes: int | None = None
+    ) -> int:
+        """Bytes an evaluation holds besides the track, for :meth:`stream_map` on one track.
+
+        Parameters
+        ----------
+        length, channels : int
+            The track's samples per channel and channels.
+        n_in, n_out : int
+            Input and output signals of the map (MPI: 5 and 4).
+        chunk_bytes : int, optional
+            The piece budget (default :data:`~sliceq22.transforms.streaming.CHUNK_BYTES`).
+
+        Returns
+        -------
+        int
+            This fallback (no streaming): every coefficient of every signal,
+            plus float64 audio in and out.
+        """
+        signals = (n_in + n_out) * channels
+        coefficient = 16 if getattr(self, "_real", np.float64) == np.float64 else 8
+        return signals * (self.n_coefficients(length) * coefficient + length * 8)
 
     # ------------------------------------------------------------------ introspection
     @property

@@ -50,8 +50,9 @@ import scipy.fft
 from numpy.lib.stride_tricks import sliding_window_view
 
 from sliceq22.errors import InfeasibleError, ParameterError
-from sliceq22.transforms.base import Coefficients, Param, Transform
+from sliceq22.transforms.base import CellGrid, Coefficients, Param
 from sliceq22.transforms.overlap_add import overlap_add
+from sliceq22.transforms.streaming import FramedTransform, Framing
 from sliceq22.transforms.scales import SCALES, Scale, make_scale
 from sliceq22.transforms.slicqt_frame import SliceFrame, design_frame
 
@@ -59,8 +60,8 @@ from sliceq22.transforms.slicqt_frame import SliceFrame, design_frame
 RASTERIZE: tuple[str, ...] = ("none", "full")
 #: Values of ``phase``.
 PHASES: tuple[str, ...] = ("local", "global")
-#: Values of ``precision``: float64/complex128 or float32/complex64 arithmetic.
-PRECISIONS: tuple[str, ...] = ("double", "single")
+#: Values of ``precision``: float32/complex64 (default) or float64/complex128 arithmetic.
+PRECISIONS: tuple[str, ...] = ("single", "double")
 #: Slices are processed in chunks whose one-sided spectra take about this many
 #: bytes, so a full track's temporaries stay small next to its coefficients.
 CHUNK_BYTES = 64 * 2**20
@@ -111,7 +112,7 @@ def fast_slice_length(minimum: int) -> int:
     return length
 
 
-class SliCQT(Transform):
+class SliCQT(FramedTransform):
     """Sliced constant-Q / variable-Q / mel / Bark transform with perfect reconstruction.
 
     Parameters (``params`` mapping)
@@ -136,9 +137,10 @@ class SliCQT(Transform):
         Phase convention (Essentia's ``phaseMode``).
     min_win : int
         Smallest band window in DFT bins (multiple of 4; 16 as in sevagh/nsgt).
-    precision : {"double", "single"}
-        Arithmetic and coefficient precision: complex128, or complex64 (half
-        the memory, faster; reconstruction still above 100 dB, see the tests).
+    precision : {"single", "double"}
+        Arithmetic and coefficient precision: complex64 (default: half the
+        memory, faster; reconstruction still above 100 dB, see the tests) or
+        complex128.
 
     The defaults are the Bark setting found by the xumx-sliCQ search (bark,
     262 bins, 32.9–22050 Hz, slice 18060, transition 4516).
@@ -203,11 +205,12 @@ class SliCQT(Transform):
         Param(
             "precision",
             str,
-            "double",
+            "single",
             choices=PRECISIONS,
-            doc="double: complex128; single: complex64",
+            doc="single: complex64; double: complex128",
         ),
     )
+    unit_axis = -3
 
     # ------------------------------------------------------------------ validation
     @classmethod
@@ -359,7 +362,7 @@ class SliCQT(Transform):
         """
         return [overlap_add(block) for block in coefficients]
 
-    def cell_grid(self, length: int) -> list[CellGrid]:  # noqa: F821
+    def cell_grid(self, length: int) -> list[CellGrid]:
         """Time-frequency cells of each block, on the overlap-added time axis.
 
         The measures overlap-add each block's slices (complex: the slice
@@ -374,7 +377,7 @@ class SliCQT(Transform):
         band window's energy), which is ``∝ M_k · |c|²`` wherever the window
         is twice the channel spacing.
         """
-        from sliceq22.transforms.base import CellGrid, midpoint_edges
+        from sliceq22.transforms.base import midpoint_edges
 
         frame = self.frame
         freqs = frame.frequencies
@@ -419,34 +422,32 @@ class SliCQT(Transform):
         per_slice = signals * (self.sllen // 2 + 1) * 16
         return max(1, CHUNK_BYTES // per_slice)
 
-    def forward(self, audio: np.ndarray) -> Coefficients:
-        """Analyse real audio ``(..., samples)``; see the module docstring for the layout.
+    def framing(self, length: int) -> Framing:
+        """Slice ``u`` reads signal samples ``[(u - 1)·sllen/2, (u + 1)·sllen/2)``."""
+        return Framing(self.hop, self.sllen, self.hop, self.n_slices(length))
+
+    def forward_units(self, segment: np.ndarray, count: int) -> Coefficients:
+        """Coefficients of ``count`` slices of a padded segment ``(signals, (count + 1)·sllen/2)``.
 
         Returns
         -------
         Coefficients
-            complex128 (``precision="single"``: complex64) blocks
-            ``(..., slices, bands_in_block, frames)``.
+            complex64 (``precision="double"``: complex128) blocks
+            ``(signals, count, bands_in_block, frames)``.
         """
-        audio = np.asarray(audio)
-        batch, length = audio.shape[:-1], audio.shape[-1]
-        n = self.n_slices(length)
-        flat = audio.reshape(-1, length)
-        signals = flat.shape[0]
-        # Half a slice of zeros in front, zeros behind up to the last slice's end.
-        padded = np.zeros((signals, (n + 1) * self.hop), dtype=self._real)
-        padded[:, self.hop : self.hop + length] = flat
-        views = sliding_window_view(padded, self.sllen, axis=-1)[:, :: self.hop]
+        segment = np.asarray(segment, dtype=self._real)
+        signals = segment.shape[0]
+        views = sliding_window_view(segment, self.sllen, axis=-1)[:, :: self.hop][:, :count]
         window = self.window.astype(self._real)
         dtype = np.result_type(self._real, np.complex64)
         blocks = [
-            np.empty((signals, n, count, frames), dtype)
-            for _, count, frames in self.frame.blocks
+            np.empty((signals, count, bands, frames), dtype)
+            for _, bands, frames in self.frame.blocks
         ]
         step = self._chunk(signals)
-        windowed = np.empty((signals, min(step, n), self.sllen), dtype=self._real)
-        for first in range(0, n, step):
-            last = min(n, first + step)
+        windowed = np.empty((signals, min(step, count), self.sllen), dtype=self._real)
+        for first in range(0, count, step):
+            last = min(count, first + step)
             part_in = windowed[:, : last - first]
             np.multiply(views[:, first:last], window, out=part_in)
             spectra = scipy.fft.rfft(part_in, axis=-1)
@@ -455,57 +456,26 @@ class SliCQT(Transform):
             self.frame.analyse(spectra, chunk)
             for part in chunk:
                 result = scipy.fft.ifft(part, axis=-1, overwrite_x=True)
-                if not np.may_share_memory(
-                    result, part
-                ):  # scipy chose not to work in place
+                if not np.may_share_memory(result, part):  # scipy chose not to work in place
                     part[...] = result
-        return [block.reshape(*batch, *block.shape[1:]) for block in blocks]
+        return blocks
 
-    def inverse(self, coefficients: Coefficients, length: int) -> np.ndarray:
-        """Synthesise real audio ``(..., length)`` from :meth:`forward`'s blocks.
-
-        Returns
-        -------
-        np.ndarray
-            float64 ``(..., length)``.
-        """
-        expected = self.block_shapes(length)
-        if len(coefficients) != len(expected):
-            raise ParameterError(
-                f"slicqt: got {len(coefficients)} coefficient blocks, expected {len(expected)}"
-            )
-        n = expected[0][0]
-        first_block = np.asarray(coefficients[0])
-        batch = first_block.shape[: first_block.ndim - 3]
-        blocks = []
-        for block, shape in zip(coefficients, expected):
-            block = np.asarray(block)
-            if (
-                block.shape[block.ndim - 3 :] != shape
-                or block.shape[: block.ndim - 3] != batch
-            ):
-                raise ParameterError(
-                    f"slicqt: coefficient block of shape {block.shape} does not match "
-                    f"{(*batch, *shape)} for {length} samples"
-                )
-            blocks.append(block.reshape(-1, *shape))
-        signals = blocks[0].shape[0]
-        signal = np.zeros((signals, (n + 1) * self.hop), dtype=self._real)
+    def inverse_units(self, blocks: Coefficients, count: int) -> np.ndarray:
+        """Synthesis of ``count`` slices, overlap-added: ``(signals, (count + 1)·sllen/2)``."""
+        signals = np.shape(blocks[0])[0]
+        signal = np.zeros((signals, (count + 1) * self.hop), dtype=self._real)
         step = self._chunk(signals)
-        for first in range(0, n, step):
-            last = min(n, first + step)
+        for first in range(0, count, step):
+            last = min(count, first + step)
             parts = [
                 scipy.fft.fft(
-                    block[:, first:last].reshape(-1, *block.shape[2:]), axis=-1
+                    np.asarray(block)[:, first:last].reshape(-1, *np.shape(block)[2:]), axis=-1
                 )
                 for block in blocks
             ]
             spectra = self.frame.synthesise(parts)  # (signals · slices, sllen/2+1)
             slices = scipy.fft.irfft(spectra, n=self.sllen, axis=-1)
             slices = slices.reshape(signals, last - first, 1, self.sllen)
-            # 50 % overlap-add of the chunk's slices into the signal.
-            signal[:, first * self.hop : (last + 1) * self.hop] += overlap_add(slices)[
-                :, 0
-            ]
-        out = signal[:, self.hop : self.hop + length].reshape(*batch, length)
-        return out.astype(np.float64, copy=False)
+            # 50 % overlap-add of the chunk's slices.
+            signal[:, first * self.hop : (last + 1) * self.hop] += overlap_add(slices)[:, 0]
+        return signal

@@ -120,7 +120,9 @@ class Stft(FramedTransform):
         segment = np.asarray(segment, dtype=self._real)
         frames = sliding_window_view(segment, self.n_fft, axis=-1)[:, :: self.hop][:, :count]
         spectrum = scipy.fft.rfft(frames * self.window, axis=-1)  # (signals, count, bins)
-        return [np.ascontiguousarray(np.swapaxes(spectrum, -1, -2))]
+        # A transposed view, not a copy: the oracles work elementwise, and the
+        # inverse transposes back to the layout its FFT wants.
+        return [np.swapaxes(spectrum, -1, -2)]
 
     def inverse_units(self, blocks: Coefficients, count: int) -> np.ndarray:
         """Windowed inverse FFTs of ``count`` frames, overlap-added: ``(signals, (count-1)·hop + n_fft)``."""
