@@ -105,6 +105,8 @@ def test_tracks_via_dataset_are_read_by_the_worker_and_checked(local_ray, tmp_pa
     files = ship_tracks(spec, via="dataset", mixture="sum")
     assert store.fingerprint == files.fingerprint
     tracks = load_tracks(spec)
+    assert store.track_bytes == max(4 * 2 * 2 * t.length for t in tracks)
+    assert store.longest == max(t.length for t in tracks) == store.length  # equal lengths
     # The object store holds int16 targets only: no recorded mixture for a "sum" objective.
     assert store.store_bytes == sum(4 * 2 * 2 * t.length for t in tracks)
     assert files.store_bytes == 0 and all(isinstance(h, TrackRecipe) for h in files.handles)

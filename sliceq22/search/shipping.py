@@ -113,8 +113,11 @@ class Shipped:
         Track names, in order.
     rate : int
         Sample rate in Hz.
-    length : int
-        Samples of the shortest track; ``channels``: of the widest.
+    length, longest : int
+        Samples of the shortest and of the longest track; ``channels``: of the widest.
+    track_bytes : int
+        Bytes of the largest track as the workers hold it (int16 or float32
+        storage, recorded mixture only if shipped), for memory estimates.
     fingerprint : dict
         :func:`~sliceq22.data.load.dataset_fingerprint` of the tracks.
     store_bytes : int
@@ -129,6 +132,8 @@ class Shipped:
     channels: int
     fingerprint: dict[str, Any]
     store_bytes: int = 0
+    longest: int = 0
+    track_bytes: int = 0
 
 
 def resolve_via(via: str, spec: DatasetSpec) -> str:
@@ -184,6 +189,7 @@ def ship_tracks(
         shipped.names.append(track.name)
         lengths.append(track.length)
         shipped.channels = max(shipped.channels, track.channels)
+        shipped.track_bytes = max(shipped.track_bytes, track.nbytes)
         if via == "object-store":
             shipped.handles.append(ray.put(track))
             shipped.store_bytes += track.nbytes
@@ -191,7 +197,7 @@ def ship_tracks(
             shipped.handles.append(TrackRecipe(_portable(plan), spec, prepared.rate, with_mixture,
                                                track.length, track.spot_hash()))
         del track  # one track in the driver at a time
-    shipped.length = min(lengths)
+    shipped.length, shipped.longest = min(lengths), max(lengths)
     shipped.fingerprint = fingerprint_of(entries)
     return shipped
 
