@@ -14,13 +14,17 @@ from __future__ import annotations
 import argparse
 import json
 import math
+import os
 import sys
 from collections.abc import Sequence
-from typing import Any, NoReturn
+from typing import TYPE_CHECKING, Any, NoReturn
 
 from sliceq22 import TARGETS
 from sliceq22.data.cliargs import add_dataset_arguments, spec_from_args
 from sliceq22.errors import ParameterError
+
+if TYPE_CHECKING:
+    from sliceq22.oracles.base import Progress
 
 
 def _one_line_error(message: str) -> NoReturn:
@@ -56,6 +60,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     obj.add_argument("--aggregate", default="median", metavar="HOW",
                      help="aggregate over tracks: median (default) or mean")
     parser.add_argument("--json", action="store_true", help="print one JSON document")
+    parser.add_argument("--progress", action="store_true",
+                        help="progress bar on stderr even when stderr is not a terminal "
+                        "(on a terminal it is shown anyway, unless SLICEQ22_NO_PROGRESS=1)")
     parser.set_defaults(handler=run)
     parser.error = _one_line_error  # type: ignore[method-assign]
 
@@ -118,52 +125,108 @@ def _row(
     return f"{name:<{width}} {cells}{times}"
 
 
+def show_progress(args: argparse.Namespace) -> bool:
+    """``--progress``, or stderr is a terminal and ``SLICEQ22_NO_PROGRESS`` is not ``1``."""
+    if args.progress:
+        return True
+    return sys.stderr.isatty() and os.environ.get("SLICEQ22_NO_PROGRESS") != "1"
+
+
+class _TrackBar:
+    """A tqdm bar on stderr over the tracks, moved within a track by the objective's progress.
+
+    Never writes to stdout, so ``--json`` output stays one clean document.
+    """
+
+    def __init__(self, names: Sequence[str], enabled: bool) -> None:
+        self.bar = None
+        self.done = 0
+        if not enabled:
+            return
+        from tqdm import tqdm
+
+        self.bar = tqdm(total=len(names), unit="track", file=sys.stderr, dynamic_ncols=True,
+                        leave=False, bar_format="{desc}: {percentage:3.0f}%|{bar}| {postfix} "
+                        "[{elapsed}]")
+
+    def start(self, index: int, name: str) -> None:
+        """Track ``index`` (0-based) begins."""
+        if self.bar is not None:
+            self.done = index
+            self.bar.set_description_str(name[:40], refresh=False)
+            self._move(0.0)
+
+    def __call__(self, progress: Progress) -> None:
+        """Progress within the current track (the objective's :class:`Progress`)."""
+        if self.bar is not None:
+            self._move(progress.fraction)
+
+    def _move(self, fraction: float) -> None:
+        assert self.bar is not None
+        self.bar.n = self.done + fraction
+        self.bar.set_postfix_str(f"track {self.done + 1}/{self.bar.total} {fraction:.0%}",
+                                 refresh=False)
+        self.bar.refresh()
+
+    def close(self) -> None:
+        if self.bar is not None:
+            self.bar.close()
+
+
 def run(args: argparse.Namespace) -> int:
     """Handler of ``sliceq22 evaluate``."""
-    from sliceq22.data import dataset_fingerprint, load_tracks
-    from sliceq22.oracles import (
-        aggregate,
-        aggregate_results,
-        get_objective,
-        iter_candidate,
-        require_feasible,
-    )
+    from sliceq22.data.load import fingerprint_of, iter_tracks, prepare, track_entry
+    from sliceq22.oracles import aggregate, aggregate_results, get_objective, require_feasible
     from sliceq22.transforms import make_transform
 
     # Everything that can be checked without audio is checked first.
     params = parse_params(args.param)
     transform = make_transform(args.transform, params)
-    objective = get_objective(args.objective, **objective_options(args))
+    options = objective_options(args)
+    objective = get_objective(args.objective, **options)
     aggregate([], args.aggregate)  # validates the name
     spec = spec_from_args(args)
     require_feasible(transform)
 
-    tracks = load_tracks(spec)
-    transforms = {transform.rate: transform}
-    for track in tracks:  # a dataset at another rate gets the same setting at its rate
-        if track.rate not in transforms:
-            transforms[track.rate] = make_transform(args.transform, params, rate=track.rate)
-            require_feasible(transforms[track.rate])
+    prepared = prepare(spec)  # refuses a bad dataset before any audio is read
+    if prepared.rate != transform.rate:  # the same setting at the dataset's rate
+        transform = make_transform(args.transform, params, rate=prepared.rate)
+        require_feasible(transform)
+    names = [plan.name for plan in prepared.plans]
 
     header = (
         f"{objective.name} ({', '.join(f'{k}={v}' for k, v in objective.options.items())}) · "
         f"{transform.family} {' '.join(f'{k}={v}' for k, v in transform.params.items())} · "
-        f"{spec.describe()}, {len(tracks)} track(s)"
+        f"{spec.describe()}, {len(names)} track(s)"
     )
-    width = max([24] + [len(t.name) for t in tracks])
+    width = max([24] + [len(n) for n in names])
     # SDRs in dB with 2 decimals; the ridge objectives' bits and ratios need 3
     unit = " " + getattr(objective, "unit", "dB") if getattr(objective, "unit", "dB") else ""
     digits = 2 if unit == " dB" else 3
     if not args.json:
-        print(header)
+        print(header, flush=True)
         print(f"{'track':<{width}} " + " ".join(f"{t:>7}" for t in TARGETS)
-              + "  " + " ".join(f"{p + ' s':>9}" for p in _PHASES))
+              + "  " + " ".join(f"{p + ' s':>9}" for p in _PHASES), flush=True)
     results = []
-    for track in tracks:
-        (result,) = iter_candidate(transforms[track.rate], [track], objective)
-        results.append(result)
-        if not args.json:
-            print(_row(result.track, result.scores, result.timing, width, digits), flush=True)
+    entries = []
+    length = 0
+    bar = _TrackBar(names, show_progress(args))
+    # One track in memory at a time; the recorded mixture is read only if used.
+    tracks = iter_tracks(prepared, spec, with_mixture=options.get("mixture") == "recorded")
+    try:
+        for index, track in enumerate(tracks):
+            bar.start(index, track.name)
+            entries.append(track_entry(track))
+            length = length or track.length
+            result = objective.evaluate_track(transform, track, progress=bar)
+            del track
+            results.append(result)
+            if not args.json:
+                if bar.bar is not None:
+                    bar.bar.clear()
+                print(_row(result.track, result.scores, result.timing, width, digits), flush=True)
+    finally:
+        bar.close()
 
     scores = aggregate_results(results, args.aggregate)
     overall = aggregate(scores.values(), "mean")
@@ -176,7 +239,6 @@ def run(args: argparse.Namespace) -> int:
     if args.json:
         from sliceq22.oracles.base import json_safe
 
-        length = tracks[0].length if tracks else 0
         document: dict[str, Any] = {
             "scores": scores,
             "aggregate": args.aggregate,
@@ -186,7 +248,7 @@ def run(args: argparse.Namespace) -> int:
                 "family": transform.family, "params": transform.params},
             "dataset": spec.to_mapping(),
             "timing": timing,
-            "fingerprint": dataset_fingerprint(tracks),
+            "fingerprint": fingerprint_of(entries),
             "tracks": [r.to_dict() for r in results],
         }
         json.dump(json_safe(document), sys.stdout, indent=2, allow_nan=False)

@@ -30,6 +30,11 @@ def _add_execution(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--db-patience", type=_positive, metavar="SECONDS", default=60,
                         help="how long to wait out a lost database connection before stopping cleanly "
                         "(default 60; finished trials are always kept, `resume` continues)")
+    parser.add_argument("--tracks-via", choices=("auto", "object-store", "dataset"), default="auto",
+                        help="how tracks reach the workers: Ray's object store (only the "
+                        "driver needs the dataset) or each worker reads them from the dataset "
+                        "(the same path on every node); auto (default): dataset on a local "
+                        "Ray runtime, else object-store")
     parser.add_argument("--no-progress", action="store_true", help="no progress bar")
     parser.add_argument("--quiet", action="store_true", help="print nothing but errors")
 
@@ -75,7 +80,7 @@ def _execute(config, args: argparse.Namespace) -> int:
     progress = not (args.no_progress or args.quiet) and os.environ.get("SLICEQ22_NO_PROGRESS") != "1"
     driver = StudyDriver(config, storage, workers=args.workers, ray_address=args.ray_address,
                          budget=args.trials, progress=progress, patience_s=args.db_patience,
-                         notify=None if args.quiet else _notify)
+                         notify=None if args.quiet else _notify, tracks_via=args.tracks_via)
     summary = driver.run()
     if args.quiet:
         return 0

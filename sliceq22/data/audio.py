@@ -21,6 +21,7 @@ import subprocess
 from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -56,8 +57,13 @@ class AudioPart(ABC):
     label: str = field(default="", kw_only=True)
 
     @abstractmethod
-    def read(self, start: int = 0, frames: int | None = None) -> np.ndarray:
-        """Return float32 ``(channels, n)`` from sample ``start``; ``frames=None`` reads to the end."""
+    def read(self, start: int = 0, frames: int | None = None, *, pcm16: bool = False) -> np.ndarray:
+        """Return float32 ``(channels, n)`` from sample ``start``; ``frames=None`` reads to the end.
+
+        With ``pcm16`` a 16-bit PCM source comes back as its int16 samples
+        (lossless, half the memory; float32 is those times 1/32768); other
+        sources ignore it.
+        """
 
     @property
     def name(self) -> str:
@@ -70,21 +76,42 @@ class FilePart(AudioPart):
     """A WAV/FLAC/AIFF/OGG file read with soundfile."""
 
     path: str = field(default="", kw_only=True)
+    #: libsndfile's subtype (``PCM_16``, ``FLOAT``, ...), "" if unknown.
+    subtype: str = field(default="", kw_only=True)
 
-    def read(self, start: int = 0, frames: int | None = None) -> np.ndarray:
+    def read(self, start: int = 0, frames: int | None = None, *, pcm16: bool = False) -> np.ndarray:
         import soundfile as sf
 
+        dtype = "int16" if pcm16 and self.subtype == "PCM_16" else "float32"
         try:
-            data, _ = sf.read(
-                self.path,
-                start=start,
-                frames=-1 if frames is None else frames,
-                dtype="float32",
-                always_2d=True,
-            )
+            with sf.SoundFile(self.path) as fh:
+                return _read_blocks(fh, start, frames, dtype)
         except (RuntimeError, OSError) as exc:  # LibsndfileError is a RuntimeError
             raise DatasetError(f"{self.path}: unreadable audio file ({_one_line(exc)})") from None
-        return np.ascontiguousarray(data.T)
+
+
+#: Frames read per soundfile call: the (frames, channels) block is transposed
+#: into the (channels, frames) result, so the whole file is never held twice.
+READ_BLOCK = 1 << 16
+
+
+def _read_blocks(fh: Any, start: int, frames: int | None, dtype: str) -> np.ndarray:
+    """``frames`` (None: to the end) from ``start`` of an open SoundFile: ``(channels, n)``."""
+    total = max(0, fh.frames - start)
+    n = total if frames is None or frames < 0 else min(frames, total)
+    out = np.empty((fh.channels, n), dtype=dtype)
+    if n == 0:
+        return out
+    fh.seek(start)
+    block = np.empty((min(n, READ_BLOCK), fh.channels), dtype=dtype)
+    done = 0
+    while done < n:
+        got = fh.read(min(READ_BLOCK, n - done), dtype=dtype, always_2d=True, out=block)
+        if len(got) == 0:  # a file shorter than its header says
+            return np.ascontiguousarray(out[:, :done])
+        out[:, done : done + len(got)] = got.T
+        done += len(got)
+    return out
 
 
 @dataclass
@@ -100,10 +127,9 @@ class StreamPart(AudioPart):
     path: str = field(default="", kw_only=True)
     stream: int = field(default=0, kw_only=True)
 
-    def read(self, start: int = 0, frames: int | None = None) -> np.ndarray:
-        data = decode_stream(self.path, self.stream, self.channels)
+    def read(self, start: int = 0, frames: int | None = None, *, pcm16: bool = False) -> np.ndarray:
         stop = None if frames is None else start + frames
-        return np.ascontiguousarray(data[:, start:stop])
+        return decode_stream(self.path, self.stream, self.channels, start, stop)
 
 
 @dataclass
@@ -112,7 +138,7 @@ class ArrayPart(AudioPart):
 
     data: np.ndarray = field(default_factory=lambda: np.zeros((2, 0), np.float32), kw_only=True)
 
-    def read(self, start: int = 0, frames: int | None = None) -> np.ndarray:
+    def read(self, start: int = 0, frames: int | None = None, *, pcm16: bool = False) -> np.ndarray:
         stop = None if frames is None else start + frames
         # A copy: the caller owns its array, the decoded cache stays untouched.
         return np.array(self.data[:, start:stop], dtype=np.float32, order="C", copy=True)
@@ -144,6 +170,7 @@ def probe_file(path: Path | str, *, label: str = "") -> FilePart:
         frames=int(info.frames),
         label=label,
         path=path,
+        subtype=str(info.subtype),
     )
 
 
@@ -200,8 +227,14 @@ def probe_streams(path: Path | str) -> list[StreamPart]:
     return parts
 
 
-def decode_stream(path: str, stream: int, channels: int) -> np.ndarray:
-    """Decode one stream of ``path`` with FFmpeg: float32 ``(channels, samples)``."""
+def decode_stream(
+    path: str, stream: int, channels: int, start: int = 0, stop: int | None = None
+) -> np.ndarray:
+    """Decode one stream of ``path`` with FFmpeg: float32 ``(channels, samples)``.
+
+    The whole stream is decoded (AAC seeking is not sample exact); only
+    samples ``[start, stop)`` are kept, transposed in one copy.
+    """
     result = _run_ffmpeg_tool(
         ["ffmpeg", "-nostdin", "-v", "error", "-i", path, "-map", f"0:{stream}",
          "-f", "f32le", "-acodec", "pcm_f32le", "pipe:1"],
@@ -213,7 +246,7 @@ def decode_stream(path: str, stream: int, channels: int) -> np.ndarray:
     data = np.frombuffer(result.stdout, dtype="<f4")
     if data.size % channels:
         raise DatasetError(f"{path}: stream {stream} decoded to a partial frame of {channels} channels")
-    return np.ascontiguousarray(data.reshape(-1, channels).T)
+    return np.ascontiguousarray(data.reshape(-1, channels)[start:stop].T)
 
 
 def resample(audio: np.ndarray, rate_in: int, rate_out: int) -> np.ndarray:

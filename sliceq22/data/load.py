@@ -11,7 +11,7 @@ import difflib
 import hashlib
 import json
 import logging
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -116,6 +116,31 @@ def prepare(spec: DatasetSpec) -> Prepared:
     return Prepared(plans, rate, skipped)
 
 
+def iter_tracks(
+    prepared: Prepared, spec: DatasetSpec, progress: bool = False, *, with_mixture: bool = True
+) -> Iterator[Track]:
+    """Read the prepared tracks one at a time (so a caller can hold one full-length track, not all).
+
+    Parameters
+    ----------
+    prepared : Prepared
+        :func:`prepare`'s result for ``spec``.
+    spec : DatasetSpec
+        The spec it was prepared from.
+    progress : bool
+        Show a tqdm progress bar on stderr.
+    with_mixture : bool
+        Read the recorded mixtures (see :func:`~sliceq22.data.plan.realize`).
+    """
+    from tqdm import tqdm
+
+    bar = tqdm(prepared.plans, desc="loading tracks", unit="track", disable=not progress,
+               leave=False)
+    for plan in bar:
+        bar.set_postfix_str(plan.name[:40])
+        yield realize(plan, spec, prepared.rate, with_mixture=with_mixture)
+
+
 def load_tracks(spec: DatasetSpec, progress: bool = False) -> list[Track]:
     """Load the tracks (excerpts) a spec describes.
 
@@ -137,15 +162,7 @@ def load_tracks(spec: DatasetSpec, progress: bool = False) -> list[Track]:
     DatasetError
         One line naming the path and the problem.
     """
-    from tqdm import tqdm
-
-    prepared = prepare(spec)
-    bar = tqdm(prepared.plans, desc="loading tracks", unit="track", disable=not progress, leave=False)
-    tracks = []
-    for plan in bar:
-        bar.set_postfix_str(plan.name[:40])
-        tracks.append(realize(plan, spec, prepared.rate))
-    return tracks
+    return list(iter_tracks(prepare(spec), spec, progress))
 
 
 def example_tracks(
@@ -176,12 +193,20 @@ def dataset_fingerprint(tracks: Sequence[Track]) -> dict[str, Any]:
         sha1`` (a hash of its four targets); ``sha1``: a hash of all of that.
         Paths are left out, so a moved dataset keeps its fingerprint.
     """
-    entries = []
-    for t in tracks:
-        entry = t.fingerprint()
-        entry["source"] = t.source
-        entries.append(entry)
-    rates = sorted({t.rate for t in tracks})
+    return fingerprint_of([track_entry(t) for t in tracks])
+
+
+def track_entry(track: Track) -> dict[str, Any]:
+    """One track's entry of :func:`dataset_fingerprint` (its fingerprint and source)."""
+    entry = track.fingerprint()
+    entry["source"] = track.source
+    return entry
+
+
+def fingerprint_of(entries: Sequence[dict[str, Any]]) -> dict[str, Any]:
+    """:func:`dataset_fingerprint` from the tracks' entries (:func:`track_entry`), in load order."""
+    entries = list(entries)
+    rates = sorted({e["rate"] for e in entries})
     digest = hashlib.sha1(json.dumps(entries, sort_keys=True).encode()).hexdigest()[:16]
     return {
         "count": len(entries),

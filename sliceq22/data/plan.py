@@ -188,11 +188,16 @@ def choose_excerpt(name: str, length: int, rate: int, spec: DatasetSpec) -> tupl
     return start, frames
 
 
-def realize(plan: TrackPlan, spec: DatasetSpec, rate: int) -> Track:
+def realize(plan: TrackPlan, spec: DatasetSpec, rate: int, *, with_mixture: bool = True) -> Track:
     """Read the excerpt of a checked plan and build the :class:`Track`.
 
+    ``with_mixture=False`` leaves the recorded mixture unread (an objective
+    that uses the sum of the targets never needs it); it still takes part in
+    the length checks, so the targets are the same either way.
+
     Parts of one target are summed in float64 and stored as float32
-    ``(channels, samples)``.
+    ``(channels, samples)``; a target (or mixture) that is one 16-bit PCM
+    file at the dataset's rate is kept as its int16 samples.
     """
     check_plan(plan, spec, rate)
     notes = list(plan.notes)
@@ -204,16 +209,19 @@ def realize(plan: TrackPlan, spec: DatasetSpec, rate: int) -> Track:
     channels = plan.channels
 
     arrays: dict[str, list[np.ndarray]] = {}
-    for key in PART_KEYS:
-        for p in plan.parts.get(key, []):
+    for key in PART_KEYS if with_mixture else TARGETS:
+        parts = plan.parts.get(key, [])
+        for p in parts:
             if p.rate == rate:
-                audio = p.read(absolute, frames)
+                # A lone 16-bit part stays int16 in the Track (lossless, half
+                # the memory); parts that are summed are read as float32.
+                audio = p.read(absolute, frames, pcm16=len(parts) == 1)
             else:
                 # Resample the whole part: a filtered excerpt would need the
                 # filter's context on both sides anyway, and rate mismatches are rare.
                 audio = resample(p.read(), p.rate, rate)[:, absolute : absolute + frames]
                 notes.append(f"{p.name}: resampled {p.rate} -> {rate} Hz")
-            if not np.all(np.isfinite(audio)):
+            if not _all_finite(audio):
                 raise DatasetError(f"{p.where}: holds non-finite samples (NaN or infinity)")
             if audio.shape[0] == 1 and channels == 2:
                 audio = np.repeat(audio, 2, axis=0)
@@ -259,7 +267,30 @@ def realize(plan: TrackPlan, spec: DatasetSpec, rate: int) -> Track:
     return track
 
 
+#: Samples per channel handled at a time by the checks and sums below, so
+#: their temporaries stay small beside the track.
+_BLOCK = 1 << 18
+
+
+def _all_finite(audio: np.ndarray) -> bool:
+    """Whether every sample is finite (integers always are), checked a block at a time."""
+    if audio.dtype.kind in "iu":
+        return True
+    blocks = range(0, audio.shape[-1], _BLOCK)
+    return all(np.isfinite(audio[..., i : i + _BLOCK]).all() for i in blocks)
+
+
 def _sum(parts: list[np.ndarray]) -> np.ndarray:
+    """One part as it is (int16 or float32); several added in float64, stored as float32.
+
+    The sum goes a block at a time: the same float64 additions as one
+    ``np.sum(np.stack(parts), axis=0)``, without whole-track temporaries.
+    """
     if len(parts) == 1:
-        return parts[0].astype(np.float32, copy=False)
-    return np.sum(np.stack(parts), axis=0, dtype=np.float64).astype(np.float32)
+        only = parts[0]
+        return only if only.dtype == np.int16 else only.astype(np.float32, copy=False)
+    out = np.empty(parts[0].shape, dtype=np.float32)
+    for i in range(0, out.shape[-1], _BLOCK):
+        block = np.stack([p[..., i : i + _BLOCK] for p in parts])
+        out[..., i : i + _BLOCK] = np.sum(block, axis=0, dtype=np.float64)
+    return out

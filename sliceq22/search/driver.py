@@ -56,6 +56,8 @@ class RunningTrial:
     started: float = field(default_factory=time.time)
     tracks: list[dict[str, Any]] = field(default_factory=list)
     worker: dict[str, Any] = field(default_factory=dict)
+    #: How far the track being evaluated is (its last progress message), for the bar only.
+    fraction: float = 0.0
 
 
 @dataclass
@@ -104,6 +106,8 @@ class StudyDriver:
     notify : callable, optional
         Called with a one-line message when something worth a user's notice
         happens that is not an error (a lost database being waited for).
+    tracks_via : {"auto", "object-store", "dataset"}
+        How the tracks reach the workers (:mod:`sliceq22.search.shipping`).
     """
 
     def __init__(
@@ -119,6 +123,7 @@ class StudyDriver:
         stale_after_s: float = studies.STALE_AFTER_S,
         patience_s: float = DEFAULT_PATIENCE_S,
         notify: Callable[[str], None] | None = None,
+        tracks_via: str = "auto",
     ) -> None:
         self.config = config
         self.notify = notify
@@ -129,6 +134,7 @@ class StudyDriver:
                                      on_wait=self._on_storage_wait)
         self.storage = storage
         self.workers = workers
+        self.tracks_via = tracks_via
         self.ray_address = ray_address
         self.budget_override = budget
         self.progress = progress
@@ -180,12 +186,12 @@ class StudyDriver:
         return workers
 
     def _load_tracks(self, study: optuna.Study) -> list[Any]:
-        import ray
+        """Read every track once (fingerprint) and ship it to the workers (:mod:`.shipping`)."""
+        from sliceq22.search.shipping import ship_tracks
 
-        from sliceq22.data import dataset_fingerprint, load_tracks
-
-        tracks = load_tracks(self.config.dataset, progress=self.progress)
-        fingerprint = dataset_fingerprint(tracks)
+        shipped = ship_tracks(self.config.dataset, via=self.tracks_via, progress=self.progress,
+                              mixture=str(self.config.objective.get("mixture", "sum")))
+        fingerprint = shipped.fingerprint
         stored = study.user_attrs.get(studies.ATTR_DATASET)
         if stored is None:
             studies.set_json_attr(study, studies.ATTR_DATASET, fingerprint)
@@ -194,11 +200,12 @@ class StudyDriver:
                 f"study {self.config.name!r}: the dataset differs from the one the study was run on "
                 "(track names, excerpts or content changed); rename the study to start a new one"
             )
-        self.rate = tracks[0].rate
-        self.length = min(t.length for t in tracks)
-        self.channels = max(t.channels for t in tracks)
-        self.track_names = [t.name for t in tracks]
-        return [ray.put(t) for t in tracks]
+        self.rate = shipped.rate
+        self.length = shipped.length
+        self.channels = shipped.channels
+        self.track_names = shipped.names
+        self.shipped = shipped
+        return shipped.handles
 
     def _enqueue_references(self, study: optuna.Study) -> None:
         with self.lock.held():  # two drivers starting together must not both enqueue them
@@ -409,9 +416,14 @@ class StudyDriver:
             except optuna.exceptions.UpdateFinishedTrialError:
                 return True
             return False
+        if kind == "progress":
+            # Shown by the tracks bar, never stored: progress costs no storage transaction.
+            run.fraction = float(message["fraction"])
+            return False
         if kind == "infeasible":
             self._reject(study, run.trial, message["reason"], summary)
             return True
+        run.fraction = 0.0
         run.tracks.append(message)
         if self.config.mode == "shared" and self.config.pruner["name"] != "none":
             step = len(run.tracks) - 1
@@ -585,7 +597,13 @@ def _engine_of(storage: Any) -> Any:
 
 
 class _Progress:
-    """Progress bars on stderr: finished trials, and tracks of the running trials when there are several."""
+    """Progress bars on stderr: finished trials, and tracks of the running trials.
+
+    The tracks bar appears when trials span several tracks, or when a worker
+    reports progress within a track (a long track); it moves with that
+    progress (``#12 3/14 45%``: trial 12 has scored 3 of 14 tracks and is 45 %
+    through the fourth).
+    """
 
     def __init__(self, budget: int, name: str, n_tracks: int, enabled: bool) -> None:
         self.enabled = enabled
@@ -599,10 +617,15 @@ class _Progress:
         self.trials = tqdm(total=budget, desc=f"{name}: trials", unit="trial", file=sys.stderr,
                            dynamic_ncols=True, position=0)
         if n_tracks > 1:
-            # No rate or ETA: the count restarts as trials come and go, so a rate would be noise.
-            self.tracks = tqdm(total=0, desc="  tracks of running trials", unit="track", file=sys.stderr,
-                               dynamic_ncols=True, position=1, leave=False,
-                               bar_format="{desc}: {percentage:3.0f}%|{bar}| {n}/{total}{postfix}")
+            self._open_tracks()
+
+    def _open_tracks(self) -> None:
+        from tqdm import tqdm
+
+        # No rate or ETA: the count restarts as trials come and go, so a rate would be noise.
+        self.tracks = tqdm(total=0, desc="  tracks of running trials", unit="track",
+                           file=sys.stderr, dynamic_ncols=True, position=1, leave=False,
+                           bar_format="{desc}: {percentage:3.0f}%|{bar}| {postfix}")
 
     def show(self, study: optuna.Study, running: Any, told: int) -> None:
         """Redraw: the storage's count (other drivers' trials included) and the running trials.
@@ -618,12 +641,14 @@ class _Progress:
             self.trials.n = studies.finished_count(study)
             self._told, self._counted = told, now
         self.trials.refresh()
+        runs = list(running)
+        if self.tracks is None and any(r.fraction > 0 for r in runs):
+            self._open_tracks()
         if self.tracks is not None:
-            runs = list(running)
             self.tracks.total = self.n_tracks * len(runs)
-            self.tracks.n = sum(len(r.tracks) for r in runs)
-            self.tracks.set_postfix_str(
-                ", ".join(f"#{r.trial.number} {len(r.tracks)}/{self.n_tracks}" for r in runs), refresh=False)
+            self.tracks.n = sum(len(r.tracks) + r.fraction for r in runs)
+            self.tracks.set_postfix_str(", ".join(_trial_progress(r, self.n_tracks) for r in runs),
+                                        refresh=False)
             self.tracks.refresh()
 
     def close(self, study: optuna.Study) -> None:
@@ -635,3 +660,9 @@ class _Progress:
             except Exception:  # the storage may be what failed; the bar still closes
                 pass
             self.trials.close()
+
+
+def _trial_progress(run: RunningTrial, n_tracks: int) -> str:
+    """``#12 3/14 45%``: trial, tracks scored, and how far the current track is (if reported)."""
+    text = f"#{run.trial.number} {len(run.tracks)}/{n_tracks}"
+    return f"{text} {run.fraction:.0%}" if run.fraction > 0 else text

@@ -2,16 +2,23 @@
 
 The evaluation is a Ray *streaming generator* task: it yields one message per
 track so the driver can report intermediate values, prune, and cancel the rest
-of a bad candidate's work. Tracks arrive as object references (put once by the
-driver, read zero-copy by every worker on a node).
+of a bad candidate's work, and progress messages within long tracks. Tracks
+arrive as object references (put once by the driver, read zero-copy by every
+worker on a node) or as recipes each worker reads from the dataset itself
+(:mod:`sliceq22.search.shipping`).
 """
 
 from __future__ import annotations
 
 import os
 import socket
+import time
 from collections.abc import Iterator, Mapping
 from typing import Any
+
+#: Seconds between progress messages of one task: enough for a bar to move,
+#: few enough that the driver spends nothing noticeable on them.
+PROGRESS_INTERVAL_S = 1.0
 
 #: Environment every worker starts with: numeric libraries single-threaded, so
 #: workers do not fight over the cores Ray gave them.
@@ -37,13 +44,20 @@ def evaluate_stream(
     --------
     ``{"kind": "start", "host": str, "pid": int, "node": str}`` first (``node``: Ray node id);
     ``{"kind": "infeasible", "reason": str}`` if the transform's probe refuses the setting;
-    ``{"kind": "track", "track": str, "scores": {target: float}, "timing": {...}, "excluded": [...]}``
-    for each track, in order.
+    ``{"kind": "progress", "track": str, "fraction": float}`` while a track is
+    evaluated (from the objective's :class:`~sliceq22.oracles.base.Progress`,
+    at most one per :data:`PROGRESS_INTERVAL_S`; none for a quicker track);
+    ``{"kind": "track", "track": str, "scores": {target: float}, "timing": {...},
+    "excluded": [...]}`` for each track, in order.
+
+    ``track_refs`` holds, per track, what :func:`~sliceq22.search.shipping.fetch_track`
+    takes: an object reference or a :class:`~sliceq22.search.shipping.TrackRecipe`.
     """
     import ray
 
     from sliceq22.errors import InfeasibleError
-    from sliceq22.oracles import get_objective
+    from sliceq22.oracles import TrackResult, get_objective
+    from sliceq22.search.shipping import fetch_track
     from sliceq22.transforms import make_transform
 
     yield {"kind": "start", "host": socket.gethostname(), "pid": os.getpid(),
@@ -55,15 +69,28 @@ def evaluate_stream(
         return
     options = {k: v for k, v in objective.items() if k != "name"}
     scorer = get_objective(str(objective["name"]), **options)
-    for ref in track_refs:
-        track = ray.get(ref)
+    for handle in track_refs:
+        track = fetch_track(handle)
+        result = None
+        last = time.monotonic()  # a track shorter than the interval sends no progress
         try:
-            result = scorer.evaluate_track(transform, track)
+            for item in scorer.iter_track(transform, track):
+                if isinstance(item, TrackResult):
+                    result = item
+                    continue
+                now = time.monotonic()
+                if now - last >= PROGRESS_INTERVAL_S:
+                    last = now
+                    yield {"kind": "progress", "track": track.name,
+                           "fraction": float(item.fraction)}
         except InfeasibleError as exc:
             # Some settings reconstruct at the probe's length but not at a track's
             # (Essentia's filter bank depends on the input length): never scored.
             yield {"kind": "infeasible", "reason": f"{track.name}: {exc}"}
             return
+        del track  # the next track is read (or fetched) without this one still held
+        if result is None:  # pragma: no cover - an objective that yields no result is a bug
+            raise RuntimeError(f"{scorer.name}: iter_track ended without a TrackResult")
         yield {
             "kind": "track",
             "track": result.track,
