@@ -60,11 +60,16 @@ def check_candidate(
     rate: int,
     length: int,
     channels: int,
+    longest: int | None = None,
+    track_bytes: int | None = None,
 ) -> str | None:
     """Why a candidate cannot be evaluated, or ``None`` if it may be.
 
     Only parameter validation and arithmetic on the transform's declared
     shapes run here: no audio, no probe (the worker runs the probe).
+    ``length`` (the shortest track) sizes the coefficient checks; the memory
+    estimate uses the longest track (``longest``, default ``length``) held as
+    ``track_bytes`` (default: four float32 targets).
     """
     try:
         transform = make_transform(family, params, rate=rate)
@@ -87,7 +92,9 @@ def check_candidate(
             f"{per_second:,.0f} coefficients per second exceed "
             f"constraints.max_coefficients_per_second {constraints.max_coefficients_per_second:,.0f}"
         )
-    memory = estimate_memory_mb(transform, length=length, channels=channels)
+    memory = estimate_memory_mb(
+        transform, length=longest or length, channels=channels, track_bytes=track_bytes
+    )
     if constraints.max_memory_mb is not None and memory > constraints.max_memory_mb:
         return f"estimated {memory:,.0f} MiB per evaluation exceeds constraints.max_memory_mb {constraints.max_memory_mb:,.0f}"
     return None

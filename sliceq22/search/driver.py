@@ -248,7 +248,9 @@ class StudyDriver:
             trial = study.ask()
             label, family, params = self._candidate(trial)
             reason = check_candidate(
-                family, params, self.config.constraints, rate=self.rate, length=self.length, channels=self.channels
+                family, params, self.config.constraints, rate=self.rate, length=self.length,
+                channels=self.channels, longest=self.shipped.longest,
+                track_bytes=self.shipped.track_bytes,
             )
             try:
                 trial.set_user_attr(CANDIDATE, {
