@@ -793,25 +793,25 @@ class NsgConstantQ(FramedTransform):
         signals = (source.n_signals + n_out) * channels
         pieces = self._band_pieces(size, signals, chunk_bytes or CHUNK_BYTES)
         spectra = self._spectra(source, transform)
-        outputs = [
-            np.zeros((channels, transform.half), dtype=self._complex) for _ in range(n_out)
-        ]
-        ranges = self._band_ranges(size)
+        outputs = np.zeros((n_out, channels, transform.half), dtype=self._complex)
         for piece in pieces:
             blocks, _ = self._piece_blocks(spectra, transform, piece)
             mapped = fn(blocks)
             del blocks
             block, first, _ = piece
-            coefficients = np.asarray(mapped[block])
+            coefficients = mapped[block]
             del mapped
-            for s in range(n_out):
-                transform.synthesise(coefficients[s], first, outputs[s])
+            transform.synthesise(coefficients, first, outputs)
             del coefficients
         del spectra
-        audio = []
+        # Each output spectrum is inverted into its own memory (its 2·(size/2 + 1)
+        # reals hold the size samples), so the audio costs no more than the spectra.
+        audio = outputs.view(self._real)
         for s in range(n_out):
-            audio.append(transform.signal(outputs[s])[:, :length])
-            outputs[s] = None  # type: ignore[call-overload] - freed once inverted
+            for c in range(channels):
+                samples = transform.signal(outputs[s, c])
+                audio[s, c, : samples.shape[-1]] = samples
+                del samples
         for start in range(0, length, YIELD_SAMPLES):
             stop = min(start + YIELD_SAMPLES, length)
-            yield start, np.stack([a[:, start:stop] for a in audio]).astype(np.float64)
+            yield start, audio[:, :, start:stop].astype(np.float64)

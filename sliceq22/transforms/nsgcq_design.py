@@ -327,13 +327,13 @@ class FilterBank:
     lengths : np.ndarray
         int64 ``(bands,)``: coefficients per band, ``M`` (rasterized, even).
     windows : tuple of np.ndarray
-        Per band, float64 ``(Lg,)``: the window in placement order, with
-        Essentia's normalisation weights applied.
+        Per band, float32 ``(Lg,)`` (Essentia's precision): the window in
+        placement order, with Essentia's normalisation weights applied.
     mirror_first, mirror_lengths : np.ndarray
         int64 ``(n,)``: the same for the constant-Q bands mirrored above
         Nyquist (band ``n`` first), which enter the frame operator only.
     mirror_windows : tuple of np.ndarray
-        float64 windows of the mirrored bands.
+        float32 windows of the mirrored bands (the same arrays as their bands').
     """
 
     size: int
@@ -434,7 +434,7 @@ def _filter_bank(
         )
     placed = []
     for j, w in enumerate(raw):
-        w = (w * weights[j]).astype(np.float32).astype(np.float64)
+        w = (w * weights[j]).astype(np.float32)
         # fftshift order: element i reads Essentia's window index (i + ceil(Lg/2)) mod Lg
         placed.append(np.roll(w, -((len(w) + 1) // 2)))
     lg_arr = np.asarray(lg, dtype=np.int64)
@@ -489,6 +489,7 @@ def frame_diagonal(bank: FilterBank, dtype: Any = np.float64) -> np.ndarray:
         (*bank.lengths, *bank.mirror_lengths),
     )
     for first, w, m in bands:
+        w = w.astype(np.float64)
         _add_wrapped(diag, int(first), w * w * float(m) + ESSENTIA_EPS, bank.size)
     return diag.astype(dtype, copy=False)
 
@@ -517,6 +518,7 @@ def synthesis_gain(bank: FilterBank, diag: np.ndarray | None = None) -> np.ndarr
         diag = frame_diagonal(bank)
     gain = np.zeros(bank.size // 2 + 1, dtype=np.float64)
     for first, w, m in zip(bank.first, bank.windows, bank.lengths):
+        w = w.astype(np.float64)
         _add_clipped(gain, int(first), w * w * float(m))
     covered = diag > 0
     gain[covered] /= diag[covered]

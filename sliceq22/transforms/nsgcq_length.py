@@ -23,9 +23,13 @@ from sliceq22.transforms.nsgcq_design import _bin_tops, design, essentia_lengths
 #: Padding allowed by :func:`fast_size`, as a fraction of the signal length.
 MAX_PADDING = 0.01
 
-#: FFTs whose length has a prime factor above 11 cost this many times more
-#: per point (pocketfft falls back to slower passes; measured ~3× at M = 145004).
-SLOW_FACTOR_COST = 3.0
+#: Cost of Bluestein's algorithm relative to a direct FFT of its (fast) length
+#: ``≥ 2n - 1``: pocketfft's own estimate, which it uses to choose between them.
+BLUESTEIN_COST = 3.0
+
+#: Largest prime factor a candidate top-band length may have (pocketfft's
+#: generic passes cost ~p per point and factor).
+FAST_FACTOR = 11
 
 
 @functools.lru_cache(maxsize=65536)
@@ -45,22 +49,52 @@ def largest_prime_factor(n: int) -> int:
     return max(largest, n) if n > 1 else largest
 
 
+@functools.lru_cache(maxsize=65536)
+def _direct_cost(n: int) -> float:
+    """Operations per point of a mixed-radix FFT: about ``p`` per prime factor ``p``."""
+    total, rest, p = 0.0, n, 2
+    while p * p <= rest:
+        while rest % p == 0:
+            total += 1.0 if p == 2 else (p if p <= 5 else 1.1 * p)
+            rest //= p
+        p += 1 if p == 2 else 2
+    if rest > 1:
+        total += rest if rest <= 5 else 1.1 * rest
+    return total * n
+
+
+@functools.lru_cache(maxsize=65536)
 def fft_cost(n: int) -> float:
-    """Relative cost of one complex FFT of length ``n``: ``n log2 n``, more for slow lengths."""
+    """Relative cost of one complex FFT of ``n`` points, as pocketfft (scipy) would run it.
+
+    A mixed-radix FFT (cost ~``Σ p`` per point over the prime factors ``p``)
+    or, when cheaper, Bluestein's algorithm on a fast length ``≥ 2n - 1``
+    (which also needs buffers of that length: slower and larger).
+
+    Examples
+    --------
+    >>> round(fft_cost(145004) / fft_cost(145152), 1)  # 4·36251 against 2^8·3^4·7
+    10.1
+    """
     if n < 2:
         return 1.0
-    slow = SLOW_FACTOR_COST if largest_prime_factor(n) > 11 else 1.0
-    return n * math.log2(n) * slow
+    return min(_direct_cost(n), BLUESTEIN_COST * _direct_cost(scipy.fft.next_fast_len(2 * n - 1)))
+
+
+def uses_bluestein(n: int) -> bool:
+    """Whether :func:`fft_cost` prices ``n`` points with Bluestein's algorithm."""
+    return n >= 2 and fft_cost(n) < _direct_cost(n)
 
 
 def transform_cost(values: dict[str, Any], rate: int, size: int) -> float:
     """Relative FFT cost of one analysis (or synthesis) of one channel at DFT size ``size``.
 
-    A real FFT of ``size`` points (half a complex one) plus one complex FFT
-    of ``M_j`` points per band.
+    A real FFT of ``size`` points plus one complex FFT of ``M_j`` points per
+    band. The real FFT has half the arithmetic of a complex one but runs over
+    arrays far larger than the caches; measured, it costs about as much.
     """
     dc, bands, nyquist = essentia_lengths(values, rate, size)
-    return fft_cost(size) / 2.0 + fft_cost(dc) + fft_cost(nyquist) + sum(map(fft_cost, bands))
+    return fft_cost(size) + fft_cost(dc) + fft_cost(nyquist) + sum(map(fft_cost, bands))
 
 
 def _top_window_lengths(values: dict[str, Any], rate: int, sizes: np.ndarray) -> np.ndarray:
@@ -88,24 +122,22 @@ def fast_size(values: dict[str, Any], rate: int, length: int) -> int:
     """The even DFT size in ``[L, L·(1 + MAX_PADDING)]`` with the cheapest FFTs.
 
     The band FFTs dominate (hundreds of bands of up to ``M`` points against
-    one real FFT of ``L``), so the candidates are, for every top-band length
-    ``M`` in range that is 11-smooth (fast for pocketfft), the shortest size
-    giving it, and the 11-smooth sizes; each is costed with all its band
-    lengths (:func:`transform_cost`). Ties keep the shorter size.
+    one real FFT of the signal), so the search starts from the top band's
+    length: for every top length in range with no prime factor above
+    :data:`FAST_FACTOR`, the size giving it whose own FFT is cheapest (a
+    Bluestein FFT would also allocate buffers of twice the signal); each
+    candidate is then costed with all its band lengths
+    (:func:`transform_cost`). Ties keep the shorter size.
     """
     exact = length + length % 2
     limit = int(exact * (1.0 + MAX_PADDING))
     sizes = np.arange(exact, limit + 1, 2, dtype=np.int64)
     tops = _top_window_lengths(values, rate, sizes)
-    first = np.flatnonzero(np.diff(tops, prepend=-1))  # first size of each top length
     candidates = {exact}
-    candidates.update(int(sizes[i]) for i in first if largest_prime_factor(int(tops[i])) <= 11)
-    n = exact
-    while True:
-        n = scipy.fft.next_fast_len(n + 1)
-        if n > limit:
-            break
-        if n % 2 == 0:
-            candidates.add(n)
+    for top in np.unique(tops):
+        if largest_prime_factor(int(top)) > FAST_FACTOR:
+            continue
+        # the size giving this top length whose own FFT is cheapest
+        candidates.add(min((int(n) for n in sizes[tops == top]), key=lambda n: (fft_cost(n), n)))
     costs = {n: transform_cost(values, rate, n) for n in sorted(candidates)}
     return min(costs, key=lambda n: (costs[n], n))

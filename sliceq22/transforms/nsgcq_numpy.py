@@ -144,6 +144,10 @@ class BandTransform:
         )
 
     # ------------------------------------------------------------------ bands
+    def window(self, band: int) -> np.ndarray:
+        """Band ``band``'s window in the working precision."""
+        return self.bank.windows[band].astype(self.real, copy=False)
+
     def analyse(self, spectrum: np.ndarray, start: int, stop: int) -> np.ndarray:
         """Coefficients of bands ``[start, stop)`` (equal ``M``): ``(..., stop - start, M)``.
 
@@ -156,24 +160,25 @@ class BandTransform:
         batch = spectrum.shape[:-1]
         out = np.zeros((*batch, stop - start, m), dtype=self.complex)
         for r, j in enumerate(range(start, stop)):
-            w = self.bank.windows[j].astype(self.real)
+            w = self.window(j)
             row = out[..., r, :]
             for s in self._segments[j]:
-                values = spectrum[..., _bins(s)]
+                target = row[..., s.slot : s.slot + s.stop - s.start]
+                np.multiply(spectrum[..., _bins(s)], w[s.start : s.stop], out=target)
                 if s.conj:
-                    values = values.conj()
-                row[..., s.slot : s.slot + s.stop - s.start] = values * w[s.start : s.stop]
+                    np.conjugate(target, out=target)
         return scipy.fft.ifft(out, axis=-1, overwrite_x=True, workers=FFT_WORKERS)
 
     def synthesise(self, coefficients: np.ndarray, start: int, out: np.ndarray) -> None:
-        """Add the synthesis of bands ``[start, start + bands)`` to a spectrum.
+        """Add the synthesis of bands ``[start, start + bands)`` to spectra.
 
         Parameters
         ----------
         coefficients : np.ndarray
-            ``(..., bands, M)``; overwritten.
+            ``(..., bands, M)``; may be overwritten.
         out : np.ndarray
-            ``(..., size // 2 + 1)`` complex accumulator, updated in place.
+            ``(..., size // 2 + 1)`` complex accumulator (same leading axes),
+            updated in place.
         """
         coefficients = np.asarray(coefficients, dtype=self.complex)
         spectra = scipy.fft.fft(coefficients, axis=-1, overwrite_x=True, workers=FFT_WORKERS)
@@ -181,14 +186,16 @@ class BandTransform:
         for r in range(spectra.shape[-2]):
             j = start + r
             m = self.real(self.bank.lengths[j])
-            w = self.bank.windows[j].astype(self.real)
+            w = self.window(j)
             row = spectra[..., r, :]
             for s in self._segments[j]:
                 if not s.direct:
                     continue  # Essentia overwrites bins above Nyquist by the mirror
                 n = s.stop - s.start
                 dual = w[s.start : s.stop] * m / diag[s.bin : s.bin + n]
-                out[..., s.bin : s.bin + n] += row[..., s.slot : s.slot + n] * dual
+                segment = row[..., s.slot : s.slot + n]
+                segment *= dual
+                out[..., s.bin : s.bin + n] += segment
 
     # ------------------------------------------------------------------ whole signals
     def forward(self, signal: np.ndarray, blocks: Sequence[tuple[int, int]]) -> list[np.ndarray]:
