@@ -194,7 +194,7 @@ class NsgConstantQ(FramedTransform):
         engine; Essentia always computes in float32).
     length_policy : {"fast", "exact"}
         Full mode: analyse at the signal's length rounded up to even
-        ("exact"), or zero-padded by at most 1 % to the size with the
+        ("exact"), or zero-padded by at most 5 % to the size with the
         cheapest FFTs ("fast"). Ignored in framewise mode.
 
     Notes
@@ -231,7 +231,7 @@ class NsgConstantQ(FramedTransform):
         Param("precision", str, "single", choices=PRECISIONS,
               doc="single: float32/complex64; double: float64/complex128"),
         Param("length_policy", str, "fast", choices=("fast", "exact"),
-              doc="full mode: pad by at most 1 % to fast FFT sizes, or the exact length"),
+              doc="full mode: pad by at most 5 % to fast FFT sizes, or the exact length"),
     )
     unit_axis = -3
 
@@ -306,7 +306,7 @@ class NsgConstantQ(FramedTransform):
         """The DFT size (Essentia's ``inputSize``) a ``length``-sample signal is analysed at.
 
         Framewise: ``frameSize``. Full: the length rounded up to even
-        (``length_policy="exact"``) or the cheapest size up to 1 % longer
+        (``length_policy="exact"``) or the cheapest size up to 5 % longer
         (``"fast"``, :func:`~sliceq22.transforms.nsgcq_length.fast_size`);
         the signal is zero-padded to it and the inverse crops it back.
         """

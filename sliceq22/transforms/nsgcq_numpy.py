@@ -269,11 +269,16 @@ class FrameTables:
         spectrum = scipy.fft.rfft(
             np.asarray(frames, dtype=self.real), axis=-1, workers=FFT_WORKERS
         )
-        both = np.concatenate([spectrum, spectrum.conj()], axis=-1)
-        del spectrum
+        half = spectrum.shape[-1]
+        both = None
         blocks = []
         for sources, kernels in zip(self.sources, self.kernels):
-            product = np.take(both, sources, axis=-1)  # (n, bands, M)
+            if sources.max() < half:  # no bin above Nyquist: gather from the spectrum itself
+                product = np.take(spectrum, sources, axis=-1)  # (n, bands, M)
+            else:
+                if both is None:
+                    both = np.concatenate([spectrum, spectrum.conj()], axis=-1)
+                product = np.take(both, sources, axis=-1)
             product *= kernels
             blocks.append(
                 scipy.fft.ifft(product, axis=-1, overwrite_x=True, workers=FFT_WORKERS)
