@@ -86,7 +86,6 @@ Measured with essentia 2.1b6.dev1389:
 
 from __future__ import annotations
 
-from collections import OrderedDict
 from collections.abc import Iterator
 from typing import Any
 
@@ -102,7 +101,7 @@ from sliceq22.transforms.base import (
     Param,
     Transform,
 )
-from sliceq22.transforms.nsgcq_design import (  # noqa: F401 - public names of the family
+from sliceq22.transforms.nsgcq_design import (
     ESSENTIA_EPS,
     WINDOWS,
     FilterBank,
@@ -117,13 +116,11 @@ from sliceq22.transforms.nsgcq_design import (  # noqa: F401 - public names of t
     synthesis_gain,
     tukey_frame_window,
 )
-from sliceq22.transforms.nsgcq_essentia import (  # noqa: F401 - public names of the family
+from sliceq22.transforms.nsgcq_essentia import (
     ESSENTIA_PARAMS,
     FRAME_ANALYSIS_TOLERANCE,
     MAX_ENGINES,
     EssentiaEngines,
-    _FrameAnalysis,
-    _measure_frame_analysis,
 )
 from sliceq22.transforms.nsgcq_length import fast_size
 from sliceq22.transforms.nsgcq_numpy import BandTransform, FrameTables
@@ -137,6 +134,30 @@ from sliceq22.transforms.streaming import (
     SignalSource,
     overlap_add_units,
 )
+
+__all__ = [
+    "ESSENTIA_EPS",
+    "ESSENTIA_PARAMS",
+    "FRAME_ANALYSIS_TOLERANCE",
+    "MAX_ENGINES",
+    "PRECISIONS",
+    "WINDOWS",
+    "BandTransform",
+    "EssentiaEngines",
+    "FilterBank",
+    "FrameTables",
+    "NsgConstantQ",
+    "design",
+    "essentia_lengths",
+    "essentia_window",
+    "fast_size",
+    "filter_bank",
+    "frame_diagonal",
+    "painless_problem",
+    "reconstruction_snr_db",
+    "synthesis_gain",
+    "tukey_frame_window",
+]
 
 #: Values of ``precision``: float32/complex64 (default) or float64/complex128 arithmetic.
 PRECISIONS: tuple[str, ...] = ("single", "double")
@@ -253,8 +274,9 @@ class NsgConstantQ(FramedTransform):
         lowest = fmin - (q * fmin + values["gamma"]) / 2.0
         if lowest < 0:
             raise ParameterError(
-                f"nsgcq: the band of the bin at minFrequency {fmin!r} would start at {lowest:.2f} Hz "
-                f"(binsPerOctave {bins}, gamma {values['gamma']}); raise minFrequency or lower gamma"
+                f"nsgcq: the band of the bin at minFrequency {fmin!r} would start at "
+                f"{lowest:.2f} Hz (binsPerOctave {bins}, gamma {values['gamma']}); "
+                "raise minFrequency or lower gamma"
             )
         design(values, rate)  # no bin below Nyquist
         if values["mode"] == "framewise":
@@ -278,7 +300,9 @@ class NsgConstantQ(FramedTransform):
         self.frame_size: int = self.params["frameSize"]
         self.hop: int = self.frame_size // 2
         self.transition: int = self.params["transitionSize"]
-        self.window = tukey_frame_window(self.frame_size, self.transition) if self.framewise else None
+        self.window = (
+            tukey_frame_window(self.frame_size, self.transition) if self.framewise else None
+        )
         self._real = np.float32 if self.params["precision"] == "single" else np.float64
         self._complex = np.result_type(self._real, np.complex64)
         self.uses_essentia: bool = self.params["engine"] == "essentia"
@@ -290,7 +314,7 @@ class NsgConstantQ(FramedTransform):
     # ------------------------------------------------------------------ introspection
     @property
     def essentia_max_frequency(self) -> float:
-        """The ``maxFrequency`` passed to Essentia (differs only where Essentia would drop the top bin)."""
+        """The ``maxFrequency`` Essentia is given (differs where it would drop the top bin)."""
         return self._design.essentia_max_frequency
 
     @property
@@ -298,7 +322,7 @@ class NsgConstantQ(FramedTransform):
         return self.frame_size if self.framewise else None
 
     def n_slices(self, length: int) -> int:
-        """Framewise: frames covering ``length`` samples, ``ceil((length + transitionSize) / hop)``."""
+        """Framewise: frames covering ``length`` samples, ``ceil((length + transition) / hop)``."""
         self._check_length(length)
         return -(-(length + self.transition) // self.hop)
 
@@ -324,7 +348,7 @@ class NsgConstantQ(FramedTransform):
             raise ParameterError(f"nsgcq: signal length {length} must be at least 2 samples")
 
     def _layout(self, size: int) -> tuple[list[tuple[int, int]], list[tuple[int, int]]]:
-        """Constant-Q band runs and ``(bands, frames)`` of each block for Essentia ``inputSize=size``.
+        """Constant-Q band runs and ``(bands, frames)`` of each block at DFT size ``size``.
 
         Raises
         ------
@@ -360,7 +384,7 @@ class NsgConstantQ(FramedTransform):
         """
         return np.concatenate(([0.0], self._design.bin_frequencies, [self.rate / 2.0]))
 
-    def cell_grid(self, length: int) -> list[CellGrid]:  # noqa: F821
+    def cell_grid(self, length: int) -> list[CellGrid]:
         """Time-frequency cells of each block (see :class:`~sliceq22.transforms.base.CellGrid`).
 
         Constant-Q bands tile the frequency axis geometrically: band ``f_j``
@@ -379,8 +403,6 @@ class NsgConstantQ(FramedTransform):
         of slice ``k`` centred at sample ``k · hop + n · step`` of the padded
         signal, which starts :meth:`_front` samples before the audio.
         """
-        from sliceq22.transforms.base import CellGrid
-
         self._check_length(length)
         size = self._essentia_size(length)
         _, shapes = self._layout(size)
@@ -457,7 +479,10 @@ class NsgConstantQ(FramedTransform):
         return None
 
     def feasibility(self) -> Feasibility:
-        """The base noise probe, after refusing settings that must never run (:meth:`unusable_reason`)."""
+        """The base noise probe, after refusing settings that must never run.
+
+        See :meth:`unusable_reason`.
+        """
         reason = self.unusable_reason()
         if reason is not None:
             return Feasibility(False, reason)
@@ -521,7 +546,7 @@ class NsgConstantQ(FramedTransform):
     # ------------------------------------------------------------------ Essentia's parameters
     @classmethod
     def essentia_parameters(cls, params: dict[str, Any], *, rate: int = 44100) -> dict[str, Any]:
-        """Keyword arguments for Essentia's ``NSGConstantQ``/``NSGIConstantQ`` giving this setting's bins.
+        """Keyword arguments for Essentia's ``NSGConstantQ``/``NSGIConstantQ`` for this setting.
 
         Everything but ``inputSize``: the Essentia parameters of ``params``
         (validated), ``sampleRate=rate``, and ``maxFrequency`` moved half a bin
@@ -531,8 +556,8 @@ class NsgConstantQ(FramedTransform):
 
         Examples
         --------
-        >>> NsgConstantQ.essentia_parameters({"minFrequency": 32.9, "maxFrequency": 22050,
-        ...                                   "binsPerOctave": 24})["maxFrequency"]  # doctest: +ELLIPSIS
+        >>> params = {"minFrequency": 32.9, "maxFrequency": 22050, "binsPerOctave": 24}
+        >>> NsgConstantQ.essentia_parameters(params)["maxFrequency"]  # doctest: +ELLIPSIS
         21531.8...
         """
         values = cls.validate(params, rate=rate)
@@ -617,7 +642,8 @@ class NsgConstantQ(FramedTransform):
             blocks = self.forward_units(segment, framing.units)
         elif self.uses_essentia:
             flat32 = np.asarray(flat, dtype=np.float32)
-            blocks = [b.astype(self._complex, copy=False) for b in self._essentia.analyse(flat32, size)]
+            blocks = self._essentia.analyse(flat32, size)
+            blocks = [b.astype(self._complex, copy=False) for b in blocks]
         else:
             blocks = self._band_transform(size).forward(flat, self._band_ranges(size))
         return [block.reshape(*batch, *block.shape[1:]) for block in blocks]
@@ -675,7 +701,7 @@ class NsgConstantQ(FramedTransform):
         return [b.reshape(signals, count, *b.shape[1:]) for b in blocks]
 
     def inverse_units(self, blocks: Coefficients, count: int) -> np.ndarray:
-        """Dual-window-weighted syntheses of ``count`` frames, overlap-added (before normalisation)."""
+        """Dual-window-weighted syntheses of ``count`` frames, overlap-added (not normalised)."""
         signals = np.shape(blocks[0])[0]
         flat = [np.asarray(b).reshape(signals * count, *np.shape(b)[2:]) for b in blocks]
         if self.uses_essentia:
@@ -812,6 +838,7 @@ class NsgConstantQ(FramedTransform):
                 samples = transform.signal(outputs[s, c])
                 audio[s, c, : samples.shape[-1]] = samples
                 del samples
+        self._bands = None  # its diagonal (2 bytes per sample) is not needed any more
         for start in range(0, length, YIELD_SAMPLES):
             stop = min(start + YIELD_SAMPLES, length)
             yield start, audio[:, :, start:stop].astype(np.float64)

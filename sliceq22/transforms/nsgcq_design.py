@@ -60,7 +60,7 @@ ESSENTIA_EPS = float(np.finfo(np.float32).eps)
 _f32 = np.float32
 
 
-# ---------------------------------------------------------------------------- Essentia's design in float32
+# ---------------------------------------------------------------------------- bins in float32
 def _libm_log2f() -> Callable[[float], float]:
     """``log2f`` from the C library Essentia calls, so the float32 design matches bit for bit."""
     name = ctypes.util.find_library("m") or "libm.so.6"
@@ -92,7 +92,7 @@ def _top_bin(fmin: float, fmax: float, bins: int) -> int:
 
 
 def _bin_tops(fmin: float, bins: int, gamma: int, top: int) -> tuple[np.ndarray, np.ndarray]:
-    """Centres and upper band edges (Hz) of bins ``0 … top`` as Essentia computes them (float32)."""
+    """Centres and upper band edges (Hz) of bins ``0 … top`` as Essentia computes them."""
     bins_f = _f32(bins)
     q = _f32(math.pow(2.0, float(_f32(1) / bins_f)) - math.pow(2.0, float(_f32(-1) / bins_f)))
     centres = np.array(
@@ -112,7 +112,11 @@ def design(values: dict[str, Any], rate: int) -> _Design:
         If no constant-Q bin fits between ``minFrequency`` and Nyquist.
     """
     return _design(
-        values["minFrequency"], values["maxFrequency"], values["binsPerOctave"], values["gamma"], rate
+        values["minFrequency"],
+        values["maxFrequency"],
+        values["binsPerOctave"],
+        values["gamma"],
+        rate,
     )
 
 
@@ -299,7 +303,12 @@ def essentia_window(name: str, size: int) -> np.ndarray:
         step = 2.0 * np.pi / (n - 1)
         # Essentia computes the first half and mirrors it (and the centre for odd sizes).
         half = np.minimum(i, n - 1 - i)
-        w = a0 - a1 * np.cos(step * half) + a2 * np.cos(2 * step * half) - a3 * np.cos(3 * step * half)
+        w = (
+            a0
+            - a1 * np.cos(step * half)
+            + a2 * np.cos(2 * step * half)
+            - a3 * np.cos(3 * step * half)
+        )
     else:
         raise ParameterError(f"nsgcq: unknown window {name!r}; known: {', '.join(WINDOWS)}")
     return w.astype(np.float32)
@@ -384,7 +393,9 @@ def filter_bank(values: dict[str, Any], rate: int, size: int) -> FilterBank:
     )
 
 
-@functools.lru_cache(maxsize=16)
+# A bank's windows hold about one float32 per sample of the signal (42 MB at
+# 4 minutes): keep only the last two sizes (a transform's and its check's).
+@functools.lru_cache(maxsize=2)
 def _filter_bank(
     fmin: float,
     fmax: float,
@@ -520,8 +531,7 @@ def synthesis_gain(bank: FilterBank, diag: np.ndarray | None = None) -> np.ndarr
     for first, w, m in zip(bank.first, bank.windows, bank.lengths):
         w = w.astype(np.float64)
         _add_clipped(gain, int(first), w * w * float(m))
-    covered = diag > 0
-    gain[covered] /= diag[covered]
+    np.divide(gain, diag, out=gain, where=diag > 0)
     return gain
 
 
@@ -541,9 +551,10 @@ def reconstruction_snr_db(bank: FilterBank) -> float:
     Nyquist and 2 elsewhere. Rounding (float32: ~130 dB) comes on top.
     """
     gain = synthesis_gain(bank)
-    weights = np.full(len(gain), 2.0)
-    weights[[0, -1]] = 1.0
-    error = float(np.sum(weights * (1.0 - gain) ** 2))
+    # in place: the arrays are as long as half the signal
+    np.subtract(1.0, gain, out=gain)
+    np.square(gain, out=gain)
+    error = 2.0 * float(np.sum(gain)) - float(gain[0]) - float(gain[-1])
     if error == 0.0:
         return math.inf
-    return float(10.0 * np.log10(np.sum(weights) / error))
+    return float(10.0 * np.log10((2.0 * len(gain) - 2.0) / error))

@@ -301,7 +301,7 @@ class EssentiaEngines:
 
     # ------------------------------------------------------------------ many signals
     def analyse(self, signals: np.ndarray, size: int) -> list[np.ndarray]:
-        """Essentia's analysis of float32 ``(n, ≤ size)`` signals: complex64 ``(n, bands, M)`` blocks.
+        """Essentia's analysis of float32 ``(n, ≤ size)`` signals: complex64 ``(n, bands, M)``.
 
         Signals shorter than ``size`` are zero-padded. Framewise engines use
         the measured fast path when it reproduces Essentia.

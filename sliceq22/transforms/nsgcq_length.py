@@ -99,7 +99,8 @@ def transform_cost(values: dict[str, Any], rate: int, size: int) -> float:
     plus one complex FFT of ``M_j`` points per band.
     """
     dc, bands, nyquist = essentia_lengths(values, rate, size)
-    return SIGNAL_FFT_WEIGHT * fft_cost(size) + fft_cost(dc) + fft_cost(nyquist) + sum(map(fft_cost, bands))
+    bands_cost = fft_cost(dc) + fft_cost(nyquist) + sum(map(fft_cost, bands))
+    return SIGNAL_FFT_WEIGHT * fft_cost(size) + bands_cost
 
 
 def _top_window_lengths(values: dict[str, Any], rate: int, sizes: np.ndarray) -> np.ndarray:

@@ -133,7 +133,7 @@ class BandTransform:
 
     # ------------------------------------------------------------------ spectra
     def spectrum(self, signal: np.ndarray) -> np.ndarray:
-        """Real DFT of ``(..., samples ≤ size)`` zero-padded to ``size``: ``(..., size//2 + 1)``."""
+        """Real DFT of ``(..., samples ≤ size)`` zero-padded to ``size``: ``(..., size//2+1)``."""
         signal = np.asarray(signal, dtype=self.real)
         return scipy.fft.rfft(signal, n=self.bank.size, axis=-1, workers=FFT_WORKERS)
 
