@@ -290,7 +290,9 @@ class FrameTables:
         n = np.shape(blocks[0])[0]
         out = np.zeros((self.bank.size // 2 + 1, n), dtype=self.complex)
         for block, matrix in zip(blocks, self.synthesis):
-            block = np.asarray(block, dtype=self.complex)
-            spectra = scipy.fft.fft(block, axis=-1, workers=FFT_WORKERS).reshape(n, -1)
-            out += matrix @ spectra.T
+            # FFT over M of the (bands, M, n) view, so the result is laid out
+            # (bands·M, n) as the sparse product reads it (no transposed copy)
+            view = np.moveaxis(np.asarray(block, dtype=self.complex), 0, -1)
+            spectra = scipy.fft.fft(view, axis=1, workers=FFT_WORKERS)
+            out += matrix @ spectra.reshape(-1, n)
         return scipy.fft.irfft(out.T, n=self.bank.size, axis=-1, workers=FFT_WORKERS)
