@@ -119,7 +119,8 @@ def test_analytic_snr_predicts_essentias_reconstruction(name: str) -> None:
 def test_infeasible_settings_are_refused_with_the_snr() -> None:
     """hann windows (peaks at the band edges, as Essentia places them) do not reconstruct."""
     transform = make_transform("nsgcq", {**SEED, "window": "hann"})
-    with pytest.raises(InfeasibleError, match=r"inputSize 8192: no perfect reconstruction.*SNR 2\d"):
+    match = r"inputSize 8192: no perfect reconstruction.*SNR 2\d"
+    with pytest.raises(InfeasibleError, match=match):
         transform.forward(np.zeros(8192, dtype=np.float32))
     assert not transform.feasibility().ok
     assert not transform._engines  # decided without Essentia
