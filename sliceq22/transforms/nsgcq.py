@@ -86,6 +86,7 @@ Measured with essentia 2.1b6.dev1389:
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterator
 from typing import Any
 
@@ -164,6 +165,10 @@ PRECISIONS: tuple[str, ...] = ("single", "double")
 
 #: Samples read from a :class:`SignalSource` at a time when taking whole-signal spectra.
 READ_SAMPLES = 2**18
+
+#: Bytes of input coefficients full-mode :meth:`NsgConstantQ.stream_map` hands
+#: its map at a time (a run of frames of the piece's bands).
+MAP_BYTES = 4 * 2**20
 
 #: Samples per stretch of output audio that full-mode :meth:`NsgConstantQ.stream_map` yields.
 YIELD_SAMPLES = 2**20
@@ -798,7 +803,8 @@ class NsgConstantQ(FramedTransform):
 
         Framewise: runs of frames (:class:`FramedTransform`). Full mode
         (numpy engine): the input spectra ``(n_signals, channels, size/2+1)``,
-        then per piece of bands the coefficients of all input signals, ``fn``,
+        then per piece of bands the coefficients of all input signals, ``fn``
+        (on runs of frames of about :data:`MAP_BYTES`: it is elementwise),
         and the synthesis of those bands added to the output spectra
         ``(n_out, channels, size/2+1)``; the input spectra are freed after
         the last band, then each output spectrum is inverted (and freed) and
@@ -820,15 +826,31 @@ class NsgConstantQ(FramedTransform):
         pieces = self._band_pieces(size, signals, chunk_bytes or CHUNK_BYTES)
         spectra = self._spectra(source, transform)
         outputs = np.zeros((n_out, channels, transform.half), dtype=self._complex)
+        # One buffer for all pieces, and the map applied to runs of frames of
+        # about MAP_BYTES: large arrays allocated afresh per piece would be
+        # page-faulted in every time (a band at 10 minutes is ~50 MB for all
+        # signals). The map's output overwrites the inputs it was computed from
+        # (it is elementwise), so the outputs need no buffer of their own.
+        shapes = self._layout(size)[1]
+        largest = max((stop - first) * shapes[block][1] for block, first, stop in pieces)
+        rows = max(source.n_signals, n_out) * channels
+        buffer = np.empty(rows * largest, dtype=self._complex)
         for piece in pieces:
-            blocks, _ = self._piece_blocks(spectra, transform, piece)
-            mapped = fn(blocks)
-            del blocks
-            block, first, _ = piece
-            coefficients = mapped[block]
-            del mapped
-            transform.synthesise(coefficients, first, outputs)
-            del coefficients
+            block, first, stop = piece
+            shape = (stop - first, shapes[block][1])
+            held = buffer[: source.n_signals * channels * math.prod(shape)]
+            held = held.reshape(source.n_signals, channels, *shape)
+            transform.analyse(spectra, first, stop, out=held)
+            result = buffer[: n_out * channels * math.prod(shape)].reshape(n_out, channels, *shape)
+            frames = max(1, MAP_BYTES // max(1, held.nbytes // shape[1]))
+            for a in range(0, shape[1], frames):
+                blocks = [
+                    np.zeros((source.n_signals, channels, 0, s[1]), dtype=self._complex)
+                    for s in shapes
+                ]
+                blocks[block] = held[..., a : a + frames]
+                result[..., a : a + frames] = fn(blocks)[block]
+            transform.synthesise(result, first, outputs)
         del spectra
         # Each output spectrum is inverted into its own memory (its 2·(size/2 + 1)
         # reals hold the size samples), so the audio costs no more than the spectra.

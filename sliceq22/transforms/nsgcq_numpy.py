@@ -148,17 +148,25 @@ class BandTransform:
         """Band ``band``'s window in the working precision."""
         return self.bank.windows[band].astype(self.real, copy=False)
 
-    def analyse(self, spectrum: np.ndarray, start: int, stop: int) -> np.ndarray:
+    def analyse(
+        self, spectrum: np.ndarray, start: int, stop: int, out: np.ndarray | None = None
+    ) -> np.ndarray:
         """Coefficients of bands ``[start, stop)`` (equal ``M``): ``(..., stop - start, M)``.
 
         Parameters
         ----------
         spectrum : np.ndarray
             ``(..., size // 2 + 1)`` from :meth:`spectrum`.
+        out : np.ndarray, optional
+            C-contiguous complex ``(..., stop - start, M)`` to compute into
+            (reused buffers spare the page faults of fresh large arrays).
         """
         m = int(self.bank.lengths[start])
         batch = spectrum.shape[:-1]
-        out = np.zeros((*batch, stop - start, m), dtype=self.complex)
+        if out is None:
+            out = np.zeros((*batch, stop - start, m), dtype=self.complex)
+        else:
+            out.fill(0)
         for r, j in enumerate(range(start, stop)):
             w = self.window(j)
             row = out[..., r, :]
