@@ -87,7 +87,7 @@ Measured with essentia 2.1b6.dev1389:
 from __future__ import annotations
 
 import math
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import numpy as np
@@ -95,6 +95,7 @@ from numpy.lib.stride_tricks import sliding_window_view
 
 from sliceq22.errors import InfeasibleError, ParameterError
 from sliceq22.transforms.base import (
+    _Clock,
     FEASIBLE_SNR_DB,
     CellGrid,
     Coefficients,
@@ -176,6 +177,12 @@ YIELD_SAMPLES = 2**20
 #: Outcome of the analytic reconstruction check per (setting, DFT size) in this
 #: process: ``None`` if the numpy engine reconstructs, else the reason.
 _SIZE_CHECKS: dict[tuple[Any, ...], str | None] = {}
+
+
+#: Full mode's peak bytes per byte of its input and output spectra (the band
+#: tables and the frame-operator diagonal beside them; measured 1.1–1.2 at 4
+#: and 10 minutes with ``benchmarks/fulltrack.py``).
+SPECTRA_OVERHEAD = 1.2
 
 
 class NsgConstantQ(FramedTransform):
@@ -791,6 +798,26 @@ class NsgConstantQ(FramedTransform):
             blocks, held = self._piece_blocks(spectra, transform, piece)
             yield Piece(blocks, "bands", bands=held, total=len(pieces))
 
+    def working_memory(
+        self, length: int, channels: int, n_in: int, n_out: int, chunk_bytes: int | None = None
+    ) -> int:
+        """Bytes :meth:`stream_map` holds besides the track.
+
+        Framewise: a piece of frames (:class:`FramedTransform`). Full mode
+        (numpy engine): the one-sided spectra of every input and output signal
+        and channel (``size/2 + 1`` complex values each, ``size`` the DFT size
+        of :meth:`dft_size`), :data:`SPECTRA_OVERHEAD` more for the band
+        tables, and two pieces of bands. Essentia's engine: every
+        coefficient (:meth:`Transform.working_memory`).
+        """
+        if self.framewise:
+            return super().working_memory(length, channels, n_in, n_out, chunk_bytes)
+        if self.uses_essentia:
+            return Transform.working_memory(self, length, channels, n_in, n_out, chunk_bytes)
+        size = self.dft_size(length)
+        spectra = (n_in + n_out) * channels * (size // 2 + 1) * np.dtype(self._complex).itemsize
+        return int(SPECTRA_OVERHEAD * spectra + 2 * (chunk_bytes or CHUNK_BYTES))
+
     def stream_map(
         self,
         source: SignalSource,
@@ -798,6 +825,8 @@ class NsgConstantQ(FramedTransform):
         n_out: int,
         *,
         chunk_bytes: int | None = None,
+        progress: Callable[[int, int], None] | None = None,
+        timing: dict[str, float] | None = None,
     ) -> Iterator[tuple[int, np.ndarray]]:
         """Map the coefficients of ``source``'s signals to ``n_out`` output signals, piece by piece.
 
@@ -812,12 +841,14 @@ class NsgConstantQ(FramedTransform):
         memory: the spectra of inputs and outputs (4 bytes per sample per
         signal and channel in single precision) and one piece.
         """
+        passes = dict(chunk_bytes=chunk_bytes, progress=progress, timing=timing)
         if self.framewise:
-            yield from super().stream_map(source, fn, n_out, chunk_bytes=chunk_bytes)
+            yield from super().stream_map(source, fn, n_out, **passes)
             return
         if self.uses_essentia:  # the whole signal at once
-            yield from Transform.stream_map(self, source, fn, n_out, chunk_bytes=chunk_bytes)
+            yield from Transform.stream_map(self, source, fn, n_out, **passes)
             return
+        clock = _Clock(timing)
         channels, length = source.channels, source.length
         size = self.dft_size(length)
         self._require(size)
@@ -826,6 +857,7 @@ class NsgConstantQ(FramedTransform):
         pieces = self._band_pieces(size, signals, chunk_bytes or CHUNK_BYTES)
         spectra = self._spectra(source, transform)
         outputs = np.zeros((n_out, channels, transform.half), dtype=self._complex)
+        clock.lap("forward")
         # One buffer for all pieces, and the map applied to runs of frames of
         # about MAP_BYTES: large arrays allocated afresh per piece would be
         # page-faulted in every time (a band at 10 minutes is ~50 MB for all
@@ -835,12 +867,14 @@ class NsgConstantQ(FramedTransform):
         largest = max((stop - first) * shapes[block][1] for block, first, stop in pieces)
         rows = max(source.n_signals, n_out) * channels
         buffer = np.empty(rows * largest, dtype=self._complex)
-        for piece in pieces:
+        nothing = np.zeros((n_out, channels, 0), dtype=np.float64)
+        for index, piece in enumerate(pieces):
             block, first, stop = piece
             shape = (stop - first, shapes[block][1])
             held = buffer[: source.n_signals * channels * math.prod(shape)]
             held = held.reshape(source.n_signals, channels, *shape)
             transform.analyse(spectra, first, stop, out=held)
+            clock.lap("forward")
             result = buffer[: n_out * channels * math.prod(shape)].reshape(n_out, channels, *shape)
             frames = max(1, MAP_BYTES // max(1, held.nbytes // shape[1]))
             for a in range(0, shape[1], frames):
@@ -850,7 +884,15 @@ class NsgConstantQ(FramedTransform):
                 ]
                 blocks[block] = held[..., a : a + frames]
                 result[..., a : a + frames] = fn(blocks)[block]
+            clock.lap("estimate")
             transform.synthesise(result, first, outputs)
+            clock.lap("inverse")
+            if progress is not None:
+                progress(index + 1, len(pieces) + 1)
+            # no audio is final before the last band: an empty stretch hands
+            # control to the consumer (progress, cancellation) after each piece
+            yield 0, nothing
+            clock.reset()
         del spectra
         # Each output spectrum is inverted into its own memory (its 2·(size/2 + 1)
         # reals hold the size samples), so the audio costs no more than the spectra.
@@ -861,6 +903,9 @@ class NsgConstantQ(FramedTransform):
                 audio[s, c, : samples.shape[-1]] = samples
                 del samples
         self._bands = None  # its diagonal (2 bytes per sample) is not needed any more
+        clock.lap("inverse")
+        if progress is not None:
+            progress(len(pieces) + 1, len(pieces) + 1)
         for start in range(0, length, YIELD_SAMPLES):
             stop = min(start + YIELD_SAMPLES, length)
             yield start, audio[:, :, start:stop].astype(np.float64)
