@@ -25,6 +25,7 @@ from optuna.trial import TrialState
 
 from sliceq22 import TARGETS
 from sliceq22.errors import Sliceq22Error
+from sliceq22.search import raystart
 from sliceq22.search import study as studies
 from sliceq22.search.budgetlock import BudgetLock
 from sliceq22.search.config import StudyConfig
@@ -135,7 +136,7 @@ class StudyDriver:
         self.storage = storage
         self.workers = workers
         self.tracks_via = tracks_via
-        self.ray_address = ray_address
+        self.ray_address = raystart.resolve_address(ray_address)  # refuses ray:// before any write
         self.budget_override = budget
         self.progress = progress
         self.queue_ahead = max(0, int(queue_ahead))
@@ -160,26 +161,8 @@ class StudyDriver:
     def _start_ray(self) -> int:
         import ray
 
-        if not ray.is_initialized():
-            kwargs: dict[str, Any] = {
-                "include_dashboard": False,
-                "logging_level": "ERROR",
-                "log_to_driver": False,
-                "runtime_env": {"env_vars": dict(WORKER_ENV)},
-            }
-            if self.ray_address:
-                _check_reachable(self.ray_address)
-                kwargs["address"] = self.ray_address
-            else:
-                kwargs["num_cpus"] = self.workers or os.cpu_count() or 1
-            try:
-                ray.init(**kwargs)
-            except (ConnectionError, RuntimeError, ValueError) as exc:
-                where = self.ray_address or "a local Ray runtime"
-                raise Sliceq22Error(f"cannot start or reach Ray at {where}: {exc}") from None
-        cpus = int(ray.cluster_resources().get("CPU", 1))
-        workers = max(1, min(self.workers or cpus, cpus))
-        if workers < cpus:
+        workers = raystart.start_ray(self.ray_address, self.workers, WORKER_ENV, self.notify)
+        if workers < int(ray.cluster_resources().get("CPU", 1)):
             # Ray would run a queued-ahead task on a free CPU at once: more
             # parallel evaluations than asked for.
             self.queue_ahead = 0
@@ -564,26 +547,6 @@ class StudyDriver:
             except StorageError:
                 pass
         self.running.clear()
-
-
-def _check_reachable(address: str, timeout_s: float = 5.0) -> None:
-    """Refuse a ``host:port`` Ray address nothing listens on, in seconds.
-
-    ``ray.init`` itself retries an unreachable GCS for minutes while printing
-    its own log lines. Addresses that are not ``host:port`` (``auto``,
-    ``ray://…``) are left to Ray.
-    """
-    host, sep, port = address.rpartition(":")
-    if not sep or not port.isdigit() or "://" in address or not host:
-        return
-    try:
-        with socket.create_connection((host, int(port)), timeout=timeout_s):
-            pass
-    except OSError as exc:
-        raise Sliceq22Error(
-            f"cannot reach the Ray cluster at {address}: {exc.strerror or exc}; "
-            "is `ray start --head` running there?"
-        ) from None
 
 
 def _engine_of(storage: Any) -> Any:
