@@ -25,7 +25,7 @@ from optuna.trial import TrialState
 
 from sliceq22 import TARGETS
 from sliceq22.errors import Sliceq22Error
-from sliceq22.search import raystart
+from sliceq22.search import raystart, references, trialattrs
 from sliceq22.search import study as studies
 from sliceq22.search.budgetlock import BudgetLock
 from sliceq22.search.config import StudyConfig
@@ -34,7 +34,7 @@ from sliceq22.search.storage import mask_url
 from sliceq22.search.constraints import check_candidate
 from sliceq22.search.scoring import per_target_values, shared_value
 from sliceq22.search.space import TransformEntry, sample_candidate
-from sliceq22.search.trialattrs import CANDIDATE, RESULT, WORKER
+from sliceq22.search.trialattrs import WORKER
 from sliceq22.search.worker import WORKER_ENV, remote_evaluate
 
 #: Consecutive infeasible candidates after which the search space is judged hopeless.
@@ -192,9 +192,7 @@ class StudyDriver:
 
     def _enqueue_references(self, study: optuna.Study) -> None:
         with self.lock.held():  # two drivers starting together must not both enqueue them
-            for ref in self.config.references:
-                params = {f"reference:{ref.label}.{k}": v for k, v in ref.params.items()}
-                study.enqueue_trial(params, user_attrs={"reference": ref.label}, skip_if_exists=True)
+            references.enqueue_references(study, self.config.references, self.config.transforms)
 
     # ------------------------------------------------------------------ trials
     def _candidate(self, trial: optuna.Trial) -> tuple[str, str, dict[str, Any]]:
@@ -203,8 +201,7 @@ class StudyDriver:
             ref = next((r for r in self.config.references if r.label == label), None)
             if ref is None:
                 raise Sliceq22Error(f"trial {trial.number} names unknown reference {label!r}")
-            for k, v in ref.params.items():
-                trial.suggest_categorical(f"reference:{label}.{k}", [v])
+            references.draw_reference(trial, ref, self.config.transforms)
             return f"reference:{label}", ref.family, dict(ref.params)
         entry: TransformEntry
         entry, params = sample_candidate(trial, self.config.transforms)
@@ -236,11 +233,10 @@ class StudyDriver:
                 track_bytes=self.shipped.track_bytes,
             )
             try:
-                trial.set_user_attr(CANDIDATE, {
+                trialattrs.store_candidate(trial, {
                     "label": label, "family": family, "transform_params": params,
                     "driver_host": socket.gethostname(), "driver_pid": os.getpid(),
-                    **({"infeasible": reason} if reason is not None else {}),
-                })
+                }, reason)
             except optuna.exceptions.UpdateFinishedTrialError:
                 return "lost"
         if reason is not None:
@@ -333,7 +329,7 @@ class StudyDriver:
         self._last_beat = now
         for run in self.running.values():
             try:
-                run.trial.set_user_attr("heartbeat", now)
+                trialattrs.store_heartbeat(run.trial, now)
             except optuna.exceptions.UpdateFinishedTrialError:
                 pass  # taken over by another driver; its result will be dropped
         summary.recovered += self._recover(study)
@@ -364,7 +360,7 @@ class StudyDriver:
         if any(math.isnan(v) for v in told):
             result["failure"] = "no finite score (every track silent for some target)"
         try:
-            run.trial.set_user_attr(RESULT, result)
+            trialattrs.store_result(run.trial, result)
         except optuna.exceptions.UpdateFinishedTrialError:
             return  # another driver failed it as abandoned and retried it
         if "failure" in result:
@@ -418,7 +414,9 @@ class StudyDriver:
 
                 ray.cancel(run.generator, force=True)
                 try:
-                    run.trial.set_user_attr(RESULT, self._result(run))
+                    trialattrs.store_result(run.trial, {
+                        **self._result(run), "pruned": f"pruned by the {self.config.pruner['name']} "
+                        f"pruner after {len(run.tracks)} of {len(self.track_names)} tracks"})
                 except optuna.exceptions.UpdateFinishedTrialError:
                     return True
                 if self._tell(study, run.trial, state=TrialState.PRUNED):
