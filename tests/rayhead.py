@@ -56,17 +56,18 @@ def _free_range(width: int) -> int:
     raise RuntimeError("no free range of ports")
 
 
-def _pids_naming(text: str) -> list[int]:
-    """Processes whose command line contains ``text`` (this head's unique temp dir)."""
+def _pids_of(text: str, session: int | None) -> list[int]:
+    """Processes whose command line contains ``text`` (this head's unique temp dir) or in ``session``."""
     pids = []
     for entry in Path("/proc").iterdir():
         if not entry.name.isdigit() or int(entry.name) == os.getpid():
             continue
         try:
             cmdline = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+            in_session = session is not None and os.getsid(int(entry.name)) == session
         except OSError:
             continue
-        if text in cmdline:
+        if text in cmdline or in_session:
             pids.append(int(entry.name))
     return pids
 
@@ -142,7 +143,7 @@ class RayHead:
 
     def leftover_pids(self) -> list[int]:
         """Processes of this head still alive (none after :meth:`close`)."""
-        return _pids_naming(str(self.temp_dir))
+        return _pids_of(str(self.temp_dir), self.process.pid if self.process is not None else None)
 
     def close(self) -> None:
         """Stop the head by its pid, then any process of it that is left, and delete the temp dir."""
