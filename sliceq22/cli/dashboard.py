@@ -18,7 +18,8 @@ def _port(text: str) -> int:
     except ValueError:
         raise argparse.ArgumentTypeError(f"{text!r} is not a port number") from None
     if not 0 <= value <= 65535:
-        raise argparse.ArgumentTypeError(f"{value} is not a port number (0-65535; 0 picks a free one)")
+        raise argparse.ArgumentTypeError(
+            f"{value} is not a port number (0-65535; 0 picks a free one)")
     return value
 
 
@@ -52,13 +53,15 @@ def _dashboard(args: argparse.Namespace) -> int:
     try:
         import optuna_dashboard
     except ImportError:
-        raise Sliceq22Error("optuna-dashboard is not installed (pip install optuna-dashboard)") from None
+        raise Sliceq22Error(
+            "optuna-dashboard is not installed (pip install optuna-dashboard)") from None
 
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     storage = open_storage(args.storage, create=False)
     page = "dashboard/"
     if args.name is not None:
-        names = sorted(s.study_name for s in optuna.get_all_study_summaries(storage, include_best_trial=False))
+        summaries = optuna.get_all_study_summaries(storage, include_best_trial=False)
+        names = sorted(s.study_name for s in summaries)
         if args.name not in names:
             known = ", ".join(names) or "none"
             raise Sliceq22Error(f"no study named {args.name!r} in this storage (studies: {known})")

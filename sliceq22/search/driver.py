@@ -414,9 +414,10 @@ class StudyDriver:
 
                 ray.cancel(run.generator, force=True)
                 try:
+                    pruner = self.config.pruner["name"]
                     trialattrs.store_result(run.trial, {
-                        **self._result(run), "pruned": f"pruned by the {self.config.pruner['name']} "
-                        f"pruner after {len(run.tracks)} of {len(self.track_names)} tracks"})
+                        **self._result(run), "pruned": f"pruned by the {pruner} pruner after "
+                        f"{len(run.tracks)} of {len(self.track_names)} tracks"})
                 except optuna.exceptions.UpdateFinishedTrialError:
                     return True
                 if self._tell(study, run.trial, state=TrialState.PRUNED):

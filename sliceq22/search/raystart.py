@@ -136,7 +136,7 @@ def start_ray(
     env_vars: Mapping[str, str],
     notify: Callable[[str], None] | None = None,
 ) -> int:
-    """Join the cluster at ``address`` (or start a local runtime) and return how many evaluations run at once.
+    """Join the cluster at ``address`` (or start a local runtime); return the parallel evaluations.
 
     Parameters
     ----------

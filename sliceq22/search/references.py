@@ -35,7 +35,7 @@ _MISSING = object()
 
 
 def _fit(rng: ParamRange, value: Any) -> Any:
-    """``value`` as ``rng`` produces it (a categorical's own choice), or ``_MISSING`` if it cannot."""
+    """``value`` as ``rng`` produces it (a categorical's own choice), or ``_MISSING``."""
     if rng.kind == "fixed":
         return value if value == rng.value else _MISSING
     if rng.kind == "categorical":
@@ -109,7 +109,9 @@ def space_params(
     return None
 
 
-def enqueue_references(study: optuna.Study, references: Any, entries: tuple[TransformEntry, ...]) -> None:
+def enqueue_references(
+    study: optuna.Study, references: Any, entries: tuple[TransformEntry, ...]
+) -> None:
     """Enqueue each reference once per study, under the space's names where it lies in the space.
 
     A reference already in the study (a trial with its label, in any state,

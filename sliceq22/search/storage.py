@@ -76,7 +76,8 @@ KNOWN_BACKENDS = ("sqlite", "postgresql", "mysql", "mariadb")
 _URL_FORMS = ("sqlite:///PATH (relative to the working directory), sqlite:////ABSOLUTE/PATH, "
               "or postgresql+psycopg2://USER:PASSWORD@HOST:5432/DATABASE")
 #: Key of the PostgreSQL advisory lock under which Optuna's tables are created.
-_CREATE_KEY = int.from_bytes(hashlib.sha256(b"sliceq22:create-tables").digest()[:8], "big", signed=True)
+_CREATE_KEY = int.from_bytes(hashlib.sha256(b"sliceq22:create-tables").digest()[:8], "big",
+                             signed=True)
 
 
 def parse_url(url: str) -> URL:
@@ -120,8 +121,8 @@ def _check_sqlite(url: str, parsed: URL, create: bool) -> None:
     file = _sqlite_path(parsed)
     if file is None:
         if create:
-            raise StorageError(f"storage {url} is an in-memory database: the study would vanish when "
-                               "the command ends; give a file, e.g. sqlite:///sliceq22.db")
+            raise StorageError(f"storage {url} is an in-memory database: the study would vanish "
+                               "when the command ends; give a file, e.g. sqlite:///sliceq22.db")
         raise StorageError(f"storage {url} is an in-memory database, which holds no studies; "
                            "give the file a study was run in (sqlite:///PATH)")
     if create and not file.is_absolute() and _in_ray_job():
@@ -242,15 +243,16 @@ def open_storage(url: str | None, *, create: bool = True) -> optuna.storages.Bas
                 what = _describe(foreign)
                 if create:
                     raise StorageError(
-                        f"storage {mask_url(url)} holds {what} and no studies; sliceq22 does not add "
-                        "its tables to another program's database: give a new database or file")
+                        f"storage {mask_url(url)} holds {what} and no studies; sliceq22 does not "
+                        "add its tables to another program's database: give a new database or file")
                 raise StorageError(f"storage {mask_url(url)} holds no studies: it holds {what}")
             if not create and "studies" not in tables:
                 return optuna.storages.InMemoryStorage()
             if create:
                 with _creation_lock(engine, parsed):
                     return optuna.storages.RDBStorage(url, engine_kwargs=engine_kwargs)
-            return optuna.storages.RDBStorage(url, engine_kwargs=engine_kwargs, skip_table_creation=True)
+            return optuna.storages.RDBStorage(url, engine_kwargs=engine_kwargs,
+                                              skip_table_creation=True)
         finally:
             engine.dispose()
     except StorageError:
