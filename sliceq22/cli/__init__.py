@@ -18,7 +18,8 @@ from sliceq22 import __version__
 from sliceq22.errors import Sliceq22Error
 
 #: Modules under ``sliceq22.cli`` that register sub-commands, in help order.
-COMMAND_MODULES: tuple[str, ...] = ("evaluate", "run", "results", "data", "report", "spectrogram")
+COMMAND_MODULES: tuple[str, ...] = ("evaluate", "run", "results", "data", "report", "spectrogram",
+                                      "dashboard")
 
 
 def add_storage_argument(parser: argparse.ArgumentParser) -> None:
