@@ -181,7 +181,9 @@ def test_resume_after_driver_sigkill(tmp_path: Path) -> None:
 
 
 def test_worker_killed_mid_trial_is_failed_and_retried(tmp_path: Path) -> None:
-    write_stem_folder(tmp_path / "stems", n_tracks=6, seconds=1.0)
+    # 6 tracks of 3 s: a trial lasts long enough (streamed evaluation is fast)
+    # that the worker found running is still running it when it is killed.
+    write_stem_folder(tmp_path / "stems", n_tracks=6, seconds=3.0)
     dataset = f'source = "folder"\nroot = "{tmp_path / "stems"}"'
     (tmp_path / "s.toml").write_text(study_text("workerkill", trials=4, dataset=dataset))
     url = _url(tmp_path)
@@ -193,8 +195,10 @@ def test_worker_killed_mid_trial_is_failed_and_retried(tmp_path: Path) -> None:
                     return t
             return None
 
-        assert wait_for(lambda: running_worker() is not None, timeout=180)
-        victim = running_worker()
+        found: list = []
+        assert wait_for(lambda: found.append(running_worker()) or found[-1] is not None,
+                        timeout=180)
+        victim = found[-1]  # the trial seen running, not a second read that may miss it
         os.kill(trial_attrs(victim)["worker_pid"], signal.SIGKILL)
         out, err = proc.communicate(timeout=300)
         assert proc.returncode == 0, err
