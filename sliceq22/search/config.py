@@ -144,6 +144,27 @@ def _positive(value: Any, where: str) -> float | None:
     return value
 
 
+def _study_name(raw: Any) -> str:
+    """The study name, refused if it could not be typed back or shown in one table cell.
+
+    A name is typed on the command line (``show NAME``) and printed in
+    ``list``'s table: path separators and control characters (a newline)
+    would break both, so they are refused with the character named.
+    """
+    if not isinstance(raw, str):
+        raise StudyFileError(f"study.name: {raw!r} must be a string")
+    name = raw.strip()
+    for char in name:
+        if char in "/\\" or not char.isprintable():
+            raise StudyFileError(
+                f"study.name: {name!r} contains {char!r}; use letters, digits, spaces and "
+                "punctuation other than / and \\ (no control characters)"
+            )
+    if len(name) > 200:
+        raise StudyFileError(f"study.name: {len(name)} characters; at most 200")
+    return name
+
+
 def _references(raw: Any) -> tuple[Reference, ...]:
     if raw is None:
         return ()
@@ -187,7 +208,7 @@ def parse_study(doc: Mapping[str, Any], source_text: str = "", *, where: str = "
     study = _table(doc, "study")
     if "name" not in study or not str(study["name"]).strip():
         raise StudyFileError("study.name: missing; every study needs a name")
-    name = str(study["name"]).strip()
+    name = _study_name(study["name"])
     mode = _choice(study.get("mode", "shared"), MODES, "study.mode")
     trials = _int(study.get("trials", 20), "study.trials", low=1)
     aggregate = _choice(study.get("aggregate", "median"), AGGREGATES, "study.aggregate")
@@ -273,7 +294,8 @@ def load_study_file(path: str | Path) -> StudyConfig:
     """
     path = Path(path)
     try:
-        text = path.read_text(encoding="utf-8")
+        # utf-8-sig: a byte-order mark (Windows editors write one) is accepted and dropped.
+        text = path.read_text(encoding="utf-8-sig")
     except FileNotFoundError:
         raise StudyFileError(f"{path}: study file not found") from None
     except (OSError, UnicodeDecodeError) as exc:
@@ -283,6 +305,7 @@ def load_study_file(path: str | Path) -> StudyConfig:
 
 def parse_study_text(text: str, label: str = "<study>") -> StudyConfig:
     """Parse and validate the text of a study file (``label`` prefixes every error)."""
+    text = text.removeprefix("\ufeff")
     try:
         doc = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
