@@ -176,7 +176,9 @@ class _TrackBar:
 def run(args: argparse.Namespace) -> int:
     """Handler of ``sliceq22 evaluate``."""
     from sliceq22.data.load import fingerprint_of, iter_tracks, prepare, track_entry
+    from sliceq22.data.plan import choose_excerpt
     from sliceq22.oracles import aggregate, aggregate_results, get_objective, require_feasible
+    from sliceq22.oracles.base import require_scorable_length
     from sliceq22.transforms import make_transform
 
     # Everything that can be checked without audio is checked first.
@@ -193,6 +195,9 @@ def run(args: argparse.Namespace) -> int:
         transform = make_transform(args.transform, params, rate=prepared.rate)
         require_feasible(transform)
     names = [plan.name for plan in prepared.plans]
+    for plan in prepared.plans:  # before any audio is read
+        frames = choose_excerpt(plan.name, plan.frames_at(prepared.rate), prepared.rate, spec)[1]
+        require_scorable_length(plan.name, frames, prepared.rate)
 
     header = (
         f"{objective.name} ({', '.join(f'{k}={v}' for k, v in objective.options.items())}) · "
@@ -235,6 +240,11 @@ def run(args: argparse.Namespace) -> int:
         for phase, seconds in result.timing.items():
             timing[phase] = timing.get(phase, 0.0) + seconds
     excluded = sorted({t for r in results for t in r.excluded}, key=TARGETS.index)
+    if results and all(set(r.excluded) >= set(TARGETS) for r in results):
+        from sliceq22.errors import DatasetError
+
+        raise DatasetError(f"every target is silent in every track of {spec.describe()}: nothing "
+                           "can be scored; check the dataset (sliceq22 data info)")
 
     if args.json:
         from sliceq22.oracles.base import json_safe

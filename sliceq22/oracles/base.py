@@ -13,10 +13,31 @@ import numpy as np
 
 from sliceq22 import TARGETS
 from sliceq22.data.track import Track
-from sliceq22.errors import InfeasibleError, ParameterError
+from sliceq22.errors import DatasetError, InfeasibleError, ParameterError
 from sliceq22.transforms.base import Transform
 
 AGGREGATES: tuple[str, ...] = ("median", "mean")
+
+#: Shortest track (excerpt) that is scored, in seconds. A few samples
+#: reconstruct exactly under any transform (an SDR of +inf) and say nothing
+#: about separation; museval's BSSv4 windows are 1 s, so this only rules out
+#: tracks too short for any score to mean something.
+MIN_SCORED_SECONDS = 0.1
+
+
+def require_scorable_length(name: str, frames: int, rate: int) -> None:
+    """Refuse a track too short to be scored, giving its length.
+
+    Raises
+    ------
+    DatasetError
+        ``frames`` is below :data:`MIN_SCORED_SECONDS` at ``rate``.
+    """
+    if frames < MIN_SCORED_SECONDS * rate:
+        raise DatasetError(
+            f"track {name!r} is {frames} samples ({frames / rate:.3f} s) long: too short to "
+            f"score; tracks need at least {MIN_SCORED_SECONDS:g} s"
+        )
 
 
 @dataclass

@@ -20,6 +20,11 @@ from sliceq22.errors import ParameterError, StudyFileError
 from sliceq22.search.space import TransformEntry, check_keys, parse_transforms, table_entries
 from sliceq22.transforms import transform_class
 
+#: Largest trial budget accepted: a million evaluations is years of compute; a
+#: larger number is a typo, and an "until stopped" run ends anyway when the
+#: space is exhausted or nothing more can be scored.
+MAX_TRIALS = 1_000_000
+
 MODES = ("shared", "per-target")
 AGGREGATES = ("median", "mean")
 SAMPLERS = ("tpe", "random", "grid", "cmaes", "nsga2")
@@ -211,6 +216,8 @@ def parse_study(doc: Mapping[str, Any], source_text: str = "", *, where: str = "
     name = _study_name(study["name"])
     mode = _choice(study.get("mode", "shared"), MODES, "study.mode")
     trials = _int(study.get("trials", 20), "study.trials", low=1)
+    if trials > MAX_TRIALS:
+        raise StudyFileError(f"study.trials: {trials} is more than the {MAX_TRIALS:,} allowed")
     aggregate = _choice(study.get("aggregate", "median"), AGGREGATES, "study.aggregate")
     retries = _int(study.get("retries", 2), "study.retries", low=0)
 
