@@ -24,7 +24,19 @@ class Terminated(KeyboardInterrupt):
     """The process received SIGTERM; raised from the signal handler."""
 
 
+#: Set by the handler: Ray turns an exception raised inside its calls into a
+#: plain ``KeyboardInterrupt``, so the type alone cannot tell SIGTERM from Ctrl-C.
+_received = False
+
+
+def was_terminated() -> bool:
+    """Whether SIGTERM arrived while :func:`sigterm_as_interrupt` was in force."""
+    return _received
+
+
 def _raise_terminated(signum: int, frame: FrameType | None) -> None:
+    global _received
+    _received = True
     # Once: a second SIGTERM during the clean-up must not interrupt the clean-up.
     signal.signal(signal.SIGTERM, signal.SIG_IGN)
     raise Terminated()

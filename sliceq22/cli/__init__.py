@@ -17,7 +17,7 @@ from typing import NoReturn
 
 from sliceq22 import __version__
 from sliceq22.errors import Sliceq22Error
-from sliceq22.interrupt import EXIT_TERMINATED, Terminated
+from sliceq22.interrupt import EXIT_TERMINATED, Terminated, was_terminated
 
 #: Modules under ``sliceq22.cli`` that register sub-commands, in help order.
 COMMAND_MODULES: tuple[str, ...] = ("evaluate", "run", "results", "data", "report", "spectrogram")
@@ -63,11 +63,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     except Sliceq22Error as exc:
         print(f"sliceq22: error: {exc}", file=sys.stderr)
         return 2
-    except Terminated:
-        print("sliceq22: terminated (SIGTERM); running trials were stopped and are run again "
-              "by the next run or resume", file=sys.stderr)
-        return EXIT_TERMINATED
-    except KeyboardInterrupt:
+    except KeyboardInterrupt as exc:  # Ctrl-C, or SIGTERM during a run (sliceq22.interrupt)
+        if isinstance(exc, Terminated) or was_terminated():
+            print("sliceq22: terminated (SIGTERM); running trials were stopped and are run again "
+                  "by the next run or resume", file=sys.stderr)
+            return EXIT_TERMINATED
         print("sliceq22: interrupted", file=sys.stderr)
         return 130
     except BrokenPipeError:

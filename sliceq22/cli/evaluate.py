@@ -176,9 +176,8 @@ class _TrackBar:
 def run(args: argparse.Namespace) -> int:
     """Handler of ``sliceq22 evaluate``."""
     from sliceq22.data.load import fingerprint_of, iter_tracks, prepare, track_entry
-    from sliceq22.data.plan import choose_excerpt
     from sliceq22.oracles import aggregate, aggregate_results, get_objective, require_feasible
-    from sliceq22.oracles.base import require_scorable_length
+    from sliceq22.oracles.base import require_scorable
     from sliceq22.transforms import make_transform
 
     # Everything that can be checked without audio is checked first.
@@ -195,9 +194,7 @@ def run(args: argparse.Namespace) -> int:
         transform = make_transform(args.transform, params, rate=prepared.rate)
         require_feasible(transform)
     names = [plan.name for plan in prepared.plans]
-    for plan in prepared.plans:  # before any audio is read
-        frames = choose_excerpt(plan.name, plan.frames_at(prepared.rate), prepared.rate, spec)[1]
-        require_scorable_length(plan.name, frames, prepared.rate)
+    require_scorable(prepared, spec)  # before any audio is read
 
     header = (
         f"{objective.name} ({', '.join(f'{k}={v}' for k, v in objective.options.items())}) · "

@@ -25,6 +25,23 @@ AGGREGATES: tuple[str, ...] = ("median", "mean")
 MIN_SCORED_SECONDS = 0.1
 
 
+def require_scorable(prepared: Any, spec: Any) -> None:
+    """Refuse a prepared dataset with a track too short to score, before any audio is read.
+
+    Parameters
+    ----------
+    prepared : sliceq22.data.load.Prepared
+        :func:`sliceq22.data.load.prepare`'s result for ``spec``.
+    spec : sliceq22.data.DatasetSpec
+        The dataset spec (its excerpt settings decide each track's length).
+    """
+    from sliceq22.data.plan import choose_excerpt
+
+    for plan in prepared.plans:
+        frames = choose_excerpt(plan.name, plan.frames_at(prepared.rate), prepared.rate, spec)[1]
+        require_scorable_length(plan.name, frames, prepared.rate)
+
+
 def require_scorable_length(name: str, frames: int, rate: int) -> None:
     """Refuse a track too short to be scored, giving its length.
 

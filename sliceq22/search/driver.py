@@ -287,30 +287,72 @@ class StudyDriver:
             if self._space_settled(study):
                 return "exhausted"
             trial = study.ask()
-            label, family, params = self._candidate(trial)
-            earlier = self.index.memo(study, candidate_key(family, params))
-            if earlier is not None:
-                return self._memoise(study, trial, earlier, label, family, params, summary)
-            reason = check_candidate(
-                family, params, self.config.constraints, rate=self.rate, length=self.length,
-                channels=self.channels, longest=self.shipped.longest,
-                track_bytes=self.shipped.track_bytes,
-            )
             try:
-                trial.set_user_attr(CANDIDATE, {
-                    "label": label, "family": family, "transform_params": params,
-                    "driver_host": socket.gethostname(), "driver_pid": os.getpid(),
-                    **({"infeasible": reason} if reason is not None else {}),
-                })
-            except optuna.exceptions.UpdateFinishedTrialError:
-                return "lost"
-        if reason is not None:
-            self._tell(study, trial, state=TrialState.PRUNED)
-            summary.infeasible_now += 1
-            return "infeasible"
-        generator = evaluate.remote(family, params, self.rate, track_refs, self.config.objective)
-        self.running[generator] = RunningTrial(trial, label, family, params, generator)
+                drawn = self._draw(study, trial, summary)
+            except BaseException:
+                self._drop_unstarted(study, trial)
+                raise
+        if isinstance(drawn, str):
+            return drawn
+        label, family, params, reason = drawn
+        try:
+            if reason is not None:
+                self._tell(study, trial, state=TrialState.PRUNED)
+                summary.infeasible_now += 1
+                return "infeasible"
+            generator = evaluate.remote(family, params, self.rate, track_refs, self.config.objective)
+            self.running[generator] = RunningTrial(trial, label, family, params, generator)
+        except BaseException:
+            # Stopped (Ctrl-C, SIGTERM) between storing the candidate and starting it:
+            # nothing else knows of the trial, so it is failed and requeued here.
+            if not any(run.trial is trial for run in self.running.values()):
+                self._drop_unstarted(study, trial)
+            raise
         return "started"
+
+    def _draw(self, study: optuna.Study, trial: optuna.Trial,
+              summary: RunSummary) -> str | tuple[str, str, dict[str, Any], str | None]:
+        """Draw and store the candidate of an asked trial (under the lock, see :meth:`_dispatch`).
+
+        Returns ``(label, family, params, infeasible reason or None)``, or the
+        outcome ``"memoised"`` or ``"lost"`` when nothing is left to start.
+        """
+        label, family, params = self._candidate(trial)
+        earlier = self.index.memo(study, candidate_key(family, params))
+        if earlier is not None:
+            return self._memoise(study, trial, earlier, label, family, params, summary)
+        reason = check_candidate(
+            family, params, self.config.constraints, rate=self.rate, length=self.length,
+            channels=self.channels, longest=self.shipped.longest,
+            track_bytes=self.shipped.track_bytes,
+        )
+        try:
+            trial.set_user_attr(CANDIDATE, {
+                "label": label, "family": family, "transform_params": params,
+                "driver_host": socket.gethostname(), "driver_pid": os.getpid(),
+                **({"infeasible": reason} if reason is not None else {}),
+            })
+        except optuna.exceptions.UpdateFinishedTrialError:
+            return "lost"
+        return label, family, params, reason
+
+    def _drop_unstarted(self, study: optuna.Study, trial: optuna.Trial) -> None:
+        """Fail (and requeue, if its candidate was stored) a trial the driver stopped before starting.
+
+        Best effort: with the storage gone the trial stays RUNNING, and the
+        next run recovers it (:func:`sliceq22.search.study.recover_abandoned`).
+        """
+        try:
+            frozen = study._storage.get_trial(trial._trial_id)
+            if frozen.state.is_finished():
+                return
+            study._storage.set_trial_user_attr(trial._trial_id, "failure",
+                                               "interrupted: the driver stopped")
+            study._storage.set_trial_state_values(trial._trial_id, state=TrialState.FAIL)
+            if CANDIDATE in frozen.user_attrs:
+                studies.requeue(study, study._storage.get_trial(trial._trial_id), self.config.retries)
+        except Exception:  # noqa: BLE001 - the storage may be what failed
+            pass
 
     def _space_settled(self, study: optuna.Study) -> bool:
         """Whether every candidate of a finite space is settled or running, and nothing waits.
@@ -634,9 +676,22 @@ class StudyDriver:
                 summary = RunSummary(self.config.name, budget, studies.finished_count(study))
                 summary.recovered = self._recover(study)
                 return summary
+        self._check_dataset()
         workers = self._start_ray()
         with sigterm_as_interrupt():
             return self._run_loaded(existing, direction, workers, t0)
+
+    def _check_dataset(self) -> None:
+        """Refuse a missing, changed or unusable dataset before Ray starts (no audio is read).
+
+        Files, lengths against the excerpt, rates and truncated files are
+        checked from the headers; what needs the samples (non-finite or
+        all-silent audio, the fingerprint) is checked by :meth:`_load_tracks`.
+        """
+        from sliceq22.data.load import prepare
+        from sliceq22.oracles.base import require_scorable
+
+        require_scorable(prepare(self.config.dataset), self.config.dataset)
 
     def _run_loaded(self, existing: optuna.Study | None, direction: str, workers: int,
                     t0: float) -> RunSummary:
