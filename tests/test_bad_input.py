@@ -167,13 +167,15 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> World:
 
 
 def _add_empty_study(url: str) -> None:
-    """A sliceq22 study with no trials (created as ``run`` creates it, without running)."""
+    """sliceq22 studies with no trials (created as ``run`` creates them, without running)."""
     from sliceq22.search.config import parse_study_text
     from sliceq22.search.storage import open_storage
     from sliceq22.search.study import open_study
 
-    config = parse_study_text(study_file("empty"), "empty.toml")
-    open_study(config, open_storage(url), direction="maximize")
+    for name, root in (("empty", "ds/fix"), ("moved", "ds/gone")):
+        # "moved": its dataset folder is gone since it was created.
+        config = parse_study_text(study_file(name, root=root), f"{name}.toml")
+        open_study(config, open_storage(url), direction="maximize")
 
 
 # ---------------------------------------------------------------------------- snapshots
@@ -536,6 +538,8 @@ STORED = [
                                    "--ray-address", "127.0.0.1:1"], says="cannot reach"),
     Case("run-bad-ray-host", ["run", "studies/fix.toml", "--storage", "{url}", "--trials", "300",
                               "--ray-address", "not_a_host:99999"], says="cannot reach"),
+    Case("resume-dataset-moved", ["resume", "moved", "--storage", "{url}", "--trials", "500"],
+         says="ds/gone"),
     Case("run-bom-accepted", ["run", "studies/bom.toml", "--storage", "{url}",
                               "--ray-address", "127.0.0.1:1"], says="cannot reach"),
     Case("data-info-missing", ["data", "info", "--dataset", "folder", "--root", "ds/missing"],
@@ -623,6 +627,15 @@ def test_stored_and_exported_json_is_standard(world: World) -> None:
     assert set(doc["targets"]) == {"drums", "other", "vocals"}
     shown, _ = check(Case("show", ["show", "fix", "--storage", "{url}", "--json"], rc=0), world)
     _strict(shown)
+
+
+def test_constraint_limits_are_shown_as_written() -> None:
+    from sliceq22.search.config import Constraints
+    from sliceq22.search.constraints import check_candidate
+
+    reason = check_candidate("stft", {}, Constraints(max_memory_mb=0.001), rate=RATE,
+                             length=RATE, channels=2)
+    assert reason is not None and reason.endswith("constraints.max_memory_mb 0.001"), reason
 
 
 def test_list_shows_one_row_per_study_whatever_its_name(world: World) -> None:

@@ -281,6 +281,11 @@ class Transform(ABC):
 
     family: ClassVar[str]
     PARAMS: ClassVar[tuple[Param, ...]]
+    #: Parameters that act only under another parameter's values: name ->
+    #: (that parameter, the values). Given under any other value they would be
+    #: ignored without a word, so :meth:`validate` refuses them (defaults are
+    #: not "given": only names the caller passes are checked).
+    ONLY_WITH: ClassVar[dict[str, tuple[str, tuple[Any, ...]]]] = {}
 
     def __init__(self, params: Mapping[str, Any] | None = None, *, rate: int = 44100) -> None:
         if int(rate) <= 0:
@@ -318,8 +323,24 @@ class Transform(ABC):
             p.name: p.coerce(params[p.name], cls.family) if p.name in params else p.default
             for p in cls.PARAMS
         }
+        cls._check_relevant(params, values)
         cls._check(values, rate)
         return values
+
+    @classmethod
+    def _check_relevant(cls, given: Mapping[str, Any], values: dict[str, Any]) -> None:
+        """Refuse a given parameter that has no effect under the others (:attr:`ONLY_WITH`)."""
+        for name in given:
+            if name not in cls.ONLY_WITH:
+                continue
+            condition, allowed = cls.ONLY_WITH[name]
+            if values[condition] not in allowed:
+                wanted = " or ".join(repr(v) for v in allowed)
+                raise ParameterError(
+                    f"{cls.family}.{name}: only used when {condition} is {wanted}, and "
+                    f"{condition} is {values[condition]!r}; set {condition} = {allowed[0]!r} "
+                    f"or leave {name} out"
+                )
 
     @classmethod
     def _check(cls, values: dict[str, Any], rate: int) -> None:
