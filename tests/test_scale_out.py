@@ -45,8 +45,9 @@ def _finish(proc, timeout: float = 300) -> tuple[int, str, str]:
 
 def test_two_drivers_share_one_budget(pg_server: PgServer, tmp_path: Path) -> None:
     """Drill 1: two drivers, one study, budget N: exactly N complete, each candidate evaluated once."""
+    # A fresh database: the two drivers, started at the same moment, create Optuna's tables
+    # between them (serialised by sliceq22.search.storage), with no `list` first.
     url = pg_server.create_database("drill1")
-    open_storage(url)  # the schema once, before several processes race to create it
     budget = 8
     (tmp_path / "s.toml").write_text(study_text("two-drivers", trials=budget, space=SPACE,
                                                 sampler='name = "random"\nseed = 5'))

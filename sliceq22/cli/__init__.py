@@ -20,7 +20,8 @@ from sliceq22.errors import Sliceq22Error
 from sliceq22.interrupt import EXIT_TERMINATED, Terminated, was_terminated
 
 #: Modules under ``sliceq22.cli`` that register sub-commands, in help order.
-COMMAND_MODULES: tuple[str, ...] = ("evaluate", "run", "results", "data", "report", "spectrogram")
+COMMAND_MODULES: tuple[str, ...] = ("evaluate", "run", "results", "data", "report", "spectrogram",
+                                      "dashboard")
 
 
 def add_storage_argument(parser: argparse.ArgumentParser) -> None:

@@ -183,6 +183,7 @@ def run(args: argparse.Namespace) -> int:
     # Everything that can be checked without audio is checked first.
     params = parse_params(args.param)
     transform = make_transform(args.transform, params)
+    type(transform).check_relevant(params)  # no parameter ignored without a word
     options = objective_options(args)
     objective = get_objective(args.objective, **options)
     aggregate([], args.aggregate)  # validates the name

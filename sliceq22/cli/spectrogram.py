@@ -105,7 +105,7 @@ def _spectrogram(args: argparse.Namespace) -> int:
             raise ParameterError(f"--{name} {getattr(args, name)} must be at least 8")
     params = parse_params(args.param)
     # Validate the transform before any audio is read (the rate is checked again below).
-    make_transform(args.transform, params)
+    type(make_transform(args.transform, params)).check_relevant(params)
     if args.audio is not None:
         audio, rate = _read_file(args.audio)
         audio, start = excerpt(audio, rate, args.start or 0.0, args.duration)

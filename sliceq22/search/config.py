@@ -184,6 +184,7 @@ def _references(raw: Any) -> tuple[Reference, ...]:
         try:
             cls = transform_class(str(item["family"]))
             validated = cls.validate(params)
+            cls.check_relevant(params)
         except ParameterError as exc:
             raise StudyFileError(f"{at}: {exc}") from None
         label = str(item.get("label", item["family"]))

@@ -11,10 +11,11 @@ from sliceq22.transforms import make_transform
 from sliceq22.transforms.base import Transform
 
 #: Resident bytes of an evaluating process before any track: Python, numpy,
-#: scipy and sliceq22's oracles (measured: ``sliceq22 evaluate`` on the 6 s
-#: example peaks at ~0.13 GB, of which the track is 8 MB).
-PROCESS_BYTES = 120 * 2**20
-#: Extra resident bytes of a process that loads Essentia (the nsgcq family).
+#: scipy and sliceq22's oracles (measured: ``sliceq22 evaluate`` peaks at
+#: 0.13 GB on a 6 s track, of which the track and its pieces are ~25 MB).
+PROCESS_BYTES = 100 * 2**20
+#: Extra resident bytes of a process that runs Essentia itself
+#: (``nsgcq`` with ``engine = "essentia"``).
 ESSENTIA_BYTES = 60 * 2**20
 
 
@@ -24,7 +25,7 @@ def estimate_memory_mb(
     """Peak resident memory of one MPI evaluation of ``transform`` on a track, in MiB.
 
     The process itself (:data:`PROCESS_BYTES`, plus :data:`ESSENTIA_BYTES`
-    for nsgcq), the track as it is held (``track_bytes``; default four float32
+    for Essentia's own nsgcq engine), the track as it is held (``track_bytes``; default four float32
     targets), and what the transform's streaming holds beside it
     (:meth:`~sliceq22.transforms.base.Transform.working_memory` for the
     oracle's 5 signals in and 4 out). The ridge objectives hold less (4
@@ -47,7 +48,8 @@ def estimate_memory_mb(
     """
     if track_bytes is None:
         track_bytes = 4 * channels * length * 4
-    base = PROCESS_BYTES + (ESSENTIA_BYTES if transform.family == "nsgcq" else 0)
+    essentia = transform.family == "nsgcq" and transform.params.get("engine") == "essentia"
+    base = PROCESS_BYTES + (ESSENTIA_BYTES if essentia else 0)
     working = transform.working_memory(length, channels, n_in=5, n_out=4)
     return (base + track_bytes + working) / 2**20
 

@@ -26,6 +26,7 @@ from optuna.trial import TrialState
 from sliceq22 import TARGETS
 from sliceq22.errors import Sliceq22Error
 from sliceq22.interrupt import sigterm_as_interrupt
+from sliceq22.search import raystart, references, trialattrs
 from sliceq22.search import study as studies
 from sliceq22.search.budgetlock import BudgetLock
 from sliceq22.search.config import StudyConfig
@@ -146,7 +147,7 @@ class StudyDriver:
         self.storage = storage
         self.workers = workers
         self.tracks_via = tracks_via
-        self.ray_address = ray_address
+        self.ray_address = raystart.resolve_address(ray_address)  # refuses ray:// before any write
         self.budget_override = budget
         self.progress = progress
         self.queue_ahead = max(0, int(queue_ahead))
@@ -179,26 +180,8 @@ class StudyDriver:
     def _start_ray(self) -> int:
         import ray
 
-        if not ray.is_initialized():
-            kwargs: dict[str, Any] = {
-                "include_dashboard": False,
-                "logging_level": "ERROR",
-                "log_to_driver": False,
-                "runtime_env": {"env_vars": dict(WORKER_ENV)},
-            }
-            if self.ray_address:
-                _check_reachable(self.ray_address)
-                kwargs["address"] = self.ray_address
-            else:
-                kwargs["num_cpus"] = self.workers or os.cpu_count() or 1
-            try:
-                ray.init(**kwargs)
-            except (ConnectionError, RuntimeError, ValueError) as exc:
-                where = self.ray_address or "a local Ray runtime"
-                raise Sliceq22Error(f"cannot start or reach Ray at {where}: {exc}") from None
-        cpus = int(ray.cluster_resources().get("CPU", 1))
-        workers = max(1, min(self.workers or cpus, cpus))
-        if workers < cpus:
+        workers = raystart.start_ray(self.ray_address, self.workers, WORKER_ENV, self.notify)
+        if workers < int(ray.cluster_resources().get("CPU", 1)):
             # Ray would run a queued-ahead task on a free CPU at once: more
             # parallel evaluations than asked for.
             self.queue_ahead = 0
@@ -246,9 +229,7 @@ class StudyDriver:
 
     def _enqueue_references(self, study: optuna.Study) -> None:
         with self.lock.held():  # two drivers starting together must not both enqueue them
-            for ref in self.config.references:
-                params = {f"reference:{ref.label}.{k}": v for k, v in ref.params.items()}
-                study.enqueue_trial(params, user_attrs={"reference": ref.label}, skip_if_exists=True)
+            references.enqueue_references(study, self.config.references, self.config.transforms)
 
     # ------------------------------------------------------------------ trials
     def _candidate(self, trial: optuna.Trial) -> tuple[str, str, dict[str, Any]]:
@@ -257,8 +238,7 @@ class StudyDriver:
             ref = next((r for r in self.config.references if r.label == label), None)
             if ref is None:
                 raise Sliceq22Error(f"trial {trial.number} names unknown reference {label!r}")
-            for k, v in ref.params.items():
-                trial.suggest_categorical(f"reference:{label}.{k}", [v])
+            references.draw_reference(trial, ref, self.config.transforms)
             return f"reference:{label}", ref.family, dict(ref.params)
         entry: TransformEntry
         entry, params = sample_candidate(trial, self.config.transforms)
@@ -327,11 +307,10 @@ class StudyDriver:
             track_bytes=self.shipped.track_bytes,
         )
         try:
-            trial.set_user_attr(CANDIDATE, {
+            trialattrs.store_candidate(trial, {
                 "label": label, "family": family, "transform_params": params,
                 "driver_host": socket.gethostname(), "driver_pid": os.getpid(),
-                **({"infeasible": reason} if reason is not None else {}),
-            })
+            }, reason)
         except optuna.exceptions.UpdateFinishedTrialError:
             return "lost"
         return label, family, params, reason
@@ -387,13 +366,15 @@ class StudyDriver:
         candidate = {"label": label, "family": family, "transform_params": params,
                      "driver_host": socket.gethostname(), "driver_pid": os.getpid(),
                      "memo_of": earlier.number}
-        reason = trial_attrs(earlier).get("infeasible")
+        stored = trial_attrs(earlier)
+        reason = stored.get("infeasible")
         try:
-            if reason is not None:
-                trial.set_user_attr(CANDIDATE, {**candidate, "infeasible": reason})
-            else:
-                trial.set_user_attr(CANDIDATE, candidate)
-                trial.set_user_attr(RESULT, {**earlier.user_attrs[RESULT], "memo_of": earlier.number})
+            trialattrs.store_candidate(trial, candidate, reason)
+            if reason is None:
+                # The earlier result as stored (packed part and short scores), marked as reused.
+                result = {**earlier.user_attrs.get(RESULT, {}), "scores": stored.get("scores"),
+                          "memo_of": earlier.number}
+                trialattrs.store_result(trial, result)
         except optuna.exceptions.UpdateFinishedTrialError:
             return "lost"
         if reason is not None:
@@ -488,7 +469,7 @@ class StudyDriver:
         self._last_beat = now
         for run in self.running.values():
             try:
-                run.trial.set_user_attr("heartbeat", now)
+                trialattrs.store_heartbeat(run.trial, now)
             except optuna.exceptions.UpdateFinishedTrialError:
                 pass  # taken over by another driver; its result will be dropped
         summary.recovered += self._recover(study)
@@ -552,7 +533,7 @@ class StudyDriver:
             result["failure"] = "no finite score for any target (" + "; ".join(
                 f"{t}: {why}" for t, why in unscored.items()) + ")"
         try:
-            run.trial.set_user_attr(RESULT, json_safe(result))
+            trialattrs.store_result(run.trial, json_safe(result))
         except optuna.exceptions.UpdateFinishedTrialError:
             return  # another driver failed it as abandoned and retried it
         if "failure" in result:
@@ -615,7 +596,10 @@ class StudyDriver:
                 from sliceq22.oracles.base import json_safe
 
                 try:
-                    run.trial.set_user_attr(RESULT, json_safe(self._result(run)))
+                    pruner = self.config.pruner["name"]
+                    trialattrs.store_result(run.trial, json_safe({
+                        **self._result(run), "pruned": f"pruned by the {pruner} pruner after "
+                        f"{len(run.tracks)} of {len(self.track_names)} tracks"}))
                 except optuna.exceptions.UpdateFinishedTrialError:
                     return True
                 if self._tell(study, run.trial, state=TrialState.PRUNED):
@@ -796,26 +780,6 @@ class StudyDriver:
             except StorageError:
                 pass
         self.running.clear()
-
-
-def _check_reachable(address: str, timeout_s: float = 5.0) -> None:
-    """Refuse a ``host:port`` Ray address nothing listens on, in seconds.
-
-    ``ray.init`` itself retries an unreachable GCS for minutes while printing
-    its own log lines. Addresses that are not ``host:port`` (``auto``,
-    ``ray://…``) are left to Ray.
-    """
-    host, sep, port = address.rpartition(":")
-    if not sep or not port.isdigit() or "://" in address or not host:
-        return
-    try:
-        with socket.create_connection((host, int(port)), timeout=timeout_s):
-            pass
-    except OSError as exc:
-        raise Sliceq22Error(
-            f"cannot reach the Ray cluster at {address}: {exc.strerror or exc}; "
-            "is `ray start --head` running there?"
-        ) from None
 
 
 def _engine_of(storage: Any) -> Any:

@@ -283,8 +283,8 @@ class Transform(ABC):
     PARAMS: ClassVar[tuple[Param, ...]]
     #: Parameters that act only under another parameter's values: name ->
     #: (that parameter, the values). Given under any other value they would be
-    #: ignored without a word, so :meth:`validate` refuses them (defaults are
-    #: not "given": only names the caller passes are checked).
+    #: ignored without a word; :meth:`check_relevant` refuses them where a
+    #: person gives parameters (``--param``, a study file).
     ONLY_WITH: ClassVar[dict[str, tuple[str, tuple[Any, ...]]]] = {}
 
     def __init__(self, params: Mapping[str, Any] | None = None, *, rate: int = 44100) -> None:
@@ -323,13 +323,23 @@ class Transform(ABC):
             p.name: p.coerce(params[p.name], cls.family) if p.name in params else p.default
             for p in cls.PARAMS
         }
-        cls._check_relevant(params, values)
         cls._check(values, rate)
         return values
 
     @classmethod
-    def _check_relevant(cls, given: Mapping[str, Any], values: dict[str, Any]) -> None:
-        """Refuse a given parameter that has no effect under the others (:attr:`ONLY_WITH`)."""
+    def check_relevant(cls, given: Mapping[str, Any], *, rate: int = 44100) -> None:
+        """Refuse a given parameter that has no effect under the others (:attr:`ONLY_WITH`).
+
+        Not part of :meth:`validate`, which must accept its own complete output
+        (every name filled in) again; this judges what a person wrote, where
+        a value equal to the default still says they meant it to act.
+
+        Raises
+        ------
+        ParameterError
+            ``nsgcq.frameSize: only used when mode is 'framewise', and mode is 'full'; ...``
+        """
+        values = cls.validate(given, rate=rate)
         for name in given:
             if name not in cls.ONLY_WITH:
                 continue

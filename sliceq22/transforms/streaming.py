@@ -49,9 +49,11 @@ from sliceq22.transforms.base import Coefficients, Transform, _Clock
 #: being faulted in afresh, so small pieces are also the fastest.
 CHUNK_BYTES = 24 * 2**20
 
-#: Peak bytes of a streamed piece's arrays per byte of its coefficients
-#: (measured with tracemalloc on the STFT and the sliCQT: 2.0–2.3).
-PIECE_OVERHEAD = 2.5
+#: Resident bytes of a streamed piece per byte of its coefficients (the
+#: windowed frames, spectra and synthesised frames beside them; fitted to the
+#: peak RSS that ``benchmarks/fulltrack.py`` measures for the STFT, the
+#: sliCQT and framewise NSGCQ at 4 and 10 minutes).
+PIECE_OVERHEAD = 1.5
 
 #: An elementwise map from the coefficients of the input signals, blocks
 #: ``(inputs, channels, ...)``, to those of the output signals, blocks
