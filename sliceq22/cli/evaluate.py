@@ -256,6 +256,10 @@ def run(args: argparse.Namespace) -> int:
                 "family": transform.family, "params": transform.params},
             "dataset": spec.to_mapping(),
             "timing": timing,
+            # A null score says why (scores are null only where no track could score the target).
+            "unscored": {t: "silent in every track" if all(t in r.excluded for r in results)
+                         else "no finite score on any track"
+                         for t, v in scores.items() if not math.isfinite(v)},
             "fingerprint": fingerprint_of(entries),
             "tracks": [r.to_dict() for r in results],
         }

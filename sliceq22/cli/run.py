@@ -105,8 +105,6 @@ def _execute(config, args: argparse.Namespace) -> int:
     if summary.recovered:
         parts.append(f"recovered abandoned trial(s) {', '.join(map(str, summary.recovered))}")
     print("; ".join(parts) + (f" ({summary.seconds:.1f} s)" if summary.seconds else ""))
-    for target, why in summary.unscorable.items():
-        print(f"{target}: no score ({why})")
     if summary.grid_exhausted and summary.finished < summary.budget:
         print(f"the grid is exhausted: every candidate was evaluated ({summary.finished} finished)")
     elif summary.space_exhausted and summary.finished < summary.budget:

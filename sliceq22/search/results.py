@@ -253,4 +253,15 @@ def results_table(study: optuna.Study, config: StudyConfig) -> str:
         rows.append(["shared", s["score"], s["trial"], s["label"], _short_params(shown), *ref_shared])
     metric = config.objective.get("metric", "")
     title = f"{config.name}: {config.aggregate} over tracks of {config.objective['name']} {metric}".rstrip()
-    return title + "\n" + format_table(header, rows)
+    notes = [f"{target}: no score ({why})" for target, why in unscored_reasons(study).items()
+             if target not in doc["targets"]]
+    return "\n".join([title, format_table(header, rows), *notes])
+
+
+def unscored_reasons(study: optuna.Study) -> dict[str, str]:
+    """Why targets had no score in the study's complete trials (the first reason stored for each)."""
+    reasons: dict[str, str] = {}
+    for trial in complete_trials(study):
+        for target, why in (trial_attrs(trial).get("unscored") or {}).items():
+            reasons.setdefault(target, str(why))
+    return reasons
