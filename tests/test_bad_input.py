@@ -150,7 +150,7 @@ def _run(*args: str, cwd: Path, timeout: float = HANG_S) -> subprocess.Completed
 
 @pytest.fixture(scope="module")
 def world(tmp_path_factory: pytest.TempPathFactory) -> World:
-    """Files, a storage with the fixture study (run to its end) and an empty one, a foreign storage."""
+    """Files, a storage with the fixture study (run to its end) and empty ones, a foreign one."""
     root = tmp_path_factory.mktemp("bad-input")
     _make_files(root)
     url = f"sqlite:///{root / 'studies.db'}"
@@ -190,8 +190,8 @@ def snapshot(url: str) -> dict[str, Any]:
             out[summary.study_name] = {
                 "user_attrs": study.user_attrs,
                 "system_attrs": storage.get_study_system_attrs(study._study_id),
-                "trials": [(t.number, t.state.name, t.values, t.params, t.user_attrs, t.system_attrs)
-                           for t in study.get_trials(deepcopy=False)],
+                "trials": [(t.number, t.state.name, t.values, t.params, t.user_attrs,
+                            t.system_attrs) for t in study.get_trials(deepcopy=False)],
             }
         return out
     finally:
@@ -325,8 +325,9 @@ STUDY_FILES: dict[str, str | bytes] = {
                                          "hop = { low = 128, high = 512, step = -1 }")),
     "range-key.toml": study_file(replace=("hop = { choices = [256, 512] }",
                                           "hop = { low = 128, hihg = 512 }")),
-    "when-later.toml": study_file(replace=("n_fft = { choices = [1024, 2048] }",
-                                           "n_fft = { choices = [1024, 2048], when = { hop = 256 } }")),
+    "when-later.toml": study_file(replace=(
+        "n_fft = { choices = [1024, 2048] }",
+        "n_fft = { choices = [1024, 2048], when = { hop = 256 } }")),
     "label-dot.toml": study_file(replace=('family = "stft"', 'family = "stft"\nlabel = "a.b"')),
     "labels-dup.toml": study_file(append='\n[[transforms]]\nfamily = "stft"\n'),
     "value-out.toml": study_file(replace=("[1024, 2048]", "[1024, 8]")),
@@ -366,7 +367,8 @@ USAGE = [
     Case("report-excerpt-zero", ["report", "fix", "--storage", "{url}", "--excerpt", "0"]),
     Case("report-excerpt-nan", ["report", "fix", "--storage", "{url}", "--excerpt", "nan"]),
     Case("spectrogram-no-transform", ["spectrogram", "notaudio.wav"]),
-    Case("spectrogram-columns", ["spectrogram", "nan.wav", "--transform", "stft", "--columns", "2"]),
+    Case("spectrogram-columns",
+         ["spectrogram", "nan.wav", "--transform", "stft", "--columns", "2"]),
     Case("data-no-action", ["data"]),
     Case("data-convert-source", ["data", "convert", "mp3", "ds/ok", "out"]),
     Case("evaluate-unknown-flag", ["evaluate", "--bogus"]),
@@ -416,7 +418,8 @@ EVALUATE = [Case(f"evaluate-{name}", ["evaluate", *argv], says=says) for name, a
     ("onair-root-missing", ["--dataset", "onair", "--root", "ds/missing"], "ds/missing"),
 ]]
 
-SPECTROGRAM = [Case(f"spectrogram-{name}", ["spectrogram", *argv], says=says) for name, argv, says in [
+SPECTROGRAM = [Case(f"spectrogram-{name}", ["spectrogram", *argv], says=says)
+               for name, argv, says in [
     ("missing-file", ["missing.wav", "--transform", "stft"], "does not exist"),
     ("folder", ["adir", "--transform", "stft"], "is a folder"),
     ("nan", ["nan.wav", "--transform", "stft", "-o", "s.html"], "non-finite"),
@@ -434,18 +437,21 @@ SPECTROGRAM = [Case(f"spectrogram-{name}", ["spectrogram", *argv], says=says) fo
      "does not exist"),
     ("family", ["ds/ok/track0/mixture.wav", "--transform", "wavelet"], "wavelet"),
     ("param", ["ds/ok/track0/mixture.wav", "--transform", "stft", "--param", "hop"], "NAME=VALUE"),
-    ("channel", ["ds/ok/track0/mixture.wav", "--transform", "stft", "--channel", "5", "-o", "s.html"],
+    ("channel",
+     ["ds/ok/track0/mixture.wav", "--transform", "stft", "--channel", "5", "-o", "s.html"],
      "channel 5"),
     ("start", ["ds/ok/track0/mixture.wav", "--transform", "stft", "--start", "100", "-o", "s.html"],
      "past the end"),
     ("dataset-missing", ["--dataset", "folder", "--root", "ds/missing", "--transform", "stft"],
      "does not exist"),
-    ("target", ["--dataset", "folder", "--root", "ds/ok", "--transform", "stft", "--target", "piano"],
+    ("target",
+     ["--dataset", "folder", "--root", "ds/ok", "--transform", "stft", "--target", "piano"],
      "piano"),
 ]]
 
-STUDY_FILE_CASES = [Case(f"study-file-{name}", ["run", f"studies/{name}.toml", "--storage", "{url}"],
-                         says=says) for name, says in [
+STUDY_FILE_CASES = [Case(f"study-file-{name}",
+                         ["run", f"studies/{name}.toml", "--storage", "{url}"], says=says)
+                    for name, says in [
     ("missing", "not found"),
     ("adir", "cannot read"),
     ("not-toml", "not valid TOML"),
@@ -517,19 +523,21 @@ STORED = [
     Case("export-unknown", ["export", "nope", "--storage", "{url}"], says="no study named"),
     Case("report-unknown", ["report", "nope", "--storage", "{url}"], says="no study named"),
     Case("resume-unknown", ["resume", "nope", "--storage", "{url}"], says="no study named"),
-    Case("list-missing-storage", ["list", "--storage", "sqlite:///missing.db"], says="no study storage",
-         absent=("missing.db",)),
+    Case("list-missing-storage", ["list", "--storage", "sqlite:///missing.db"],
+         says="no study storage", absent=("missing.db",)),
     Case("show-missing-storage", ["show", "fix", "--storage", "sqlite:///missing.db"],
          says="no study storage", absent=("missing.db",)),
     Case("show-missing-folder", ["show", "fix", "--storage", "sqlite:///nope/x.db"], says="nope"),
-    Case("export-out-folder", ["export", "fix", "--storage", "{url}", "-o", "adir"], says="is a folder"),
+    Case("export-out-folder", ["export", "fix", "--storage", "{url}", "-o", "adir"],
+         says="is a folder"),
     Case("export-out-under-file", ["export", "fix", "--storage", "{url}", "-o", "afile/x.json"],
          says="afile is a file"),
     Case("export-out-missing-folder", ["export", "fix", "--storage", "{url}", "-o", "nope/x.json"],
          says="does not exist"),
     Case("export-essentia-under-file", ["export", "fix", "--storage", "{url}", "-o", "afile/x.json",
                                         "--format", "essentia"], says="is a file"),
-    Case("report-out-folder", ["report", "fix", "--storage", "{url}", "-o", "adir"], says="is a folder"),
+    Case("report-out-folder", ["report", "fix", "--storage", "{url}", "-o", "adir"],
+         says="is a folder"),
     Case("report-out-under-file", ["report", "fix", "--storage", "{url}", "-o", "afile/r.html"],
          says="is a file"),
     Case("export-empty-study", ["export", "empty", "--storage", "{url}", "-o", "e.json"],
@@ -537,7 +545,8 @@ STORED = [
     Case("show-empty-study", ["show", "empty", "--storage", "{url}"], rc=0, not_in_stdout=("nan",)),
     Case("show-json-empty-study", ["show", "empty", "--storage", "{url}", "--json"], rc=0,
          not_in_stdout=("NaN", "Infinity")),
-    Case("show-foreign-study", ["show", "not-ours", "--storage", "{foreign}"], says="not made by sliceq22"),
+    Case("show-foreign-study", ["show", "not-ours", "--storage", "{foreign}"],
+         says="not made by sliceq22"),
     Case("run-foreign-study", ["run", "studies/not-ours.toml", "--storage", "{foreign}"],
          says="not made by sliceq22"),
     Case("list-foreign-names", ["list", "--storage", "{foreign}"], rc=0),
@@ -560,17 +569,21 @@ STORED = [
          says="not a folder"),
     Case("convert-into-itself", ["data", "convert", "folder", "ds/ok", "ds/ok", "--no-progress"],
          says="inside ROOT", absent=("ds/ok/train", "ds/ok/.sliceq22-partial")),
-    Case("convert-into-own-folder", ["data", "convert", "folder", "ds/ok", "ds/ok/out", "--no-progress"],
+    Case("convert-into-own-folder",
+         ["data", "convert", "folder", "ds/ok", "ds/ok/out", "--no-progress"],
          says="inside ROOT", absent=("ds/ok/out",)),
-    Case("convert-root-missing", ["data", "convert", "folder", "ds/missing", "conv-a", "--no-progress"],
+    Case("convert-root-missing",
+         ["data", "convert", "folder", "ds/missing", "conv-a", "--no-progress"],
          says="does not exist", absent=("conv-a",)),
-    Case("convert-nan-cleans-up", ["data", "convert", "folder", "ds/nan", "conv-b", "--no-progress"],
+    Case("convert-nan-cleans-up",
+         ["data", "convert", "folder", "ds/nan", "conv-b", "--no-progress"],
          says="non-finite", absent=("conv-b",)),
     Case("convert-truncated", ["data", "convert", "folder", "ds/trunc", "conv-c", "--no-progress"],
          says="truncated", absent=("conv-c",)),
     Case("convert-out-is-file", ["data", "convert", "folder", "ds/ok", "afile", "--no-progress"],
          says="afile"),
-    Case("convert-onair-missing", ["data", "convert", "onair", "ds/missing", "conv-d", "--no-progress"],
+    Case("convert-onair-missing",
+         ["data", "convert", "onair", "ds/missing", "conv-d", "--no-progress"],
          says="ds/missing", absent=("conv-d",)),
 ]
 
@@ -630,7 +643,8 @@ def test_stored_and_exported_json_is_standard(world: World) -> None:
             for (value,) in db.execute(f"select value_json from {table}"):
                 _strict(value)
     result = trial_attrs(optuna.load_study(study_name="fix", storage=world.url).trials[0])
-    assert result["scores"]["bass"] is None and result["unscored"]["bass"] == "silent in every track"
+    assert result["scores"]["bass"] is None
+    assert result["unscored"]["bass"] == "silent in every track"
     out, _ = check(Case("export", ["export", "fix", "--storage", "{url}", "-o", "best.json"], rc=0),
                    world)
     doc = _strict((world.root / "best.json").read_text())
@@ -662,7 +676,7 @@ def test_read_only_commands_create_no_files(world: World) -> None:
 
 
 def test_sigterm_stops_a_run_cleanly(world: World) -> None:
-    """SIGTERM is a clean stop like Ctrl-C: exit 143, one line, running trials failed and requeued."""
+    """SIGTERM stops a run like Ctrl-C: exit 143, one line, running trials failed and requeued."""
     url = f"sqlite:///{world.root / 'term.db'}"
     text = study_file("term", trials=50, root="ds/ok", replace=("hop = { choices = [256, 512] }",
                                                   "hop = { low = 128, high = 1024 }"))

@@ -122,7 +122,8 @@ def _spectrogram(args: argparse.Namespace) -> int:
         _write_png(fig, out, width=max(900, args.columns + 200))
     else:
         try:
-            fig.write_html(out, include_plotlyjs=True, full_html=True, config={"displaylogo": False})
+            fig.write_html(out, include_plotlyjs=True, full_html=True,
+                           config={"displaylogo": False})
         except OSError as exc:
             raise Sliceq22Error(f"cannot write {out}: {exc.strerror or exc}") from None
     print(f"wrote {out}")

@@ -164,7 +164,7 @@ def _convert_tracks(
     prepared: Any, spec: DatasetSpec, train: Path, scratch: Path, mixture: str, progress: bool,
     report: ConversionReport,
 ) -> list[dict[str, Any]]:
-    """Write every prepared track into ``train`` through ``scratch``; return the manifest entries."""
+    """Write every prepared track into ``train`` through ``scratch``; return manifest entries."""
     from tqdm import tqdm
 
     manifest_tracks = []

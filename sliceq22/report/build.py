@@ -121,7 +121,8 @@ def best_rows(rep: StudyReport) -> tuple[list[str], list[list[str]]]:
     def ref_cells(column: str, best: float | None) -> list[str]:
         cells = []
         for ref in refs.values():
-            value = shared_value(ref["scores"]) if column == "shared" else score_of(ref["scores"], column)
+            scores = ref["scores"]
+            value = shared_value(scores) if column == "shared" else score_of(scores, column)
             cells.append(cell_number(value))
             if best is None or math.isnan(value):
                 cells.append(cell_number(None))

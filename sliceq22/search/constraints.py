@@ -92,7 +92,8 @@ def check_candidate(
     if constraints.max_coefficients_per_second is not None and per_second > constraints.max_coefficients_per_second:
         return (
             f"{per_second:,.0f} coefficients per second exceed "
-            f"constraints.max_coefficients_per_second {_limit(constraints.max_coefficients_per_second)}"
+            "constraints.max_coefficients_per_second "
+            f"{_limit(constraints.max_coefficients_per_second)}"
         )
     memory = estimate_memory_mb(
         transform, length=longest or length, channels=channels, track_bytes=track_bytes

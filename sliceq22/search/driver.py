@@ -280,7 +280,8 @@ class StudyDriver:
                 self._tell(study, trial, state=TrialState.PRUNED)
                 summary.infeasible_now += 1
                 return "infeasible"
-            generator = evaluate.remote(family, params, self.rate, track_refs, self.config.objective)
+            generator = evaluate.remote(family, params, self.rate, track_refs,
+                                        self.config.objective)
             self.running[generator] = RunningTrial(trial, label, family, params, generator)
         except BaseException:
             # Stopped (Ctrl-C, SIGTERM) between storing the candidate and starting it:
@@ -316,7 +317,7 @@ class StudyDriver:
         return label, family, params, reason
 
     def _drop_unstarted(self, study: optuna.Study, trial: optuna.Trial) -> None:
-        """Fail (and requeue, if its candidate was stored) a trial the driver stopped before starting.
+        """Fail (and requeue, if its candidate was stored) a trial stopped before it started.
 
         Best effort: with the storage gone the trial stays RUNNING, and the
         next run recovers it (:func:`sliceq22.search.study.recover_abandoned`).
@@ -329,7 +330,8 @@ class StudyDriver:
                                                "interrupted: the driver stopped")
             study._storage.set_trial_state_values(trial._trial_id, state=TrialState.FAIL)
             if CANDIDATE in frozen.user_attrs:
-                studies.requeue(study, study._storage.get_trial(trial._trial_id), self.config.retries)
+                failed = study._storage.get_trial(trial._trial_id)
+                studies.requeue(study, failed, self.config.retries)
         except Exception:  # noqa: BLE001 - the storage may be what failed
             pass
 
@@ -522,7 +524,8 @@ class StudyDriver:
         unscored = self._unscored(run, values)
         if unscored:
             result["unscored"] = unscored
-        worst = -math.inf if study.directions[0] == optuna.study.StudyDirection.MAXIMIZE else math.inf
+        maximize = study.directions[0] == optuna.study.StudyDirection.MAXIMIZE
+        worst = -math.inf if maximize else math.inf
         if self.config.mode == "per-target":
             told = [values[t] if t not in unscored else worst for t in TARGETS]
             hopeless = len(unscored) == len(TARGETS)

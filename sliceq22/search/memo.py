@@ -61,7 +61,9 @@ def _values(rng: ParamRange) -> list[Any] | None:
     if rng.kind == "int":
         step = int(rng.step or 1)
         count = (int(rng.high) - int(rng.low)) // step + 1
-        return list(range(int(rng.low), int(rng.high) + 1, step)) if count <= MAX_ENUMERATED else None
+        if count > MAX_ENUMERATED:
+            return None
+        return list(range(int(rng.low), int(rng.high) + 1, step))
     if rng.step is None:
         return None
     count = int((float(rng.high) - float(rng.low)) / float(rng.step) + 1e-9) + 1
@@ -148,7 +150,8 @@ class CandidateIndex:
         evaluations are not reused: the pruner judged them against the trials
         of their time, and a failure may not happen again.
         """
-        for trial in study.get_trials(deepcopy=False, states=(TrialState.COMPLETE, TrialState.PRUNED)):
+        states = (TrialState.COMPLETE, TrialState.PRUNED)
+        for trial in study.get_trials(deepcopy=False, states=states):
             if self.key_of(trial) != key:
                 continue
             attrs = trial_attrs(trial)
@@ -159,7 +162,7 @@ class CandidateIndex:
         return None
 
     def settled(self, study: optuna.Study) -> tuple[set[str], bool]:
-        """Keys of candidates that finished (complete, pruned or failed), and whether any trial waits.
+        """Keys of finished candidates (complete, pruned or failed), and whether any trial waits.
 
         A failed candidate that will be retried is WAITING again, so a space
         is exhausted only when its points are settled and nothing waits.

@@ -259,7 +259,7 @@ def results_table(study: optuna.Study, config: StudyConfig) -> str:
 
 
 def unscored_reasons(study: optuna.Study) -> dict[str, str]:
-    """Why targets had no score in the study's complete trials (the first reason stored for each)."""
+    """Why targets had no score in the study's complete trials (the first reason stored)."""
     reasons: dict[str, str] = {}
     for trial in complete_trials(study):
         for target, why in (trial_attrs(trial).get("unscored") or {}).items():

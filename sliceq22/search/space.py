@@ -227,7 +227,8 @@ def _check_condition(entry: TransformEntry, rng: ParamRange, cls: Any, at: str) 
         wanted = " or ".join(repr(v) for v in allowed)
         raise StudyFileError(
             f"{at}: {entry.family} uses {rng.name} only when {condition} is {wanted}; "
-            f"fix {condition} to it or add when = {{ {condition} = {allowed[0]!r} }}".replace("'", '"')
+            f"fix {condition} to it or add when = {{ {condition} = {allowed[0]!r} }}"
+            .replace("'", '"')
         )
 
 

@@ -134,8 +134,8 @@ def find_study(config: StudyConfig, storage: optuna.storages.BaseStorage) -> opt
         A study of that name exists with a different study file (the
         differing keys are listed) or was not made by sliceq22.
     """
-    existing = {s.study_name for s in optuna.get_all_study_summaries(storage, include_best_trial=False)}
-    if config.name not in existing:
+    summaries = optuna.get_all_study_summaries(storage, include_best_trial=False)
+    if config.name not in {s.study_name for s in summaries}:
         return None
     study = optuna.load_study(study_name=config.name, storage=storage, sampler=make_sampler(config),
                               pruner=make_pruner(config))
