@@ -125,6 +125,9 @@ def _make_files(root: Path) -> None:
     (root / "adir.png").mkdir()
     (root / "afile").write_text("not a folder\n")
     (root / "notaudio.wav").write_text("hello\n")
+    with contextlib.closing(sqlite3.connect(root / "people.db")) as db:  # another program's
+        db.execute("create table people (name text)")
+        db.commit()
     for name in ("nan", "inf", "trunc"):
         source = root / f"ds/{name}/t/" / ("vocals.wav" if name == "trunc" else "mixture.wav")
         (root / f"{name}.wav").write_bytes(source.read_bytes())
@@ -217,6 +220,8 @@ class Case:
     absent: tuple[str, ...] = ()
     #: Substrings stdout must not hold (e.g. "nan").
     not_in_stdout: tuple[str, ...] = ()
+    #: SQLite files (relative to the world) whose tables must stay as they were.
+    tables_kept: tuple[str, ...] = ()
     extra: dict[str, Any] = field(default_factory=dict)
 
 
@@ -233,7 +238,8 @@ def invoke(argv: list[str], cwd: Path) -> tuple[int, str, str]:
 
 def check(case: Case, world: World) -> tuple[str, str]:
     """Run ``case`` and assert the contract; return (stdout, stderr)."""
-    argv = [a.format(url=world.url, foreign=world.foreign) for a in case.argv]
+    argv = [a.format(url=world.url, foreign=world.foreign, root=world.root) for a in case.argv]
+    tables = {path: _tables(world.root / path) for path in case.tables_kept}
     before = snapshot(world.url)
     foreign_before = snapshot(world.foreign)
     if case.subprocess:
@@ -253,6 +259,8 @@ def check(case: Case, world: World) -> tuple[str, str]:
         assert text not in out, out
     for path in case.absent:
         assert not (world.root / path).exists(), path
+    for path, kept in tables.items():
+        assert _tables(world.root / path) == kept, f"tables of {path} changed"
     assert snapshot(world.url) == before, "the stored study changed"
     assert snapshot(world.foreign) == foreign_before, "the foreign storage changed"
     return out, err
@@ -587,6 +595,27 @@ STORED = [
          says="ds/missing", absent=("conv-d",)),
 ]
 
+# Storage URLs (part B's rules): one line, and nothing created in another program's database.
+URLS = [
+    Case("list-in-memory", ["list", "--storage", "sqlite://"], says="in-memory"),
+    Case("list-in-memory-slash", ["list", "--storage", "sqlite:///"], says="in-memory"),
+    Case("run-in-memory", ["run", "studies/fix.toml", "--storage", "sqlite://"], says="vanish"),
+    Case("resume-in-memory", ["resume", "fix", "--storage", "sqlite:///:memory:"],
+         says="in-memory"),
+    Case("show-not-a-url", ["show", "fix", "--storage", "not-a-url"], says="sqlite:///"),
+    Case("list-bare-path", ["list", "--storage", "studies.db"], says="sqlite:///studies.db"),
+    Case("list-unknown-scheme", ["list", "--storage", "foo://bar"], says="unknown kind"),
+    Case("list-sqlite-folder", ["list", "--storage", "sqlite:///{root}/adir"], says="is a folder"),
+    Case("list-other-program", ["list", "--storage", "sqlite:///people.db"], says="another program",
+         tables_kept=("people.db",)),
+    Case("run-other-program", ["run", "studies/fix.toml", "--storage", "sqlite:///people.db"],
+         says="another program", tables_kept=("people.db",)),
+    Case("run-ray-client", ["run", "studies/fix.toml", "--storage", "{url}", "--ray-address",
+                            "ray://127.0.0.1:10001"], says="ray job submit"),
+    Case("show-postgres-unreachable", ["show", "fix", "--storage",
+                                       "postgresql+psycopg2://u:secret@127.0.0.1:1/db"]),
+]
+
 # Runs that start Ray (or used to hang): subprocesses with a timeout that fails the test.
 RUNS = [
     Case("run-all-silent", ["run", "studies/allsilent.toml", "--storage", "{url}"],
@@ -597,7 +626,7 @@ RUNS = [
          says="shorter than duration", subprocess=True),
 ]
 
-CASES = USAGE + EVALUATE + SPECTROGRAM + STUDY_FILE_CASES + STORED + RUNS
+CASES = USAGE + EVALUATE + SPECTROGRAM + STUDY_FILE_CASES + STORED + URLS + RUNS
 
 
 def test_corpus_is_large() -> None:
