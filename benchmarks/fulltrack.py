@@ -21,8 +21,9 @@ scores.
     .venv/bin/python benchmarks/fulltrack.py --minutes 4 --only stft slicqt
     .venv/bin/python benchmarks/fulltrack.py --objective tonal-ridge --only stft slicqt
 
-The memory estimate printed beside each peak is the MPI oracle's; the ridge
-objectives hold less (four signals in, none out).
+The memory estimate printed beside each peak is the MPI oracle's (the one
+``constraints.max_memory_mb`` checks); the ridge objectives hold four signals
+in and none out, plus their cell statistics.
 """
 
 from __future__ import annotations

@@ -21,6 +21,15 @@ from studyrun import kill_session, run_cli, start_cli, study_text, trials, wait_
 
 pytestmark = pytest.mark.slow
 
+#: Heavier candidates (~1 s per trial on the whole example): the two-driver drill.
+SLOW_SPACE = """
+[[transforms]]
+family = "stft"
+[transforms.space]
+n_fft = { choices = [4096, 8192] }
+hop = { choices = [128, 256] }
+"""
+
 #: A space with no infeasible point (hop <= n_fft / 2 everywhere), so every trial evaluates.
 SPACE = """
 [[transforms]]
@@ -49,7 +58,12 @@ def test_two_drivers_share_one_budget(pg_server: PgServer, tmp_path: Path) -> No
     # between them (serialised by sliceq22.search.storage), with no `list` first.
     url = pg_server.create_database("drill1")
     budget = 8
-    (tmp_path / "s.toml").write_text(study_text("two-drivers", trials=budget, space=SPACE,
+    # Trials of ~1 s (the whole 5.9 s example, fine hops): long enough that the
+    # second driver, whose Ray runtime starts a few seconds after the first's
+    # on a loaded machine, still finds work (with 1.5 s excerpts one driver
+    # could finish all 8 alone).
+    (tmp_path / "s.toml").write_text(study_text("two-drivers", trials=budget, space=SLOW_SPACE,
+                                                dataset='source = "example"',
                                                 sampler='name = "random"\nseed = 5'))
     procs = [start_cli("run", "s.toml", "--storage", url, "--workers", "1", cwd=tmp_path) for _ in range(2)]
     results = [_finish(p) for p in procs]

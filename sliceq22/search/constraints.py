@@ -28,9 +28,11 @@ def estimate_memory_mb(
     for Essentia's own nsgcq engine), the track as it is held (``track_bytes``; default four float32
     targets), and what the transform's streaming holds beside it
     (:meth:`~sliceq22.transforms.base.Transform.working_memory` for the
-    oracle's 5 signals in and 4 out). The ridge objectives hold less (4
-    signals in, none out), so this bounds them too. ``benchmarks/fulltrack.py``
-    prints the estimate beside the measured peak of every family.
+    oracle's 5 signals in and 4 out). The ridge objectives hold about as
+    much (4 signals in, none out, but their cell statistics: measured up to
+    21 % above this estimate for tonal-ridge on the STFT).
+    ``benchmarks/fulltrack.py`` prints the estimate beside the measured peak
+    of every family and objective.
 
     Parameters
     ----------

@@ -388,6 +388,38 @@ class Transform(ABC):
     def block_shapes(self, length: int) -> list[tuple[int, ...]]:
         """Shape of each coefficient block (without batch dimensions) for ``length`` samples."""
 
+    def check_blocks(self, coefficients: Coefficients, length: int) -> tuple[int, ...]:
+        """Refuse blocks that do not match :meth:`block_shapes` for ``length``; return the batch.
+
+        Every family's :meth:`inverse` calls it first, so mismatched blocks
+        raise the same error whatever the family.
+
+        Returns
+        -------
+        tuple of int
+            The leading (batch) shape shared by all blocks.
+
+        Raises
+        ------
+        ParameterError
+            Naming the block and the expected shape (also a ``ValueError``).
+        """
+        expected = self.block_shapes(length)
+        if len(coefficients) != len(expected):
+            raise ParameterError(
+                f"{self.family}: got {len(coefficients)} coefficient blocks, expected "
+                f"{len(expected)} for {length} samples"
+            )
+        first = np.shape(coefficients[0])
+        batch = tuple(first[: len(first) - len(expected[0])])
+        for block, shape in zip(coefficients, expected):
+            if tuple(np.shape(block)) != (*batch, *shape):
+                raise ParameterError(
+                    f"{self.family}: coefficient block of shape {tuple(np.shape(block))} does not "
+                    f"match {(*batch, *shape)} for {length} samples"
+                )
+        return batch
+
     # ------------------------------------------------------------------ pieces
     def stream_coefficients(self, source: Any, *, chunk_bytes: int | None = None) -> Iterator[Any]:
         """The forward coefficients of ``source``'s signals, a piece at a time.

@@ -613,30 +613,6 @@ class NsgConstantQ(FramedTransform):
             )
         return self._tables
 
-    def _check_blocks(self, coefficients: Coefficients, length: int) -> tuple[int, ...]:
-        """Refuse blocks that do not match :meth:`block_shapes`; return the batch shape.
-
-        Raises
-        ------
-        ValueError
-            Naming the block and the expected shape.
-        """
-        expected = self.block_shapes(length)
-        if len(coefficients) != len(expected):
-            raise ValueError(
-                f"nsgcq: {len(coefficients)} coefficient blocks, expected {len(expected)} "
-                f"for length {length}"
-            )
-        first = np.shape(coefficients[0])
-        batch = first[: len(first) - len(expected[0])]
-        for block, shape in zip(coefficients, expected):
-            if tuple(np.shape(block)) != (*batch, *shape):
-                raise ValueError(
-                    f"nsgcq: coefficient block {tuple(np.shape(block))} does not match "
-                    f"{(*batch, *shape)} for length {length}"
-                )
-        return tuple(batch)
-
     # ------------------------------------------------------------------ the transform
     def forward(self, audio: np.ndarray) -> Coefficients:
         """Analyse real audio ``(..., samples)`` into complex blocks (layout: module docstring).
@@ -671,7 +647,7 @@ class NsgConstantQ(FramedTransform):
         self._check_length(length)
         size = self.dft_size(length)
         self._require(size)
-        batch = self._check_blocks(coefficients, length)
+        batch = self.check_blocks(coefficients, length)
         flat = [np.asarray(b).reshape(-1, *np.shape(b)[len(batch) :]) for b in coefficients]
         if self.framewise:
             framing = self.framing(length)

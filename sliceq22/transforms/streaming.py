@@ -329,30 +329,6 @@ class FramedTransform(Transform):
         start = framing.front
         return np.asarray(out[:, start : start + length], dtype=np.float64).reshape(*batch, length)
 
-    def check_blocks(self, coefficients: Coefficients, length: int) -> None:
-        """Refuse blocks that do not match :meth:`block_shapes` for ``length``.
-
-        Raises
-        ------
-        ParameterError
-            Naming the block and the expected shape.
-        """
-        from sliceq22.errors import ParameterError
-
-        expected = self.block_shapes(length)
-        if len(coefficients) != len(expected):
-            raise ParameterError(
-                f"{self.family}: got {len(coefficients)} coefficient blocks, expected {len(expected)}"
-            )
-        first = np.shape(coefficients[0])
-        batch = first[: len(first) - len(expected[0])]
-        for block, shape in zip(coefficients, expected):
-            if tuple(np.shape(block)) != (*batch, *shape):
-                raise ParameterError(
-                    f"{self.family}: coefficient block of shape {tuple(np.shape(block))} does not "
-                    f"match {(*batch, *shape)} for {length} samples"
-                )
-
     def _norm(self, framing: Framing, first: int, count: int) -> np.ndarray | None:
         """Overlap-added :meth:`synthesis_norm_window` of units ``[first, first + count)``.
 
