@@ -156,7 +156,7 @@ seed = 1
 family = "stft"
 [transforms.space]
 n_fft = {{ choices = [1024] }}
-hop = {{ choices = [256] }}
+hop = {{ choices = [256, 512] }}
 """
 
 

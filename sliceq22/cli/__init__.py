@@ -13,9 +13,11 @@ import argparse
 import importlib
 import sys
 from collections.abc import Sequence
+from typing import NoReturn
 
 from sliceq22 import __version__
 from sliceq22.errors import Sliceq22Error
+from sliceq22.interrupt import EXIT_TERMINATED, Terminated, was_terminated
 
 #: Modules under ``sliceq22.cli`` that register sub-commands, in help order.
 COMMAND_MODULES: tuple[str, ...] = ("evaluate", "run", "results", "data", "report", "spectrogram",
@@ -28,9 +30,22 @@ def add_storage_argument(parser: argparse.ArgumentParser) -> None:
                         help="study storage (default $SLICEQ22_STORAGE or sqlite:///sliceq22.db)")
 
 
+class OneLineParser(argparse.ArgumentParser):
+    """An argument parser whose usage errors are one line on stderr and exit status 2.
+
+    argparse prints the whole usage block first; the user contract is one
+    line (``--help`` shows the usage). Sub-command parsers inherit the class.
+    """
+
+    def error(self, message: str) -> NoReturn:
+        command = self.prog.removeprefix("sliceq22").strip()
+        where = f"{command}: " if command else ""
+        self.exit(2, f"sliceq22: error: {where}{message} (see {self.prog} --help)\n")
+
+
 def build_parser() -> argparse.ArgumentParser:
     """Return the top-level parser with every sub-command registered."""
-    parser = argparse.ArgumentParser(
+    parser = OneLineParser(
         prog="sliceq22",
         description="Search the parameters of time-frequency transforms for music demixing.",
     )
@@ -49,7 +64,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     except Sliceq22Error as exc:
         print(f"sliceq22: error: {exc}", file=sys.stderr)
         return 2
-    except KeyboardInterrupt:
+    except KeyboardInterrupt as exc:  # Ctrl-C, or SIGTERM during a run (sliceq22.interrupt)
+        if isinstance(exc, Terminated) or was_terminated():
+            print("sliceq22: terminated (SIGTERM); running trials were stopped and are run again "
+                  "by the next run or resume", file=sys.stderr)
+            return EXIT_TERMINATED
         print("sliceq22: interrupted", file=sys.stderr)
         return 130
     except BrokenPipeError:

@@ -177,11 +177,13 @@ def run(args: argparse.Namespace) -> int:
     """Handler of ``sliceq22 evaluate``."""
     from sliceq22.data.load import fingerprint_of, iter_tracks, prepare, track_entry
     from sliceq22.oracles import aggregate, aggregate_results, get_objective, require_feasible
+    from sliceq22.oracles.base import require_scorable
     from sliceq22.transforms import make_transform
 
     # Everything that can be checked without audio is checked first.
     params = parse_params(args.param)
     transform = make_transform(args.transform, params)
+    type(transform).check_relevant(params)  # no parameter ignored without a word
     options = objective_options(args)
     objective = get_objective(args.objective, **options)
     aggregate([], args.aggregate)  # validates the name
@@ -193,6 +195,7 @@ def run(args: argparse.Namespace) -> int:
         transform = make_transform(args.transform, params, rate=prepared.rate)
         require_feasible(transform)
     names = [plan.name for plan in prepared.plans]
+    require_scorable(prepared, spec)  # before any audio is read
 
     header = (
         f"{objective.name} ({', '.join(f'{k}={v}' for k, v in objective.options.items())}) · "
@@ -235,6 +238,11 @@ def run(args: argparse.Namespace) -> int:
         for phase, seconds in result.timing.items():
             timing[phase] = timing.get(phase, 0.0) + seconds
     excluded = sorted({t for r in results for t in r.excluded}, key=TARGETS.index)
+    if results and all(set(r.excluded) >= set(TARGETS) for r in results):
+        from sliceq22.errors import DatasetError
+
+        raise DatasetError(f"every target is silent in every track of {spec.describe()}: nothing "
+                           "can be scored; check the dataset (sliceq22 data info)")
 
     if args.json:
         from sliceq22.oracles.base import json_safe
@@ -248,6 +256,10 @@ def run(args: argparse.Namespace) -> int:
                 "family": transform.family, "params": transform.params},
             "dataset": spec.to_mapping(),
             "timing": timing,
+            # A null score says why (scores are null only where no track could score the target).
+            "unscored": {t: "silent in every track" if all(t in r.excluded for r in results)
+                         else "no finite score on any track"
+                         for t, v in scores.items() if not math.isfinite(v)},
             "fingerprint": fingerprint_of(entries),
             "tracks": [r.to_dict() for r in results],
         }

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-from pathlib import Path
 
 from sliceq22.cli import add_storage_argument
 from sliceq22.errors import Sliceq22Error
@@ -43,9 +42,9 @@ def _report(args: argparse.Namespace) -> int:
     from sliceq22.search.storage import mask_url, open_storage, resolve_storage
     from sliceq22.search.study import load_existing
 
-    out = Path(args.output)
-    if not out.parent.is_dir():
-        raise Sliceq22Error(f"cannot write {out}: folder {out.parent} does not exist")
+    from sliceq22.cli.outpath import check_output_file
+
+    out = check_output_file(args.output)
     study, config = load_existing(args.name, open_storage(args.storage, create=False))
     options = ReportOptions(spectrograms=not args.no_spectrograms, excerpt_seconds=args.excerpt,
                             storage_label=mask_url(resolve_storage(args.storage)))

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import json
-from pathlib import Path
 
 from sliceq22.cli import add_storage_argument
 from sliceq22.errors import Sliceq22Error
@@ -45,15 +44,14 @@ def _open(args: argparse.Namespace):
 
 
 def _export(args: argparse.Namespace) -> int:
+    from sliceq22.cli.outpath import check_output_file
     from sliceq22.search.results import export_best, write_export
 
+    out = check_output_file(args.output)
     study, config = _open(args)
     doc = export_best(study, config)
     if not doc["targets"]:
         raise Sliceq22Error(f"study {args.name!r} has no complete trial yet; nothing to export")
-    out = Path(args.output)
-    if not out.parent.is_dir():
-        raise Sliceq22Error(f"cannot write {out}: folder {out.parent} does not exist")
     for path in write_export(doc, out, args.format):
         print(f"wrote {path}")
     return 0
@@ -69,7 +67,9 @@ def _list(args: argparse.Namespace) -> int:
     rows = []
     for s in sorted(optuna.get_all_study_summaries(storage, include_best_trial=False), key=lambda s: s.study_name):
         attrs = s.user_attrs
-        rows.append([s.study_name, attrs.get("sliceq22.mode", "?"), s.n_trials,
+        # A name from before names were checked may hold a newline: shown quoted, one row.
+        name = s.study_name if s.study_name.isprintable() else repr(s.study_name)
+        rows.append([name, attrs.get("sliceq22.mode", "?"), s.n_trials,
                      attrs.get("sliceq22.trials", "?"), str(attrs.get("sliceq22.description", ""))[:50]])
     if not rows:
         print("no studies in this storage")

@@ -19,9 +19,18 @@ def _positive(text: str) -> int:
     return value
 
 
+def _budget(text: str) -> int:
+    from sliceq22.search.config import MAX_TRIALS
+
+    value = _positive(text)
+    if value > MAX_TRIALS:
+        raise argparse.ArgumentTypeError(f"{value} is more than the {MAX_TRIALS:,} trials allowed")
+    return value
+
+
 def _add_execution(parser: argparse.ArgumentParser) -> None:
     add_storage_argument(parser)
-    parser.add_argument("--trials", type=_positive, metavar="N",
+    parser.add_argument("--trials", type=_budget, metavar="N",
                         help="total finished trials wanted, counting those already stored")
     parser.add_argument("--workers", type=_positive, metavar="N",
                         help="parallel evaluations (default: one per CPU)")
@@ -91,11 +100,16 @@ def _execute(config, args: argparse.Namespace) -> int:
                      ("failed", summary.failed_now), ("infeasible", summary.infeasible_now)):
         if n:
             parts.append(f"{n} {label} in this run")
+    if summary.memoised_now:
+        parts.append(f"{summary.memoised_now} repeated candidate(s) given their stored result")
     if summary.recovered:
         parts.append(f"recovered abandoned trial(s) {', '.join(map(str, summary.recovered))}")
     print("; ".join(parts) + (f" ({summary.seconds:.1f} s)" if summary.seconds else ""))
     if summary.grid_exhausted and summary.finished < summary.budget:
         print(f"the grid is exhausted: every candidate was evaluated ({summary.finished} finished)")
+    elif summary.space_exhausted and summary.finished < summary.budget:
+        print(f"the search space is exhausted: all {summary.space_exhausted} candidates were "
+              f"evaluated ({summary.finished} of {summary.budget} trials finished)")
     elif summary.finished < summary.budget:
         raise Sliceq22Error(f"study {config.name!r} stopped at {summary.finished} of {summary.budget} trials")
     return 0

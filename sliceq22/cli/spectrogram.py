@@ -59,7 +59,11 @@ def _read_file(path: str) -> tuple[np.ndarray, int]:
         part: Any = probe_file(path)
     else:
         part = probe_streams(path)[0]
-    return part.read(), int(part.rate)
+    audio = part.read()
+    # Evaluation refuses such a file (data.plan); a drawing of it would be one flat colour.
+    if not np.isfinite(audio).all():
+        raise DatasetError(f"{path}: holds non-finite samples (NaN or infinity)")
+    return audio, int(part.rate)
 
 
 def _dataset_signal(args: argparse.Namespace) -> tuple[np.ndarray, int, str]:
@@ -89,18 +93,19 @@ def _spectrogram(args: argparse.Namespace) -> int:
     from sliceq22.report.spectrogram import compute_views, excerpt, views_figure
     from sliceq22.transforms import make_transform
 
+    from sliceq22.cli.outpath import check_output_file
+
     out = Path(args.output)
     kind = out.suffix.lower()
     if kind not in (".html", ".htm", ".png"):
         raise Sliceq22Error(f"{out}: output must end in .html or .png")
-    if not out.parent.is_dir():
-        raise Sliceq22Error(f"cannot write {out}: folder {out.parent} does not exist")
+    check_output_file(out)
     for name in ("columns", "rows"):
         if getattr(args, name) < 8:
             raise ParameterError(f"--{name} {getattr(args, name)} must be at least 8")
     params = parse_params(args.param)
     # Validate the transform before any audio is read (the rate is checked again below).
-    make_transform(args.transform, params)
+    type(make_transform(args.transform, params)).check_relevant(params)
     if args.audio is not None:
         audio, rate = _read_file(args.audio)
         audio, start = excerpt(audio, rate, args.start or 0.0, args.duration)
@@ -116,7 +121,11 @@ def _spectrogram(args: argparse.Namespace) -> int:
     if kind == ".png":
         _write_png(fig, out, width=max(900, args.columns + 200))
     else:
-        fig.write_html(out, include_plotlyjs=True, full_html=True, config={"displaylogo": False})
+        try:
+            fig.write_html(out, include_plotlyjs=True, full_html=True,
+                           config={"displaylogo": False})
+        except OSError as exc:
+            raise Sliceq22Error(f"cannot write {out}: {exc.strerror or exc}") from None
     print(f"wrote {out}")
     return 0
 

@@ -155,14 +155,22 @@ def probe_file(path: Path | str, *, label: str = "") -> FilePart:
     import soundfile as sf
 
     path = str(path)
-    if not Path(path).is_file():
-        raise DatasetError(f"{path}: file does not exist")
+    _require_file(path)
     try:
         info = sf.info(path)
     except (RuntimeError, OSError) as exc:
         raise DatasetError(f"{path}: unreadable audio file ({_one_line(exc)})") from None
     if info.frames <= 0:
         raise DatasetError(f"{path}: audio file holds no samples")
+    if str(info.format) == "WAV":
+        declared, present = wav_data_bytes(path)
+        if declared > present:
+            per_frame = present // info.frames  # bytes per frame, all channels
+            frames = declared // per_frame if per_frame else "more"
+            raise DatasetError(
+                f"{path}: truncated WAV file: its header declares {frames} frames, the file holds "
+                f"{info.frames} (an interrupted copy or download?); copy or export it again"
+            )
     return FilePart(
         where=path,
         rate=int(info.samplerate),
@@ -172,6 +180,51 @@ def probe_file(path: Path | str, *, label: str = "") -> FilePart:
         path=path,
         subtype=str(info.subtype),
     )
+
+
+def _require_file(path: str) -> None:
+    """Refuse a missing path, and a folder given where an audio file is wanted, by name."""
+    if Path(path).is_dir():
+        raise DatasetError(f"{path}: is a folder, not an audio file")
+    if not Path(path).is_file():
+        raise DatasetError(f"{path}: file does not exist")
+
+
+def wav_data_bytes(path: str) -> tuple[int, int]:
+    """Bytes of sample data a RIFF/WAVE file's header declares, and the bytes it holds.
+
+    libsndfile reads a truncated WAV quietly as a shorter one; the ``data``
+    chunk's declared size against the bytes after it tells the two apart.
+    Streamed WAVs that leave the size unset (0 or 0xFFFFFFFF) and RF64/W64
+    files are not judged (``(0, 0)``).
+
+    Parameters
+    ----------
+    path : str
+        A file libsndfile reports as WAV.
+
+    Returns
+    -------
+    (declared, present) : tuple of int
+        Equal (or ``(0, 0)``) when the file is complete or cannot be judged.
+    """
+    import struct
+
+    size = Path(path).stat().st_size
+    with open(path, "rb") as fh:
+        if fh.read(4) != b"RIFF":
+            return 0, 0
+        fh.seek(12)
+        while True:
+            head = fh.read(8)
+            if len(head) < 8:
+                return 0, 0
+            chunk, length = head[:4], struct.unpack("<I", head[4:])[0]
+            if chunk == b"data":
+                if length in (0, 0xFFFFFFFF):
+                    return 0, 0
+                return length, min(length, size - fh.tell())
+            fh.seek(length + (length & 1), 1)  # chunks are padded to an even size
 
 
 def _run_ffmpeg_tool(command: list[str], path: str, tool: str) -> subprocess.CompletedProcess[bytes]:
@@ -197,8 +250,7 @@ def probe_streams(path: Path | str) -> list[StreamPart]:
         ffprobe cannot read the file or it holds no audio stream.
     """
     path = str(path)
-    if not Path(path).is_file():
-        raise DatasetError(f"{path}: file does not exist")
+    _require_file(path)
     result = _run_ffmpeg_tool(["ffprobe", "-v", "error", "-show_streams", "-of", "json", path], path, "FFmpeg's ffprobe")
     if result.returncode != 0:
         raise DatasetError(f"{path}: unreadable audio file ({_last_line(result.stderr)})")

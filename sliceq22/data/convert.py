@@ -16,6 +16,7 @@ import json
 import shutil
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -86,11 +87,10 @@ def convert_to_musdb(
         Whatever loading refuses, an existing track folder without
         ``overwrite``, or an output folder that cannot be written.
     """
-    from tqdm import tqdm
-
     if mixture not in ("recorded", "sum"):
         raise DatasetError(f"mixture: {mixture!r} is not one of 'recorded', 'sum'")
     out = Path(out).expanduser()
+    _refuse_overlap(spec, out)
     prepared = prepare(spec)
     train = out / "train"
     existing = [p.name for p in prepared.plans if (train / p.name).exists()]
@@ -99,14 +99,74 @@ def convert_to_musdb(
             f"{train}: {len(existing)} track folder(s) already exist ({existing[0]!r}...); "
             "pass --overwrite to replace them"
         )
+    # Folders this call creates, innermost last: removed again if the conversion
+    # is refused before a track is written, so a refusal leaves nothing behind.
+    created = [p for p in (*reversed(train.parents), train) if not p.exists()]
+    scratch = out / _SCRATCH
     try:
         train.mkdir(parents=True, exist_ok=True)
-        scratch = out / _SCRATCH
         scratch.mkdir(exist_ok=True)
     except OSError as exc:
+        _remove_empty(created)
         raise DatasetError(f"{out}: cannot create the output folder ({exc.strerror})") from None
 
     report = ConversionReport(out=out, skipped=list(prepared.skipped), rate=prepared.rate)
+    try:
+        manifest_tracks = _convert_tracks(prepared, spec, train, scratch, mixture, progress, report)
+    except BaseException:
+        shutil.rmtree(scratch, ignore_errors=True)
+        _remove_empty(created)
+        raise
+    shutil.rmtree(scratch, ignore_errors=True)
+    report.manifest = out / MANIFEST
+    report.manifest.write_text(
+        json.dumps(
+            {
+                "sliceq22": __version__,
+                "dataset": spec.to_mapping(),
+                "rate": prepared.rate,
+                "tracks": manifest_tracks,
+                "skipped": [{"name": n, "reason": r} for n, r in prepared.skipped],
+            },
+            indent=2,
+        )
+        + "\n"
+    )
+    return report
+
+
+def _refuse_overlap(spec: DatasetSpec, out: Path) -> None:
+    """Refuse an output tree inside the dataset it converts (or the dataset inside its tracks).
+
+    Writing into the source would add ``train/`` to the very tree being read,
+    and ``--overwrite`` could replace source folders.
+    """
+    root = getattr(spec, "root", None)
+    if root is None:
+        return
+    source, target = Path(root).expanduser().resolve(), out.resolve()
+    if target == source or source in target.parents:
+        raise DatasetError(f"OUT {out} is inside ROOT {root}: write the converted tree elsewhere")
+    if (target / "train") == source or (target / "train") in source.parents:
+        raise DatasetError(f"ROOT {root} is inside OUT/train ({out / 'train'}): choose another OUT")
+
+
+def _remove_empty(folders: list[Path]) -> None:
+    """Remove the folders (innermost first) that are still empty."""
+    for folder in reversed(folders):
+        try:
+            folder.rmdir()
+        except OSError:  # not empty (something was written) or already gone
+            return
+
+
+def _convert_tracks(
+    prepared: Any, spec: DatasetSpec, train: Path, scratch: Path, mixture: str, progress: bool,
+    report: ConversionReport,
+) -> list[dict[str, Any]]:
+    """Write every prepared track into ``train`` through ``scratch``; return manifest entries."""
+    from tqdm import tqdm
+
     manifest_tracks = []
     for plan in tqdm(prepared.plans, desc="converting", unit="track", disable=not progress):
         track = realize(plan, spec, prepared.rate)
@@ -141,19 +201,4 @@ def convert_to_musdb(
                 "notes": notes,
             }
         )
-    shutil.rmtree(out / _SCRATCH, ignore_errors=True)
-    report.manifest = out / MANIFEST
-    report.manifest.write_text(
-        json.dumps(
-            {
-                "sliceq22": __version__,
-                "dataset": spec.to_mapping(),
-                "rate": prepared.rate,
-                "tracks": manifest_tracks,
-                "skipped": [{"name": n, "reason": r} for n, r in prepared.skipped],
-            },
-            indent=2,
-        )
-        + "\n"
-    )
-    return report
+    return manifest_tracks

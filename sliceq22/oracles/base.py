@@ -13,10 +13,48 @@ import numpy as np
 
 from sliceq22 import TARGETS
 from sliceq22.data.track import Track
-from sliceq22.errors import InfeasibleError, ParameterError
+from sliceq22.errors import DatasetError, InfeasibleError, ParameterError
 from sliceq22.transforms.base import Transform
 
 AGGREGATES: tuple[str, ...] = ("median", "mean")
+
+#: Shortest track (excerpt) that is scored, in seconds. A few samples
+#: reconstruct exactly under any transform (an SDR of +inf) and say nothing
+#: about separation; museval's BSSv4 windows are 1 s, so this only rules out
+#: tracks too short for any score to mean something.
+MIN_SCORED_SECONDS = 0.1
+
+
+def require_scorable(prepared: Any, spec: Any) -> None:
+    """Refuse a prepared dataset with a track too short to score, before any audio is read.
+
+    Parameters
+    ----------
+    prepared : sliceq22.data.load.Prepared
+        :func:`sliceq22.data.load.prepare`'s result for ``spec``.
+    spec : sliceq22.data.DatasetSpec
+        The dataset spec (its excerpt settings decide each track's length).
+    """
+    from sliceq22.data.plan import choose_excerpt
+
+    for plan in prepared.plans:
+        frames = choose_excerpt(plan.name, plan.frames_at(prepared.rate), prepared.rate, spec)[1]
+        require_scorable_length(plan.name, frames, prepared.rate)
+
+
+def require_scorable_length(name: str, frames: int, rate: int) -> None:
+    """Refuse a track too short to be scored, giving its length.
+
+    Raises
+    ------
+    DatasetError
+        ``frames`` is below :data:`MIN_SCORED_SECONDS` at ``rate``.
+    """
+    if frames < MIN_SCORED_SECONDS * rate:
+        raise DatasetError(
+            f"track {name!r} is {frames} samples ({frames / rate:.3f} s) long: too short to "
+            f"score; tracks need at least {MIN_SCORED_SECONDS:g} s"
+        )
 
 
 @dataclass

@@ -21,7 +21,7 @@ from sliceq22.report import figures
 from sliceq22.report.collect import StudyReport, collect
 from sliceq22.report.html import Page, cell_number, duration, esc, json_block, table
 from sliceq22.search.config import StudyConfig
-from sliceq22.search.scoring import shared_value
+from sliceq22.search.scoring import score_of, shared_value
 from sliceq22.search.trialattrs import trial_attrs
 
 #: Sections in page order: (anchor, heading).
@@ -121,7 +121,8 @@ def best_rows(rep: StudyReport) -> tuple[list[str], list[list[str]]]:
     def ref_cells(column: str, best: float | None) -> list[str]:
         cells = []
         for ref in refs.values():
-            value = shared_value(ref["scores"]) if column == "shared" else float(ref["scores"].get(column, math.nan))
+            scores = ref["scores"]
+            value = shared_value(scores) if column == "shared" else score_of(scores, column)
             cells.append(cell_number(value))
             if best is None or math.isnan(value):
                 cells.append(cell_number(None))

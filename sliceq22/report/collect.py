@@ -20,7 +20,7 @@ from optuna.trial import FrozenTrial, TrialState
 from sliceq22 import TARGETS
 from sliceq22.search.config import StudyConfig
 from sliceq22.search.results import export_best, overview
-from sliceq22.search.scoring import shared_value
+from sliceq22.search.scoring import score_of, shared_value
 from sliceq22.search.space import TRANSFORM_PARAM, ParamRange, TransformEntry
 from sliceq22.search.study import ATTR_DATASET, ATTR_VERSIONS, budget_of
 from sliceq22.search.trialattrs import trial_attrs
@@ -128,8 +128,8 @@ class StudyReport:
         """A trial's aggregate score for ``target`` (a TARGETS name or ``"shared"``)."""
         scores = trial_attrs(trial).get("scores") or {}
         if target == "shared":
-            return shared_value({t: float(scores.get(t, math.nan)) for t in TARGETS})
-        return float(scores.get(target, math.nan))
+            return shared_value({t: score_of(scores, t) for t in TARGETS})
+        return score_of(scores, target)
 
     def columns(self) -> list[str]:
         """Score columns a figure shows: the four targets, then ``shared`` in shared mode."""

@@ -23,7 +23,7 @@ from plotly.subplots import make_subplots
 
 from sliceq22 import TARGETS
 from sliceq22.report.collect import SearchedParam, StudyReport
-from sliceq22.search.scoring import shared_value
+from sliceq22.search.scoring import score_of, shared_value
 from sliceq22.search.trialattrs import trial_attrs
 
 #: One colour per score column, the same in every figure.
@@ -206,7 +206,7 @@ def param_importances(rep: StudyReport, entry: str) -> tuple[dict[str, dict[str,
 
         def target(t: FrozenTrial, column: str = column) -> float:
             scores = trial_attrs(t)["scores"]
-            value = shared_value(scores) if column == "shared" else float(scores.get(column, math.nan))
+            value = shared_value(scores) if column == "shared" else score_of(scores, column)
             return sign * value
 
         try:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import difflib
 import json
+import math
 import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -19,6 +20,11 @@ from typing import Any
 from sliceq22.errors import ParameterError, StudyFileError
 from sliceq22.search.space import TransformEntry, check_keys, parse_transforms, table_entries
 from sliceq22.transforms import transform_class
+
+#: Largest trial budget accepted: a million evaluations is years of compute; a
+#: larger number is a typo, and an "until stopped" run ends anyway when the
+#: space is exhausted or nothing more can be scored.
+MAX_TRIALS = 1_000_000
 
 MODES = ("shared", "per-target")
 AGGREGATES = ("median", "mean")
@@ -139,9 +145,30 @@ def _int(value: Any, where: str, low: int | None = None) -> int:
 def _positive(value: Any, where: str) -> float | None:
     if value is None:
         return None
-    if isinstance(value, bool) or not isinstance(value, int | float) or value <= 0:
+    if isinstance(value, bool) or not isinstance(value, int | float) or not 0 < value < math.inf:
         raise StudyFileError(f"{where}: {value!r} must be a positive number")
     return value
+
+
+def _study_name(raw: Any) -> str:
+    """The study name, refused if it could not be typed back or shown in one table cell.
+
+    A name is typed on the command line (``show NAME``) and printed in
+    ``list``'s table: path separators and control characters (a newline)
+    would break both, so they are refused with the character named.
+    """
+    if not isinstance(raw, str):
+        raise StudyFileError(f"study.name: {raw!r} must be a string")
+    name = raw.strip()
+    for char in name:
+        if char in "/\\" or not char.isprintable():
+            raise StudyFileError(
+                f"study.name: {name!r} contains {char!r}; use letters, digits, spaces and "
+                "punctuation other than / and \\ (no control characters)"
+            )
+    if len(name) > 200:
+        raise StudyFileError(f"study.name: {len(name)} characters; at most 200")
+    return name
 
 
 def _references(raw: Any) -> tuple[Reference, ...]:
@@ -157,6 +184,7 @@ def _references(raw: Any) -> tuple[Reference, ...]:
         try:
             cls = transform_class(str(item["family"]))
             validated = cls.validate(params)
+            cls.check_relevant(params)
         except ParameterError as exc:
             raise StudyFileError(f"{at}: {exc}") from None
         label = str(item.get("label", item["family"]))
@@ -187,9 +215,11 @@ def parse_study(doc: Mapping[str, Any], source_text: str = "", *, where: str = "
     study = _table(doc, "study")
     if "name" not in study or not str(study["name"]).strip():
         raise StudyFileError("study.name: missing; every study needs a name")
-    name = str(study["name"]).strip()
+    name = _study_name(study["name"])
     mode = _choice(study.get("mode", "shared"), MODES, "study.mode")
     trials = _int(study.get("trials", 20), "study.trials", low=1)
+    if trials > MAX_TRIALS:
+        raise StudyFileError(f"study.trials: {trials} is more than the {MAX_TRIALS:,} allowed")
     aggregate = _choice(study.get("aggregate", "median"), AGGREGATES, "study.aggregate")
     retries = _int(study.get("retries", 2), "study.retries", low=0)
 
@@ -273,7 +303,8 @@ def load_study_file(path: str | Path) -> StudyConfig:
     """
     path = Path(path)
     try:
-        text = path.read_text(encoding="utf-8")
+        # utf-8-sig: a byte-order mark (Windows editors write one) is accepted and dropped.
+        text = path.read_text(encoding="utf-8-sig")
     except FileNotFoundError:
         raise StudyFileError(f"{path}: study file not found") from None
     except (OSError, UnicodeDecodeError) as exc:
@@ -283,6 +314,7 @@ def load_study_file(path: str | Path) -> StudyConfig:
 
 def parse_study_text(text: str, label: str = "<study>") -> StudyConfig:
     """Parse and validate the text of a study file (``label`` prefixes every error)."""
+    text = text.removeprefix("\ufeff")
     try:
         doc = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:

@@ -94,11 +94,18 @@ def check_candidate(
     if constraints.max_coefficients_per_second is not None and per_second > constraints.max_coefficients_per_second:
         return (
             f"{per_second:,.0f} coefficients per second exceed "
-            f"constraints.max_coefficients_per_second {constraints.max_coefficients_per_second:,.0f}"
+            "constraints.max_coefficients_per_second "
+            f"{_limit(constraints.max_coefficients_per_second)}"
         )
     memory = estimate_memory_mb(
         transform, length=longest or length, channels=channels, track_bytes=track_bytes
     )
     if constraints.max_memory_mb is not None and memory > constraints.max_memory_mb:
-        return f"estimated {memory:,.0f} MiB per evaluation exceeds constraints.max_memory_mb {constraints.max_memory_mb:,.0f}"
+        return (f"estimated {memory:,.0f} MiB per evaluation exceeds constraints.max_memory_mb "
+                f"{_limit(constraints.max_memory_mb)}")
     return None
+
+
+def _limit(value: float) -> str:
+    """A limit as the user wrote it: thousands separated, small ones not rounded to 0."""
+    return f"{value:,.0f}" if value >= 100 else f"{value:g}"

@@ -25,6 +25,7 @@ from optuna.trial import TrialState
 
 from sliceq22 import TARGETS
 from sliceq22.errors import Sliceq22Error
+from sliceq22.interrupt import sigterm_as_interrupt
 from sliceq22.search import raystart, references, trialattrs
 from sliceq22.search import study as studies
 from sliceq22.search.budgetlock import BudgetLock
@@ -32,13 +33,17 @@ from sliceq22.search.config import StudyConfig
 from sliceq22.search.resilient import DEFAULT_PATIENCE_S, PatientStorage
 from sliceq22.search.storage import mask_url
 from sliceq22.search.constraints import check_candidate
+from sliceq22.search.memo import CandidateIndex, candidate_key, space_points
 from sliceq22.search.scoring import per_target_values, shared_value
 from sliceq22.search.space import TransformEntry, sample_candidate
-from sliceq22.search.trialattrs import WORKER
+from sliceq22.search.trialattrs import CANDIDATE, RESULT, WORKER, trial_attrs
 from sliceq22.search.worker import WORKER_ENV, remote_evaluate
 
 #: Consecutive infeasible candidates after which the search space is judged hopeless.
 MAX_INFEASIBLE_STREAK = 200
+#: Consecutive failed trials after which a run stops: something fails every
+#: candidate (the dataset, the workers' memory), and retrying would never end.
+MAX_FAILURE_STREAK = 10
 #: Seconds between heartbeats written for running trials (and checks for abandoned ones).
 HEARTBEAT_S = 10.0
 #: Seconds between looks at the storage while only other drivers' trials run.
@@ -75,6 +80,12 @@ class RunSummary:
     recovered: list[int] = field(default_factory=list)
     seconds: float = 0.0
     grid_exhausted: bool = False
+    #: Every candidate of a finite search space is settled: how many there are.
+    space_exhausted: int | None = None
+    #: Trials told the stored result of an earlier trial with the same candidate.
+    memoised_now: int = 0
+    #: Targets that no track can score (silent in every track), with the reason.
+    unscorable: dict[str, str] = field(default_factory=dict)
 
 
 class StudyDriver:
@@ -145,6 +156,14 @@ class StudyDriver:
         self._last_beat = time.time()
         self.grid_exhausted = False
         self.told = 0
+        self.index = CandidateIndex()
+        #: Keys of every candidate of a finite space (None: endless), set by :meth:`run`.
+        self.points: set[str] | None = None
+        self.space_exhausted = False
+        self.unscorable: dict[str, str] = {}
+        #: Trials failed in a row in this run, and the last reason.
+        self.fail_streak = 0
+        self.last_failure = ""
         self.lock = BudgetLock(_engine_of(storage), config.name, getattr(storage, "patiently", None))
 
     def _on_storage_wait(self, waited: float, detail: str) -> None:
@@ -168,21 +187,39 @@ class StudyDriver:
             self.queue_ahead = 0
         return workers
 
-    def _load_tracks(self, study: optuna.Study) -> list[Any]:
-        """Read every track once (fingerprint) and ship it to the workers (:mod:`.shipping`)."""
+    def _load_tracks(self, study: optuna.Study | None) -> list[Any]:
+        """Read every track once (fingerprint) and ship it to the workers (:mod:`.shipping`).
+
+        Writes nothing: the fingerprint is compared with a stored study's here
+        and stored by :meth:`run` once everything has been checked.
+
+        Raises
+        ------
+        Sliceq22Error
+            The dataset differs from the study's, a track is too short to
+            score, or every target is silent in every track.
+        """
+        from sliceq22.oracles.base import require_scorable_length
         from sliceq22.search.shipping import ship_tracks
 
         shipped = ship_tracks(self.config.dataset, via=self.tracks_via, progress=self.progress,
                               mixture=str(self.config.objective.get("mixture", "sum")))
         fingerprint = shipped.fingerprint
-        stored = study.user_attrs.get(studies.ATTR_DATASET)
-        if stored is None:
-            studies.set_json_attr(study, studies.ATTR_DATASET, fingerprint)
-        elif stored != studies.as_stored(fingerprint):
+        stored = None if study is None else study.user_attrs.get(studies.ATTR_DATASET)
+        if stored is not None and stored != studies.as_stored(fingerprint):
             raise Sliceq22Error(
                 f"study {self.config.name!r}: the dataset differs from the one the study was run on "
                 "(track names, excerpts or content changed); rename the study to start a new one"
             )
+        shortest = shipped.names[0] if len(shipped.names) == 1 else "the shortest"
+        require_scorable_length(shortest, shipped.length, shipped.rate)
+        never = [t for t in TARGETS if len(shipped.silent_in.get(t, ())) == len(shipped.names)]
+        if len(never) == len(TARGETS):
+            raise Sliceq22Error(
+                f"every target is silent in every track of {self.config.dataset.describe()}: "
+                "nothing can be scored; check the dataset (sliceq22 data info)"
+            )
+        self.unscorable = {t: "silent in every track" for t in never}
         self.rate = shipped.rate
         self.length = shipped.length
         self.channels = shipped.channels
@@ -218,34 +255,139 @@ class StudyDriver:
         a driver that died inside the lock (see :meth:`_recover`).
 
         Returns ``"started"``, ``"infeasible"`` (recorded, not started),
-        ``"full"`` (the budget has no room left) or ``"lost"`` (another driver
+        ``"memoised"`` (the candidate was evaluated before: told that result),
+        ``"full"`` (the budget has no room left), ``"exhausted"`` (every
+        candidate of a finite space is settled) or ``"lost"`` (another driver
         took the trial over while the database was unreachable).
         """
         with self.lock.held():
             finished, running = studies.budget_usage(study)
             if finished + running >= budget or not self._grid_has_room(study):
                 return "full"
+            if self._space_settled(study):
+                return "exhausted"
             trial = study.ask()
-            label, family, params = self._candidate(trial)
-            reason = check_candidate(
-                family, params, self.config.constraints, rate=self.rate, length=self.length,
-                channels=self.channels, longest=self.shipped.longest,
-                track_bytes=self.shipped.track_bytes,
-            )
             try:
-                trialattrs.store_candidate(trial, {
-                    "label": label, "family": family, "transform_params": params,
-                    "driver_host": socket.gethostname(), "driver_pid": os.getpid(),
-                }, reason)
-            except optuna.exceptions.UpdateFinishedTrialError:
-                return "lost"
+                drawn = self._draw(study, trial, summary)
+            except BaseException:
+                self._drop_unstarted(study, trial)
+                raise
+        if isinstance(drawn, str):
+            return drawn
+        label, family, params, reason = drawn
+        try:
+            if reason is not None:
+                self._tell(study, trial, state=TrialState.PRUNED)
+                summary.infeasible_now += 1
+                return "infeasible"
+            generator = evaluate.remote(family, params, self.rate, track_refs,
+                                        self.config.objective)
+            self.running[generator] = RunningTrial(trial, label, family, params, generator)
+        except BaseException:
+            # Stopped (Ctrl-C, SIGTERM) between storing the candidate and starting it:
+            # nothing else knows of the trial, so it is failed and requeued here.
+            if not any(run.trial is trial for run in self.running.values()):
+                self._drop_unstarted(study, trial)
+            raise
+        return "started"
+
+    def _draw(self, study: optuna.Study, trial: optuna.Trial,
+              summary: RunSummary) -> str | tuple[str, str, dict[str, Any], str | None]:
+        """Draw and store the candidate of an asked trial (under the lock, see :meth:`_dispatch`).
+
+        Returns ``(label, family, params, infeasible reason or None)``, or the
+        outcome ``"memoised"`` or ``"lost"`` when nothing is left to start.
+        """
+        label, family, params = self._candidate(trial)
+        earlier = self.index.memo(study, candidate_key(family, params))
+        if earlier is not None:
+            return self._memoise(study, trial, earlier, label, family, params, summary)
+        reason = check_candidate(
+            family, params, self.config.constraints, rate=self.rate, length=self.length,
+            channels=self.channels, longest=self.shipped.longest,
+            track_bytes=self.shipped.track_bytes,
+        )
+        try:
+            trialattrs.store_candidate(trial, {
+                "label": label, "family": family, "transform_params": params,
+                "driver_host": socket.gethostname(), "driver_pid": os.getpid(),
+            }, reason)
+        except optuna.exceptions.UpdateFinishedTrialError:
+            return "lost"
+        return label, family, params, reason
+
+    def _drop_unstarted(self, study: optuna.Study, trial: optuna.Trial) -> None:
+        """Fail (and requeue, if its candidate was stored) a trial stopped before it started.
+
+        Best effort: with the storage gone the trial stays RUNNING, and the
+        next run recovers it (:func:`sliceq22.search.study.recover_abandoned`).
+        """
+        try:
+            frozen = study._storage.get_trial(trial._trial_id)
+            if frozen.state.is_finished():
+                return
+            study._storage.set_trial_user_attr(trial._trial_id, "failure",
+                                               "interrupted: the driver stopped")
+            study._storage.set_trial_state_values(trial._trial_id, state=TrialState.FAIL)
+            if CANDIDATE in frozen.user_attrs:
+                failed = study._storage.get_trial(trial._trial_id)
+                studies.requeue(study, failed, self.config.retries)
+        except Exception:  # noqa: BLE001 - the storage may be what failed
+            pass
+
+    def _space_settled(self, study: optuna.Study) -> bool:
+        """Whether every candidate of a finite space is settled or running, and nothing waits.
+
+        Then a new draw could only repeat a candidate: asking stops, and the
+        run ends once the running trials are told (a failed one that is
+        retried waits again, and the run goes on).
+        """
+        if self.points is None:
+            return False
+        settled, waiting = self.index.settled(study)
+        self.space_exhausted = not waiting and self.points <= settled | self._running_keys(study)
+        return self.space_exhausted
+
+    def _running_keys(self, study: optuna.Study) -> set[str]:
+        """Candidate keys of the study's RUNNING trials (any driver's)."""
+        keys = set()
+        for trial in study.get_trials(deepcopy=False, states=(TrialState.RUNNING,)):
+            key = self.index.key_of(trial)
+            if key is not None:
+                keys.add(key)
+        return keys
+
+    def _memoise(self, study: optuna.Study, trial: optuna.Trial, earlier: optuna.trial.FrozenTrial,
+                 label: str, family: str, params: dict[str, Any], summary: RunSummary) -> str:
+        """Tell ``trial`` the result of ``earlier``, which evaluated the same candidate.
+
+        The objective and dataset of a study are fixed, so the stored result
+        is what an evaluation would give; the trial records ``memo_of``.
+        Returns the :meth:`_dispatch` outcome (``"memoised"`` or ``"infeasible"``).
+        """
+        candidate = {"label": label, "family": family, "transform_params": params,
+                     "driver_host": socket.gethostname(), "driver_pid": os.getpid(),
+                     "memo_of": earlier.number}
+        stored = trial_attrs(earlier)
+        reason = stored.get("infeasible")
+        try:
+            trialattrs.store_candidate(trial, candidate, reason)
+            if reason is None:
+                # The earlier result as stored (packed part and short scores), marked as reused.
+                result = {**earlier.user_attrs.get(RESULT, {}), "scores": stored.get("scores"),
+                          "memo_of": earlier.number}
+                trialattrs.store_result(trial, result)
+        except optuna.exceptions.UpdateFinishedTrialError:
+            return "lost"
         if reason is not None:
             self._tell(study, trial, state=TrialState.PRUNED)
             summary.infeasible_now += 1
             return "infeasible"
-        generator = evaluate.remote(family, params, self.rate, track_refs, self.config.objective)
-        self.running[generator] = RunningTrial(trial, label, family, params, generator)
-        return "started"
+        values = list(earlier.values)
+        if self._tell(study, trial, values if len(values) > 1 else values[0]):
+            summary.memoised_now += 1
+            summary.completed_now += 1
+        return "memoised"
 
     def _grid_has_room(self, study: optuna.Study) -> bool:
         """For a grid study: whether some grid point is neither finished nor running.
@@ -350,25 +492,65 @@ class StudyDriver:
             result["excluded"] = excluded
         return result
 
+    def _unscored(self, run: RunningTrial, values: dict[str, float]) -> dict[str, str]:
+        """Why each target without a finite score has none (stored beside the ``null``)."""
+        out = {}
+        for t in TARGETS:
+            if math.isfinite(values[t]):
+                continue
+            silent = sum(t in r["excluded"] for r in run.tracks)
+            if silent == len(run.tracks):
+                out[t] = "silent in every track"
+            elif values[t] > 0:
+                out[t] = "infinite score (exact reconstruction on every scored track)"
+            else:
+                out[t] = "no finite score on any track"
+        return out
+
     def _finish(self, study: optuna.Study, run: RunningTrial, summary: RunSummary) -> None:
+        """Tell a trial whose evaluation ended; targets without a score are told the worst value.
+
+        In per-target mode a target that no track scores (silent in every
+        track) would fail every trial and leave the other targets without a
+        best; it is told the worst value for the direction instead (Optuna
+        has no "missing" objective value), its stored score is ``null`` and
+        ``unscored`` says why. Stored JSON is standard: non-finite scores are
+        ``null``.
+        """
+        from sliceq22.oracles.base import json_safe
+
         result = self._result(run)
         values = result["scores"]
+        unscored = self._unscored(run, values)
+        if unscored:
+            result["unscored"] = unscored
+        maximize = study.directions[0] == optuna.study.StudyDirection.MAXIMIZE
+        worst = -math.inf if maximize else math.inf
         if self.config.mode == "per-target":
-            told = [values[t] for t in TARGETS]
+            told = [values[t] if t not in unscored else worst for t in TARGETS]
+            hopeless = len(unscored) == len(TARGETS)
         else:
-            told = [shared_value(values)]
-        if any(math.isnan(v) for v in told):
-            result["failure"] = "no finite score (every track silent for some target)"
+            told = [shared_value({t: v for t, v in values.items() if t not in unscored})]
+            hopeless = not math.isfinite(told[0])
+        if hopeless:
+            result["failure"] = "no finite score for any target (" + "; ".join(
+                f"{t}: {why}" for t, why in unscored.items()) + ")"
         try:
-            trialattrs.store_result(run.trial, result)
+            trialattrs.store_result(run.trial, json_safe(result))
         except optuna.exceptions.UpdateFinishedTrialError:
             return  # another driver failed it as abandoned and retried it
         if "failure" in result:
             if self._tell(study, run.trial, state=TrialState.FAIL):
                 summary.failed_now += 1
+                self._count_failure(result["failure"])
             return
         if self._tell(study, run.trial, told if len(told) > 1 else told[0]):
             summary.completed_now += 1
+            self.fail_streak = 0
+
+    def _count_failure(self, reason: str) -> None:
+        self.fail_streak += 1
+        self.last_failure = reason
 
     def _fail(self, study: optuna.Study, run: RunningTrial, reason: str, summary: RunSummary, retry: bool) -> None:
         if study._storage.get_trial(run.trial._trial_id).state.is_finished():
@@ -380,6 +562,7 @@ class StudyDriver:
         if not self._tell(study, run.trial, state=TrialState.FAIL):
             return
         summary.failed_now += 1
+        self._count_failure(reason)
         if retry:
             frozen = study._storage.get_trial(run.trial._trial_id)
             studies.requeue(study, frozen, self.config.retries)
@@ -413,15 +596,18 @@ class StudyDriver:
                 import ray
 
                 ray.cancel(run.generator, force=True)
+                from sliceq22.oracles.base import json_safe
+
                 try:
                     pruner = self.config.pruner["name"]
-                    trialattrs.store_result(run.trial, {
+                    trialattrs.store_result(run.trial, json_safe({
                         **self._result(run), "pruned": f"pruned by the {pruner} pruner after "
-                        f"{len(run.tracks)} of {len(self.track_names)} tracks"})
+                        f"{len(run.tracks)} of {len(self.track_names)} tracks"}))
                 except optuna.exceptions.UpdateFinishedTrialError:
                     return True
                 if self._tell(study, run.trial, state=TrialState.PRUNED):
                     summary.pruned_now += 1
+                    self.fail_streak = 0
                 return True
         return False
 
@@ -460,36 +646,78 @@ class StudyDriver:
         its own to run waits while others' trials are running, taking over
         their trials if their driver stops.
         """
-        import ray
-
         from sliceq22.oracles import get_objective
 
         t0 = time.time()
         objective = self.config.objective
         direction = get_objective(str(objective["name"]), **{k: v for k, v in objective.items() if k != "name"}).direction
-        study, _ = studies.open_study(self.config, self.storage, direction=direction, budget=self.budget_override)
+        # Everything that can refuse the run (the stored study file, Ray, the
+        # dataset) is checked before the first write: a refused run leaves the
+        # stored study (its budget included) as it was, and creates none.
+        existing = studies.find_study(self.config, self.storage)
+        if existing is not None:
+            budget = self.budget_override or studies.budget_of(existing, self.config)
+            if studies.finished_count(existing) >= budget:
+                study, _ = studies.open_study(self.config, self.storage, direction=direction,
+                                              budget=self.budget_override)
+                summary = RunSummary(self.config.name, budget, studies.finished_count(study))
+                summary.recovered = self._recover(study)
+                return summary
+        self._check_dataset()
+        workers = self._start_ray()
+        with sigterm_as_interrupt():
+            return self._run_loaded(existing, direction, workers, t0)
+
+    def _check_dataset(self) -> None:
+        """Refuse a missing, changed or unusable dataset before Ray starts (no audio is read).
+
+        Files, lengths against the excerpt, rates and truncated files are
+        checked from the headers; what needs the samples (non-finite or
+        all-silent audio, the fingerprint) is checked by :meth:`_load_tracks`.
+        """
+        from sliceq22.data.load import prepare
+        from sliceq22.oracles.base import require_scorable
+
+        require_scorable(prepare(self.config.dataset), self.config.dataset)
+
+    def _run_loaded(self, existing: optuna.Study | None, direction: str, workers: int,
+                    t0: float) -> RunSummary:
+        """:meth:`run` once Ray is up: check the dataset, then write and run."""
+        import ray
+
+        track_refs = self._load_tracks(existing)
+        study, _ = studies.open_study(self.config, self.storage, direction=direction,
+                                      budget=self.budget_override)
+        if studies.ATTR_DATASET not in study.user_attrs:
+            studies.set_json_attr(study, studies.ATTR_DATASET, self.shipped.fingerprint)
         budget = studies.budget_of(study, self.config)
         summary = RunSummary(self.config.name, budget, studies.finished_count(study))
+        summary.unscorable = dict(self.unscorable)
+        if self.unscorable and self.notify is not None:
+            self.notify(f"{', '.join(self.unscorable)}: silent in every track, so never scored; "
+                        "the other targets are")
         summary.recovered = self._recover(study)
         self._enqueue_references(study)
-        if studies.finished_count(study) >= budget:
-            summary.finished = studies.finished_count(study)
-            return summary
-
-        workers = self._start_ray()
+        self.points = space_points(self.config.transforms)
         capacity = workers + self.queue_ahead
-        track_refs = self._load_tracks(study)
         evaluate = remote_evaluate()
         bars = _Progress(budget, self.config.name, len(self.track_names), self.progress)
         streak = 0
         try:
             while True:
-                full = False
+                full = memoised = False
                 while len(self.running) < capacity and not self.grid_exhausted:
                     outcome = self._dispatch(study, evaluate, track_refs, summary, budget)
                     if outcome == "full":
                         full = True
                         break
+                    if outcome == "exhausted":
+                        break
+                    if outcome == "memoised":
+                        memoised = True
+                        if self.running:
+                            break  # take the running trials' messages between memoised draws
+                        continue
                     if outcome == "lost":
                         continue
                     streak = streak + 1 if outcome == "infeasible" else 0
@@ -500,7 +728,7 @@ class StudyDriver:
                         )
                 bars.show(study, self.running.values(), self.told)
                 if not self.running:
-                    if self.grid_exhausted or not full:
+                    if self.grid_exhausted or self.space_exhausted or not full:
                         break
                     finished, running = studies.budget_usage(study)
                     if finished >= budget:
@@ -511,10 +739,17 @@ class StudyDriver:
                         time.sleep(POLL_S)
                         self._heartbeat(study, summary)
                     continue
-                ready, _ = ray.wait(list(self.running), num_returns=1, timeout=HEARTBEAT_S)
+                # After a memoised draw, only look for messages: the next draw is due at once.
+                ready, _ = ray.wait(list(self.running), num_returns=1,
+                                    timeout=0 if memoised else HEARTBEAT_S)
                 self._heartbeat(study, summary)
                 for generator in ready:
                     self._receive(study, generator, summary)
+                if self.fail_streak >= MAX_FAILURE_STREAK:
+                    raise Sliceq22Error(
+                        f"{self.fail_streak} trials in a row failed (last: {self.last_failure}); "
+                        f"stopping. See `sliceq22 show {self.config.name}` for the reasons"
+                    )
         except BaseException:
             self._abandon_running(study)
             raise
@@ -523,6 +758,8 @@ class StudyDriver:
         summary.finished = studies.finished_count(study)
         summary.seconds = time.time() - t0
         summary.grid_exhausted = self.grid_exhausted
+        if self.space_exhausted and self.points is not None:
+            summary.space_exhausted = len(self.points)
         return summary
 
     def _abandon_running(self, study: optuna.Study) -> None:

@@ -13,8 +13,9 @@ import optuna
 from optuna.trial import FrozenTrial, TrialState
 
 from sliceq22 import TARGETS
+from sliceq22.errors import Sliceq22Error
 from sliceq22.search.config import StudyConfig
-from sliceq22.search.scoring import shared_value
+from sliceq22.search.scoring import score_of, shared_value
 from sliceq22.search.trialattrs import trial_attrs
 from sliceq22.transforms import transform_class
 
@@ -78,9 +79,9 @@ def best_per_target(study: optuna.Study) -> dict[str, tuple[FrozenTrial, float]]
     best: dict[str, tuple[FrozenTrial, float]] = {}
     for trial in complete_trials(study):
         for target in TARGETS:
-            score = trial_attrs(trial)["scores"].get(target, math.nan)
-            if math.isnan(score):
-                continue
+            score = trial_attrs(trial)["scores"].get(target)
+            if not isinstance(score, int | float) or not math.isfinite(score):
+                continue  # no score for this target (stored as null, with its reason)
             if target not in best or sign * score > sign * best[target][1]:
                 best[target] = (trial, score)
     return best
@@ -132,16 +133,36 @@ def export_best(study: optuna.Study, config: StudyConfig) -> dict[str, Any]:
     return doc
 
 
+def strict_json(value: Any, **kwargs: Any) -> str:
+    """``value`` as standard JSON: a non-finite number becomes ``null`` (never NaN/Infinity)."""
+    from sliceq22.oracles.base import json_safe
+
+    return json.dumps(json_safe(value), allow_nan=False, **kwargs)
+
+
+def _write(path: Path, text: str) -> None:
+    try:
+        path.write_text(text, encoding="utf-8")
+    except OSError as exc:
+        raise Sliceq22Error(f"cannot write {path}: {exc.strerror or exc}") from None
+
+
 def write_export(doc: dict[str, Any], out: Path, fmt: str) -> list[Path]:
-    """Write the export as one JSON file (``json``) or one parameter file per target (``essentia``)."""
+    """Write the export as one JSON file (``json``) or one parameter file per target (``essentia``).
+
+    Raises
+    ------
+    Sliceq22Error
+        A file cannot be written (a folder in the way, no permission, disk full).
+    """
     if fmt == "json":
-        out.write_text(json.dumps(doc, indent=2, sort_keys=False) + "\n", encoding="utf-8")
+        _write(out, strict_json(doc, indent=2, sort_keys=False) + "\n")
         return [out]
     written = []
     stem = out.name[: -len(".json")] if out.name.endswith(".json") else out.name
     for target, entry in doc["targets"].items():
         path = out.with_name(f"{stem}-{target}.json")
-        path.write_text(json.dumps(entry.get("essentia", entry["params"]), indent=2) + "\n", encoding="utf-8")
+        _write(path, strict_json(entry.get("essentia", entry["params"]), indent=2) + "\n")
         written.append(path)
     return written
 
@@ -189,7 +210,8 @@ def format_table(header: list[str], rows: list[list[Any]]) -> str:
 
     def cell(v: Any) -> str:
         if isinstance(v, float):
-            return "nan" if math.isnan(v) else f"{v:.2f}"
+            # No score (no complete trial, or a target never scored) reads as a dash, not "nan".
+            return "-" if not math.isfinite(v) else f"{v:.2f}"
         return str(v)
 
     text = [[cell(v) for v in row] for row in rows]
@@ -218,7 +240,7 @@ def results_table(study: optuna.Study, config: StudyConfig) -> str:
     rows = []
     for target in TARGETS:
         entry = doc["targets"].get(target)
-        ref_scores = [refs[label]["scores"].get(target, math.nan) for label in refs]
+        ref_scores = [score_of(refs[label]["scores"], target) for label in refs]
         if entry is None:
             rows.append([target, math.nan, "-", "-", "-", *ref_scores])
             continue
@@ -231,4 +253,15 @@ def results_table(study: optuna.Study, config: StudyConfig) -> str:
         rows.append(["shared", s["score"], s["trial"], s["label"], _short_params(shown), *ref_shared])
     metric = config.objective.get("metric", "")
     title = f"{config.name}: {config.aggregate} over tracks of {config.objective['name']} {metric}".rstrip()
-    return title + "\n" + format_table(header, rows)
+    notes = [f"{target}: no score ({why})" for target, why in unscored_reasons(study).items()
+             if target not in doc["targets"]]
+    return "\n".join([title, format_table(header, rows), *notes])
+
+
+def unscored_reasons(study: optuna.Study) -> dict[str, str]:
+    """Why targets had no score in the study's complete trials (the first reason stored)."""
+    reasons: dict[str, str] = {}
+    for trial in complete_trials(study):
+        for target, why in (trial_attrs(trial).get("unscored") or {}).items():
+            reasons.setdefault(target, str(why))
+    return reasons

@@ -10,9 +10,15 @@ import numpy as np
 from sliceq22 import TARGETS
 
 
+def score_of(scores: dict[str, Any], target: str) -> float:
+    """A stored score as a float: NaN when it is missing or stored as ``null`` (no score)."""
+    value = scores.get(target)
+    return float(value) if isinstance(value, int | float) else math.nan
+
+
 def aggregate_tracks(values: list[float], how: str) -> float:
     """Median or mean over tracks, ignoring NaN (excluded/silent); NaN if nothing is left."""
-    finite = [v for v in values if not math.isnan(v)]
+    finite = [v for v in values if v is not None and math.isfinite(v)]
     if not finite:
         return math.nan
     return float(np.median(finite) if how == "median" else np.mean(finite))
@@ -20,10 +26,10 @@ def aggregate_tracks(values: list[float], how: str) -> float:
 
 def per_target_values(tracks: list[dict[str, Any]], how: str) -> dict[str, float]:
     """Aggregate over tracks of each target's score."""
-    return {t: aggregate_tracks([r["scores"].get(t, math.nan) for r in tracks], how) for t in TARGETS}
+    return {t: aggregate_tracks([score_of(r["scores"], t) for r in tracks], how) for t in TARGETS}
 
 
 def shared_value(per_target: dict[str, float]) -> float:
     """Mean over targets of the per-target aggregates (targets with no score are left out)."""
-    finite = [v for v in per_target.values() if not math.isnan(v)]
+    finite = [v for v in per_target.values() if isinstance(v, int | float) and math.isfinite(v)]
     return float(np.mean(finite)) if finite else math.nan

@@ -134,6 +134,8 @@ class Shipped:
     store_bytes: int = 0
     longest: int = 0
     track_bytes: int = 0
+    #: Per target, the tracks in which it is silent (no score can exist there).
+    silent_in: dict[str, list[str]] = dataclasses.field(default_factory=dict)
 
 
 def resolve_via(via: str, spec: DatasetSpec) -> str:
@@ -190,6 +192,8 @@ def ship_tracks(
         lengths.append(track.length)
         shipped.channels = max(shipped.channels, track.channels)
         shipped.track_bytes = max(shipped.track_bytes, track.nbytes)
+        for target in track.silent_targets():
+            shipped.silent_in.setdefault(target, []).append(track.name)
         if via == "object-store":
             shipped.handles.append(ray.put(track))
             shipped.store_bytes += track.nbytes

@@ -199,6 +199,37 @@ def _check_against_family(entry: TransformEntry, where: str) -> None:
                 param.coerce(value, entry.family)
             except ParameterError as exc:
                 raise StudyFileError(f"{at}: {exc}") from None
+        _check_condition(entry, rng, cls, at)
+
+
+def _check_condition(entry: TransformEntry, rng: ParamRange, cls: Any, at: str) -> None:
+    """Refuse a searched parameter that some draws would give where it has no effect.
+
+    A parameter the family uses only under another's values
+    (``Transform.ONLY_WITH``, e.g. nsgcq's ``frameSize`` only in framewise mode)
+    must be drawn only under them: the other parameter fixed to such a value
+    (or defaulting to one), or a ``when`` that says so.
+    """
+    if rng.name not in cls.ONLY_WITH:
+        return
+    condition, allowed = cls.ONLY_WITH[rng.name]
+    source = next((r for r in entry.ranges if r.name == condition), None)
+    if source is None:
+        possible = [next(p.default for p in cls.PARAMS if p.name == condition)]
+    elif source.kind == "fixed":
+        possible = [source.value]
+    else:
+        possible = list(source.choices)
+    restricted = dict(rng.when).get(condition)
+    if restricted is not None:
+        possible = [v for v in possible if v in restricted]
+    if any(v not in allowed for v in possible):
+        wanted = " or ".join(repr(v) for v in allowed)
+        raise StudyFileError(
+            f"{at}: {entry.family} uses {rng.name} only when {condition} is {wanted}; "
+            f"fix {condition} to it or add when = {{ {condition} = {allowed[0]!r} }}"
+            .replace("'", '"')
+        )
 
 
 def parse_transforms(raw: Any, where: str = "transforms") -> tuple[TransformEntry, ...]:

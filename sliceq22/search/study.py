@@ -122,6 +122,39 @@ def _wait_for_config(study: optuna.Study, patience_s: float = 15.0) -> Any:
         time.sleep(0.2)
 
 
+def find_study(config: StudyConfig, storage: optuna.storages.BaseStorage) -> optuna.Study | None:
+    """The stored study of ``config``'s name, checked against the file; ``None`` if there is none.
+
+    Writes nothing: a run validates everything (this, Ray, the dataset)
+    before its first write, so a refused run leaves the stored study as it was.
+
+    Raises
+    ------
+    StudyFileError
+        A study of that name exists with a different study file (the
+        differing keys are listed) or was not made by sliceq22.
+    """
+    summaries = optuna.get_all_study_summaries(storage, include_best_trial=False)
+    if config.name not in {s.study_name for s in summaries}:
+        return None
+    study = optuna.load_study(study_name=config.name, storage=storage, sampler=make_sampler(config),
+                              pruner=make_pruner(config))
+    stored = _wait_for_config(study)
+    if stored is None:
+        raise StudyFileError(
+            f"study {config.name!r} exists in this storage but was not made by sliceq22; "
+            "choose another study.name"
+        )
+    differences = _diff(stored, config.canonical())
+    if differences:
+        shown = "; ".join(differences[:5]) + (" …" if len(differences) > 5 else "")
+        raise StudyFileError(
+            f"study {config.name!r} exists with a different study file: {shown}. "
+            "Rename the study (study.name) to start a new one, or restore the file"
+        )
+    return study
+
+
 def open_study(
     config: StudyConfig,
     storage: optuna.storages.BaseStorage,
@@ -129,7 +162,7 @@ def open_study(
     direction: str,
     budget: int | None = None,
 ) -> tuple[optuna.Study, bool]:
-    """Create the study or load the existing one with the same name.
+    """Create the study or load the existing one with the same name (storing ``budget``).
 
     Returns
     -------
@@ -141,24 +174,8 @@ def open_study(
         If a study of that name exists with a different study file (the
         differing keys are listed; nothing is written).
     """
-    sampler, pruner = make_sampler(config), make_pruner(config)
-    canonical = config.canonical()
-    existing = {s.study_name for s in optuna.get_all_study_summaries(storage, include_best_trial=False)}
-    if config.name in existing:
-        study = optuna.load_study(study_name=config.name, storage=storage, sampler=sampler, pruner=pruner)
-        stored = _wait_for_config(study)
-        if stored is None:
-            raise StudyFileError(
-                f"study {config.name!r} exists in this storage but was not made by sliceq22; "
-                "choose another study.name"
-            )
-        differences = _diff(stored, canonical)
-        if differences:
-            shown = "; ".join(differences[:5]) + (" …" if len(differences) > 5 else "")
-            raise StudyFileError(
-                f"study {config.name!r} exists with a different study file: {shown}. "
-                "Rename the study (study.name) to start a new one, or restore the file"
-            )
+    study = find_study(config, storage)
+    if study is not None:
         if budget is not None:
             study.set_user_attr(ATTR_BUDGET, int(budget))
         return study, False
@@ -166,13 +183,13 @@ def open_study(
         study = optuna.create_study(
             study_name=config.name,
             storage=storage,
-            sampler=sampler,
-            pruner=pruner,
+            sampler=make_sampler(config),
+            pruner=make_pruner(config),
             directions=directions(config, direction),
         )
     except optuna.exceptions.DuplicatedStudyError:  # another driver created it first
         return open_study(config, storage, direction=direction, budget=budget)
-    study.set_user_attr(ATTR_CONFIG, canonical)
+    study.set_user_attr(ATTR_CONFIG, config.canonical())
     study.set_user_attr(ATTR_FILE, config.source_text)
     study.set_user_attr(ATTR_BUDGET, int(budget or config.trials))
     study.set_user_attr(ATTR_VERSIONS, package_versions())

@@ -281,6 +281,11 @@ class Transform(ABC):
 
     family: ClassVar[str]
     PARAMS: ClassVar[tuple[Param, ...]]
+    #: Parameters that act only under another parameter's values: name ->
+    #: (that parameter, the values). Given under any other value they would be
+    #: ignored without a word; :meth:`check_relevant` refuses them where a
+    #: person gives parameters (``--param``, a study file).
+    ONLY_WITH: ClassVar[dict[str, tuple[str, tuple[Any, ...]]]] = {}
 
     def __init__(self, params: Mapping[str, Any] | None = None, *, rate: int = 44100) -> None:
         if int(rate) <= 0:
@@ -320,6 +325,32 @@ class Transform(ABC):
         }
         cls._check(values, rate)
         return values
+
+    @classmethod
+    def check_relevant(cls, given: Mapping[str, Any], *, rate: int = 44100) -> None:
+        """Refuse a given parameter that has no effect under the others (:attr:`ONLY_WITH`).
+
+        Not part of :meth:`validate`, which must accept its own complete output
+        (every name filled in) again; this judges what a person wrote, where
+        a value equal to the default still says they meant it to act.
+
+        Raises
+        ------
+        ParameterError
+            ``nsgcq.frameSize: only used when mode is 'framewise', and mode is 'full'; ...``
+        """
+        values = cls.validate(given, rate=rate)
+        for name in given:
+            if name not in cls.ONLY_WITH:
+                continue
+            condition, allowed = cls.ONLY_WITH[name]
+            if values[condition] not in allowed:
+                wanted = " or ".join(repr(v) for v in allowed)
+                raise ParameterError(
+                    f"{cls.family}.{name}: only used when {condition} is {wanted}, and "
+                    f"{condition} is {values[condition]!r}; set {condition} = {allowed[0]!r} "
+                    f"or leave {name} out"
+                )
 
     @classmethod
     def _check(cls, values: dict[str, Any], rate: int) -> None:

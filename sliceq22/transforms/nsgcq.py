@@ -266,6 +266,12 @@ class NsgConstantQ(FramedTransform):
         Param("length_policy", str, "fast", choices=("fast", "exact"),
               doc="full mode: pad by at most 5 % to fast FFT sizes, or the exact length"),
     )
+    # Framewise parameters act only in framewise mode, the length policy only in full mode.
+    ONLY_WITH = {
+        "frameSize": ("mode", ("framewise",)),
+        "transitionSize": ("mode", ("framewise",)),
+        "length_policy": ("mode", ("full",)),
+    }
     unit_axis = -3
 
     @classmethod
