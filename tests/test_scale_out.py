@@ -21,13 +21,13 @@ from studyrun import kill_session, run_cli, start_cli, study_text, trials, wait_
 
 pytestmark = pytest.mark.slow
 
-#: Heavier candidates (~1 s per trial on the whole example): the two-driver drill.
+#: Heavier candidates (~1 s per trial on the whole example), 10 points: the two-driver and outage drills.
 SLOW_SPACE = """
 [[transforms]]
 family = "stft"
 [transforms.space]
 n_fft = { choices = [4096, 8192] }
-hop = { choices = [128, 256] }
+hop = { choices = [128, 192, 256, 320, 384] }
 """
 
 #: A space with no infeasible point (hop <= n_fft / 2 everywhere), so every trial evaluates.
@@ -127,7 +127,10 @@ def test_node_removed_mid_study_fails_and_retries_its_trials(tmp_path: Path) -> 
 
 def _run_with_outage(server: PgServer, url: str, tmp_path: Path, name: str, outage_s: float,
                      patience: int) -> tuple[int, str, str]:
-    (tmp_path / f"{name}.toml").write_text(study_text(name, trials=6, space=SPACE,
+    # ~1 s trials on the whole example: the outage must begin while trials remain
+    # (with 1.5 s excerpts and memoised repeats all 6 could finish before it).
+    (tmp_path / f"{name}.toml").write_text(study_text(name, trials=6, space=SLOW_SPACE,
+                                                      dataset='source = "example"',
                                                       sampler='name = "random"\nseed = 9'))
     proc = start_cli("run", f"{name}.toml", "--storage", url, "--workers", "2", "--db-patience", str(patience),
                      cwd=tmp_path)
