@@ -66,9 +66,7 @@ CQLOG = {
 PHASES = ("forward", "estimate", "inverse", "metric", "total")
 
 
-def evaluate(
-    transform, targets: np.ndarray, mixture: np.ndarray
-) -> tuple[dict, np.ndarray]:
+def evaluate(transform, targets: np.ndarray, mixture: np.ndarray) -> tuple[dict, np.ndarray]:
     """One MPI evaluation: phase times in seconds and the four global SDRs."""
     start = time.perf_counter()
     result = mpi_estimates(transform, targets, mixture)
@@ -81,12 +79,8 @@ def evaluate(
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument(
-        "--repeat", type=int, default=5, help="timed evaluations per candidate"
-    )
-    parser.add_argument(
-        "--matrix", action="store_true", help="also time the bark-262 matrix form"
-    )
+    parser.add_argument("--repeat", type=int, default=5, help="timed evaluations per candidate")
+    parser.add_argument("--matrix", action="store_true", help="also time the bark-262 matrix form")
     args = parser.parse_args()
 
     (track,) = example_tracks(trim=False)

@@ -91,8 +91,13 @@ def stem_mp4(path: Path, stems: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
     return written
 
 
-def onair_track(root: Path, subset: str, title: str, files: dict[str, np.ndarray],
-                rates: dict[str, int] | None = None) -> dict[str, np.ndarray]:
+def onair_track(
+    root: Path,
+    subset: str,
+    title: str,
+    files: dict[str, np.ndarray],
+    rates: dict[str, int] | None = None,
+) -> dict[str, np.ndarray]:
     """Write an OnAir track folder ``root/subset/"<title> - OnAir Music"/`` with raw-named files.
 
     ``files`` maps file names (``"Kick.wav"``; the key ``"mix"`` becomes the

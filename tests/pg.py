@@ -98,8 +98,19 @@ class PgServer:
             os.chown(self.root, uid, gid)
             os.chown(pwfile, uid, gid)
         # Local socket: trust (administration only); TCP: SCRAM, so a wrong password is refused.
-        pgserver.initdb(["-U", USER, f"--pwfile={pwfile}", "--auth-local=trust", "--auth-host=scram-sha-256",
-                         "--encoding=utf8", "--no-sync"], pgdata=self.pgdata, user=self.run_as)
+        pgserver.initdb(
+            [
+                "-U",
+                USER,
+                f"--pwfile={pwfile}",
+                "--auth-local=trust",
+                "--auth-host=scram-sha-256",
+                "--encoding=utf8",
+                "--no-sync",
+            ],
+            pgdata=self.pgdata,
+            user=self.run_as,
+        )
         pwfile.unlink()
 
     def start(self) -> Self:
@@ -112,15 +123,23 @@ class PgServer:
         options = f"-h 127.0.0.1 -p {self.port} -k {self.root}"
         for key, value in self.settings.items():
             options += f" -c {key}={value}"
-        pgserver.pg_ctl(["-w", "-t", "60", "-l", str(self.root / "log"), "-o", options, "start"],
-                        pgdata=self.pgdata, user=self.run_as, timeout=90)
+        pgserver.pg_ctl(
+            ["-w", "-t", "60", "-l", str(self.root / "log"), "-o", options, "start"],
+            pgdata=self.pgdata,
+            user=self.run_as,
+            timeout=90,
+        )
         if not self.start_seconds:
             self.start_seconds = time.perf_counter() - t0
         return self
 
     def running(self) -> bool:
         """Whether the postmaster is up."""
-        return self.root is not None and (self.pgdata / "postmaster.pid").exists() and self._pid() is not None
+        return (
+            self.root is not None
+            and (self.pgdata / "postmaster.pid").exists()
+            and self._pid() is not None
+        )
 
     def _pid(self) -> int | None:
         try:
@@ -136,7 +155,12 @@ class PgServer:
             return
         pids = self.server_pids()
         try:
-            pgserver.pg_ctl(["-w", "-t", "30", "-m", "fast", "stop"], pgdata=self.pgdata, user=self.run_as, timeout=60)
+            pgserver.pg_ctl(
+                ["-w", "-t", "30", "-m", "fast", "stop"],
+                pgdata=self.pgdata,
+                user=self.run_as,
+                timeout=60,
+            )
         except (subprocess.CalledProcessError, subprocess.TimeoutExpired):
             pass  # shutdown hung: killed below
         # pg_ctl returns when postmaster.pid is gone; its children may still be exiting.
@@ -167,7 +191,9 @@ class PgServer:
         """Create database ``name`` (owned by :data:`USER`) and return its URL."""
         import psycopg2
 
-        conn = psycopg2.connect(host="127.0.0.1", port=self.port, user=USER, password=self.password, dbname="postgres")
+        conn = psycopg2.connect(
+            host="127.0.0.1", port=self.port, user=USER, password=self.password, dbname="postgres"
+        )
         try:
             conn.autocommit = True  # CREATE DATABASE cannot run in a transaction
             with conn.cursor() as cur:
@@ -180,9 +206,23 @@ class PgServer:
         """Everything ``database`` holds, as the SQL text ``pg_dump`` writes (schema and rows)."""
         from pgserver._commands import POSTGRES_BIN_PATH
 
-        done = subprocess.run([str(POSTGRES_BIN_PATH / "pg_dump"), "-h", "127.0.0.1", "-p", str(self.port), "-U", USER,
-                               database], env={**os.environ, "PGPASSWORD": self.password},
-                              capture_output=True, text=True, check=True, timeout=60)
+        done = subprocess.run(
+            [
+                str(POSTGRES_BIN_PATH / "pg_dump"),
+                "-h",
+                "127.0.0.1",
+                "-p",
+                str(self.port),
+                "-U",
+                USER,
+                database,
+            ],
+            env={**os.environ, "PGPASSWORD": self.password},
+            capture_output=True,
+            text=True,
+            check=True,
+            timeout=60,
+        )
         return done.stdout
 
     def server_pids(self) -> list[int]:

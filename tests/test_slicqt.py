@@ -110,9 +110,7 @@ def test_bark262_layout_matches_sevagh(example: np.ndarray):
     for band, hz in BARK262_FREQUENCIES.items():
         assert freqs[band] == pytest.approx(hz, rel=1e-12, abs=1e-9), band
     coefficients = transform.forward(example[0])
-    assert [c.shape for c in coefficients] == [
-        (2, *s) for s in transform.block_shapes(268288)
-    ]
+    assert [c.shape for c in coefficients] == [(2, *s) for s in transform.block_shapes(268288)]
     # single precision is the default; double keeps complex128
     assert all(c.dtype == np.complex64 for c in coefficients)
     double = make_transform("slicqt", {**BARK262, "precision": "double"}).forward(example[0])
@@ -161,9 +159,7 @@ def test_slice_count_matches_sevagh():
 @pytest.mark.parametrize("rasterize", ["none", "full"])
 @pytest.mark.parametrize("scale", sorted(RECONSTRUCTION))
 def test_reconstruction_on_example(example: np.ndarray, scale: str, rasterize: str):
-    transform = make_transform(
-        "slicqt", {**RECONSTRUCTION[scale], "rasterize": rasterize}
-    )
+    transform = make_transform("slicqt", {**RECONSTRUCTION[scale], "rasterize": rasterize})
     mixture = example[0]
     restored = transform.inverse(transform.forward(mixture), mixture.shape[-1])
     assert restored.shape == mixture.shape and restored.dtype == np.float64
@@ -171,12 +167,8 @@ def test_reconstruction_on_example(example: np.ndarray, scale: str, rasterize: s
 
 
 @pytest.mark.parametrize("rasterize", ["none", "full"])
-def test_single_precision_reconstructs_above_100_db(
-    example: np.ndarray, rasterize: str
-):
-    transform = make_transform(
-        "slicqt", {**BARK262, "rasterize": rasterize, "precision": "single"}
-    )
+def test_single_precision_reconstructs_above_100_db(example: np.ndarray, rasterize: str):
+    transform = make_transform("slicqt", {**BARK262, "rasterize": rasterize, "precision": "single"})
     coefficients = transform.forward(example[0])
     assert all(c.dtype == np.complex64 for c in coefficients)
     restored = transform.inverse(coefficients, example.shape[-1])
@@ -221,9 +213,7 @@ def test_global_phase_advances_with_the_band_centre():
     t = np.arange(3 * transform.sllen)
     audio = np.cos(2 * np.pi * centre * t / transform.sllen)
     block = next(
-        i
-        for i, (first, count, _) in enumerate(frame.blocks)
-        if first <= band < first + count
+        i for i, (first, count, _) in enumerate(frame.blocks) if first <= band < first + count
     )
     row = band - frame.blocks[block][0]
     middle = slice(3 * frames // 8, 5 * frames // 8)  # flat part of the slice window
@@ -268,9 +258,7 @@ def test_frequencies_in_block_order_and_oct_spacing():
     # Essentia-style octave scale: 2^(1/12) between neighbours from fmin, floor(12·log2(fmax/fmin)) + 1 bands.
     scale_bands = freqs[1:-1]
     assert len(scale_bands) == math.floor(12 * math.log2(22050 / 65.4)) + 1
-    np.testing.assert_allclose(
-        scale_bands[1:] / scale_bands[:-1], 2 ** (1 / 12), rtol=1e-12
-    )
+    np.testing.assert_allclose(scale_bands[1:] / scale_bands[:-1], 2 ** (1 / 12), rtol=1e-12)
 
 
 def test_overlap_add_joins_slices():
@@ -291,10 +279,7 @@ def test_overlap_add_joins_slices():
 def test_make_transform_validates_strings_and_probe_passes():
     transform = make_transform(
         "slicqt",
-        {
-            k: str(v)
-            for k, v in {**BARK262, "rasterize": "full", "phase": "global"}.items()
-        },
+        {k: str(v) for k, v in {**BARK262, "rasterize": "full", "phase": "global"}.items()},
     )
     assert transform.slice_length == 18060
     assert transform.required_slice_length == 18060

@@ -32,16 +32,30 @@ FAMILIES = {
     "slicqt-bark262": ("slicqt", BARK262),
     "slicqt-mel-matrix": (
         "slicqt",
-        {"scale": "mel", "bins": 116, "fmin": 20.0, "fmax": 16000.0, "sllen": 9216,
-         "trlen": 2048, "rasterize": "full"},
+        {
+            "scale": "mel",
+            "bins": 116,
+            "fmin": 20.0,
+            "fmax": 16000.0,
+            "sllen": 9216,
+            "trlen": 2048,
+            "rasterize": "full",
+        },
     ),
     "nsgcq-framewise-seed": (
         "nsgcq",
-        {"mode": "framewise", "frameSize": 8192, "transitionSize": 1024,
-         "minFrequency": 65.41, "maxFrequency": 6000.0, "binsPerOctave": 48},
+        {
+            "mode": "framewise",
+            "frameSize": 8192,
+            "transitionSize": 1024,
+            "minFrequency": 65.41,
+            "maxFrequency": 6000.0,
+            "binsPerOctave": 48,
+        },
     ),
     "nsgcq-full-24": (
-        "nsgcq", {"minFrequency": 32.9, "maxFrequency": 21000.0, "binsPerOctave": 24},
+        "nsgcq",
+        {"minFrequency": 32.9, "maxFrequency": 21000.0, "binsPerOctave": 24},
     ),
 }
 

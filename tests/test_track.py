@@ -73,8 +73,9 @@ def test_pcm16_kept_as_int16_and_read_bit_exactly_as_soundfile(tmp_path: Path) -
     assert np.array_equal(track.read_mixture("sum", 100, 900), summed[:, 100:900])
     assert track.silent_targets() == ["vocals"]
     # The fingerprint is the float32 one: a study stored before int16 storage still matches.
-    as_float = Track("song", RATE, {t: written[t] for t in TARGETS}, written["mixture"],
-                     source="folder")
+    as_float = Track(
+        "song", RATE, {t: written[t] for t in TARGETS}, written["mixture"], source="folder"
+    )
     assert as_float.dtypes["drums"] == "float32"
     assert track.fingerprint() == as_float.fingerprint()
     assert track.fingerprint()["sha1"] == _old_sha1(written)

@@ -78,9 +78,7 @@ def example_plan(trim: bool = True) -> TrackPlan:
         parts[target] = [_part(path, k, audio[k], rate)]
     trims = (TRIM_SAMPLES, TRIM_SAMPLES) if trim else (0, 0)
     if trim:
-        notes.append(
-            f"trimmed {TRIM_SAMPLES} samples at each edge (AAC priming/ending bursts)"
-        )
+        notes.append(f"trimmed {TRIM_SAMPLES} samples at each edge (AAC priming/ending bursts)")
     return TrackPlan(
         name=path.name.removesuffix(".stem.mp4"),
         source="example",

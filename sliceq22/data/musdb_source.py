@@ -73,10 +73,22 @@ def discover(spec: DatasetSpec) -> list[Candidate]:
     for mus_track in db.tracks:
         if spec.is_wav:
             folder = Path(mus_track.path).parent
-            out.append(Candidate(mus_track.name, mus_track.subset, _wav_builder(mus_track.name, mus_track.subset, folder)))
+            out.append(
+                Candidate(
+                    mus_track.name,
+                    mus_track.subset,
+                    _wav_builder(mus_track.name, mus_track.subset, folder),
+                )
+            )
         else:
             path = Path(mus_track.path)
-            out.append(Candidate(mus_track.name, mus_track.subset, _stem_builder(mus_track.name, mus_track.subset, path)))
+            out.append(
+                Candidate(
+                    mus_track.name,
+                    mus_track.subset,
+                    _stem_builder(mus_track.name, mus_track.subset, path),
+                )
+            )
     return out
 
 
@@ -87,14 +99,18 @@ def _wav_builder(name: str, subset: str, folder: Path) -> Callable[[], TrackPlan
         for target in TARGETS:
             path = folder / f"{target}.wav"
             if not path.is_file():
-                raise DatasetError(f"{folder}: missing stem {target}.wav (musdb would drop it silently)")
+                raise DatasetError(
+                    f"{folder}: missing stem {target}.wav (musdb would drop it silently)"
+                )
             parts[target] = [probe_file(path)]
         mixture = folder / "mixture.wav"
         if mixture.is_file():
             parts["mixture"] = [probe_file(mixture)]
         else:
             notes.append("no mixture.wav: no recorded mixture (oracles use the stem sum)")
-        return TrackPlan(name=name, source="musdb", parts=parts, notes=notes, subset=subset, folder=str(folder))
+        return TrackPlan(
+            name=name, source="musdb", parts=parts, notes=notes, subset=subset, folder=str(folder)
+        )
 
     return build
 
@@ -117,7 +133,9 @@ def _stem_builder(name: str, subset: str, path: Path) -> Callable[[], TrackPlan]
         parts: dict[str, list[AudioPart]] = {"mixture": [streams[0]]}
         for k, target in enumerate(order, start=1):
             parts[target] = [streams[k]]
-        return TrackPlan(name=name, source="musdb", parts=parts, notes=notes, subset=subset, folder=str(path))
+        return TrackPlan(
+            name=name, source="musdb", parts=parts, notes=notes, subset=subset, folder=str(path)
+        )
 
     return build
 

@@ -233,7 +233,9 @@ def realize(plan: TrackPlan, spec: DatasetSpec, rate: int, *, with_mixture: bool
     if got != {frames}:
         short = min(got)
         if short == 0:
-            raise DatasetError(f"{plan.folder or plan.name}: a stem delivered no samples for the excerpt")
+            raise DatasetError(
+                f"{plan.folder or plan.name}: a stem delivered no samples for the excerpt"
+            )
         if spec.on_length_mismatch == "refuse":
             raise DatasetError(
                 f"{plan.folder or plan.name}: stems decoded to different lengths "

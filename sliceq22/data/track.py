@@ -140,8 +140,10 @@ class Track:
 
     def __repr__(self) -> str:
         kinds = ",".join(sorted({str(a.dtype) for a in self._audio.values()}))
-        return (f"Track({self.name!r}, rate={self.rate}, channels={self.channels}, "
-                f"samples={self.length}, {kinds}, recorded mixture: {self.has_recorded_mixture})")
+        return (
+            f"Track({self.name!r}, rate={self.rate}, channels={self.channels}, "
+            f"samples={self.length}, {kinds}, recorded mixture: {self.has_recorded_mixture})"
+        )
 
     # ------------------------------------------------------------------ shape
     @property
@@ -190,8 +192,14 @@ class Track:
 
     def without_recorded_mixture(self) -> Track:
         """The same track without its recorded mixture (the arrays are shared, not copied)."""
-        return Track(self.name, self.rate, {t: self._audio[t] for t in TARGETS},
-                     offset=self.offset, source=self.source, notes=self.notes)
+        return Track(
+            self.name,
+            self.rate,
+            {t: self._audio[t] for t in TARGETS},
+            offset=self.offset,
+            source=self.source,
+            notes=self.notes,
+        )
 
     def stacked(self) -> np.ndarray:
         """Targets stacked in MUSDB order: float32 ``(4, channels, samples)``."""

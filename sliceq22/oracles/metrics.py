@@ -310,9 +310,7 @@ def get_metric(name: str) -> Metric:
     try:
         return METRICS[name]
     except KeyError:
-        raise ParameterError(
-            f"unknown metric {name!r}; known: {', '.join(METRICS)}"
-        ) from None
+        raise ParameterError(f"unknown metric {name!r}; known: {', '.join(METRICS)}") from None
 
 
 __all__ = [

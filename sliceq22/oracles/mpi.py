@@ -240,7 +240,11 @@ class MpiObjective(Objective):
             done["pieces"], done["total"] = pieces, total
 
         stream = transform.stream_map(
-            source, mpi_map, len(TARGETS), chunk_bytes=self.chunk_bytes, progress=tick,
+            source,
+            mpi_map,
+            len(TARGETS),
+            chunk_bytes=self.chunk_bytes,
+            progress=tick,
             timing=timing,
         )
         # all targets sound in most tracks: then no indexing copies

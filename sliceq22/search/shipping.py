@@ -198,8 +198,16 @@ def ship_tracks(
             shipped.handles.append(ray.put(track))
             shipped.store_bytes += track.nbytes
         else:
-            shipped.handles.append(TrackRecipe(_portable(plan), spec, prepared.rate, with_mixture,
-                                               track.length, track.spot_hash()))
+            shipped.handles.append(
+                TrackRecipe(
+                    _portable(plan),
+                    spec,
+                    prepared.rate,
+                    with_mixture,
+                    track.length,
+                    track.spot_hash(),
+                )
+            )
         del track  # one track in the driver at a time
     shipped.length, shipped.longest = min(lengths), max(lengths)
     shipped.fingerprint = fingerprint_of(entries)
@@ -209,8 +217,10 @@ def ship_tracks(
 def _portable(plan: TrackPlan) -> TrackPlan:
     """The plan with absolute file paths (a worker's working directory is not the driver's)."""
     parts = {
-        key: [dataclasses.replace(p, path=os.path.abspath(p.path)) if getattr(p, "path", "") else p
-              for p in parts]
+        key: [
+            dataclasses.replace(p, path=os.path.abspath(p.path)) if getattr(p, "path", "") else p
+            for p in parts
+        ]
         for key, parts in plan.parts.items()
     }
     return dataclasses.replace(plan, parts=parts)

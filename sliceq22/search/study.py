@@ -81,9 +81,13 @@ def make_pruner(config: StudyConfig) -> optuna.pruners.BasePruner:
     """The pruner named in the study file; pruning steps are tracks."""
     p = config.pruner
     if p["name"] == "median":
-        return optuna.pruners.MedianPruner(n_startup_trials=3, n_warmup_steps=p.get("warmup_tracks", 1))
+        return optuna.pruners.MedianPruner(
+            n_startup_trials=3, n_warmup_steps=p.get("warmup_tracks", 1)
+        )
     if p["name"] == "successive-halving":
-        return optuna.pruners.SuccessiveHalvingPruner(min_resource=max(1, p.get("warmup_tracks", 1)))
+        return optuna.pruners.SuccessiveHalvingPruner(
+            min_resource=max(1, p.get("warmup_tracks", 1))
+        )
     return optuna.pruners.NopPruner()
 
 
@@ -137,8 +141,12 @@ def find_study(config: StudyConfig, storage: optuna.storages.BaseStorage) -> opt
     summaries = optuna.get_all_study_summaries(storage, include_best_trial=False)
     if config.name not in {s.study_name for s in summaries}:
         return None
-    study = optuna.load_study(study_name=config.name, storage=storage, sampler=make_sampler(config),
-                              pruner=make_pruner(config))
+    study = optuna.load_study(
+        study_name=config.name,
+        storage=storage,
+        sampler=make_sampler(config),
+        pruner=make_pruner(config),
+    )
     stored = _wait_for_config(study)
     if stored is None:
         raise StudyFileError(
@@ -200,11 +208,15 @@ def open_study(
     if config.mode == "per-target":
         study.set_metric_names(list(TARGETS))
     else:
-        study.set_metric_names([f"{config.aggregate} {config.objective['name']} (mean over targets)"])
+        study.set_metric_names(
+            [f"{config.aggregate} {config.objective['name']} (mean over targets)"]
+        )
     return study, True
 
 
-def load_existing(name: str, storage: optuna.storages.BaseStorage) -> tuple[optuna.Study, StudyConfig]:
+def load_existing(
+    name: str, storage: optuna.storages.BaseStorage
+) -> tuple[optuna.Study, StudyConfig]:
     """Load a sliceq22 study by name with the study file it was created from.
 
     Raises
@@ -212,7 +224,9 @@ def load_existing(name: str, storage: optuna.storages.BaseStorage) -> tuple[optu
     StorageError
         If no study of that name exists (the known names are listed).
     """
-    names = sorted(s.study_name for s in optuna.get_all_study_summaries(storage, include_best_trial=False))
+    names = sorted(
+        s.study_name for s in optuna.get_all_study_summaries(storage, include_best_trial=False)
+    )
     if name not in names:
         known = ", ".join(names) if names else "none"
         raise StorageError(f"no study named {name!r} in this storage (studies: {known})")

@@ -31,9 +31,7 @@ def transform_class(family: str) -> type[Transform]:
     """
     target = FAMILIES.get(family)
     if target is None:
-        raise ParameterError(
-            f"unknown transform family {family!r}; known: {', '.join(FAMILIES)}"
-        )
+        raise ParameterError(f"unknown transform family {family!r}; known: {', '.join(FAMILIES)}")
     module_name, class_name = target.split(":")
     return getattr(importlib.import_module(module_name), class_name)
 

@@ -241,30 +241,69 @@ class NsgConstantQ(FramedTransform):
         Param("minFrequency", float, 27.5, doc="lowest constant-Q bin in Hz"),
         Param("maxFrequency", float, 7040.0, doc="highest constant-Q bin in Hz (at most Nyquist)"),
         Param("binsPerOctave", int, 48, low=1, high=1024, doc="bins per octave"),
-        Param("gamma", int, 0, low=0, high=100000,
-              doc="bandwidth offset in Hz: B_k = Q f_k + gamma"),
-        Param("rasterize", str, "full", choices=("full", "piecewise", "none"),
-              doc="frames per band"),
+        Param(
+            "gamma", int, 0, low=0, high=100000, doc="bandwidth offset in Hz: B_k = Q f_k + gamma"
+        ),
+        Param(
+            "rasterize", str, "full", choices=("full", "piecewise", "none"), doc="frames per band"
+        ),
         Param("phaseMode", str, "global", choices=("global", "local"), doc="phase convention"),
-        Param("normalize", str, "none", choices=("none", "sine", "impulse"),
-              doc="coefficient normalisation"),
+        Param(
+            "normalize",
+            str,
+            "none",
+            choices=("none", "sine", "impulse"),
+            doc="coefficient normalisation",
+        ),
         Param("window", str, "hannnsgcq", choices=WINDOWS, doc="frequency window of each band"),
-        Param("minimumWindow", int, 4, low=2, high=65536,
-              doc="smallest frequency window in DFT bins"),
-        Param("windowSizeFactor", int, 1, low=1, high=64,
-              doc="window sizes rounded to multiples of this"),
-        Param("mode", str, "full", choices=("full", "framewise"),
-              doc="whole signal or half-overlapped frames"),
-        Param("frameSize", int, 8192, low=16, high=2**24,
-              doc="framewise: frame length in samples"),
-        Param("transitionSize", int, 1024, low=0, high=2**23,
-              doc="framewise: Tukey flank length in samples"),
-        Param("engine", str, "numpy", choices=("numpy", "essentia"),
-              doc="numpy (streams, any precision) or Essentia itself (the reference)"),
-        Param("precision", str, "single", choices=PRECISIONS,
-              doc="single: float32/complex64; double: float64/complex128"),
-        Param("length_policy", str, "fast", choices=("fast", "exact"),
-              doc="full mode: pad by at most 5 % to fast FFT sizes, or the exact length"),
+        Param(
+            "minimumWindow", int, 4, low=2, high=65536, doc="smallest frequency window in DFT bins"
+        ),
+        Param(
+            "windowSizeFactor",
+            int,
+            1,
+            low=1,
+            high=64,
+            doc="window sizes rounded to multiples of this",
+        ),
+        Param(
+            "mode",
+            str,
+            "full",
+            choices=("full", "framewise"),
+            doc="whole signal or half-overlapped frames",
+        ),
+        Param("frameSize", int, 8192, low=16, high=2**24, doc="framewise: frame length in samples"),
+        Param(
+            "transitionSize",
+            int,
+            1024,
+            low=0,
+            high=2**23,
+            doc="framewise: Tukey flank length in samples",
+        ),
+        Param(
+            "engine",
+            str,
+            "numpy",
+            choices=("numpy", "essentia"),
+            doc="numpy (streams, any precision) or Essentia itself (the reference)",
+        ),
+        Param(
+            "precision",
+            str,
+            "single",
+            choices=PRECISIONS,
+            doc="single: float32/complex64; double: float64/complex128",
+        ),
+        Param(
+            "length_policy",
+            str,
+            "fast",
+            choices=("fast", "exact"),
+            doc="full mode: pad by at most 5 % to fast FFT sizes, or the exact length",
+        ),
     )
     # Framewise parameters act only in framewise mode, the length policy only in full mode.
     ONLY_WITH = {
@@ -722,9 +761,7 @@ class NsgConstantQ(FramedTransform):
             spectra[s] = bands.spectrum(signal)
         return spectra
 
-    def _band_pieces(
-        self, size: int, signals: int, chunk_bytes: int
-    ) -> list[tuple[int, int, int]]:
+    def _band_pieces(self, size: int, signals: int, chunk_bytes: int) -> list[tuple[int, int, int]]:
         """``(block, start, stop)`` band runs of one piece each, ``signals`` channels held."""
         bands = self._band_ranges(size)
         lengths = [shape[1] for shape in self._layout(size)[1]]

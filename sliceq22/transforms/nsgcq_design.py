@@ -253,8 +253,6 @@ def tukey_frame_window(frame_size: int, transition_size: int) -> np.ndarray:
     return np.concatenate((zeros, rise, np.ones(hop - t), rise[::-1], zeros))
 
 
-
-
 # ---------------------------------------------------------------------------- windows
 _BLACKMAN_HARRIS = {
     "blackmanharris62": (0.44959, 0.49364, 0.05677, 0.0),

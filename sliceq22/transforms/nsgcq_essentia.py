@@ -232,7 +232,6 @@ def _measure_frame_analysis(engine: _Engine) -> _FrameAnalysis | None:
     return fast
 
 
-
 class EssentiaEngines:
     """Essentia instance pairs of one nsgcq setting, one per ``inputSize``, probed on creation.
 

@@ -161,13 +161,9 @@ class SliCQT(FramedTransform):
     family = "slicqt"
     PARAMS = (
         Param("scale", str, "bark", choices=SCALES, doc="frequency scale"),
-        Param(
-            "bins", int, 262, low=1, high=10000, doc="bands (bins per octave for 'oct')"
-        ),
+        Param("bins", int, 262, low=1, high=10000, doc="bands (bins per octave for 'oct')"),
         Param("fmin", float, 32.9, doc="lowest band centre in Hz"),
-        Param(
-            "fmax", float, 22050.0, doc="highest band centre in Hz (at most Nyquist)"
-        ),
+        Param("fmax", float, 22050.0, doc="highest band centre in Hz (at most Nyquist)"),
         Param(
             "sllen",
             int,
@@ -199,9 +195,7 @@ class SliCQT(FramedTransform):
             choices=PHASES,
             doc="phase convention (Essentia phaseMode)",
         ),
-        Param(
-            "min_win", int, 16, low=4, high=4096, doc="smallest band window in DFT bins"
-        ),
+        Param("min_win", int, 16, low=4, high=4096, doc="smallest band window in DFT bins"),
         Param(
             "precision",
             str,
@@ -253,9 +247,7 @@ class SliCQT(FramedTransform):
                 f"slicqt.fmax: {fmax!r} Hz is above the Nyquist frequency {nyquist:g} Hz"
             )
         if scale != "oct" and bins < 2:
-            raise ParameterError(
-                f"slicqt.bins: scale {scale!r} needs at least 2 bins, got {bins}"
-            )
+            raise ParameterError(f"slicqt.bins: scale {scale!r} needs at least 2 bins, got {bins}")
         if gamma != 0.0 and scale != "vqlog":
             raise ParameterError(
                 f"slicqt.gamma: {gamma!r} is only used by scale 'vqlog', not {scale!r}; leave it at 0"
@@ -275,9 +267,7 @@ class SliCQT(FramedTransform):
                 "(each slice keeps a flat half between its transitions)"
             )
         if values["min_win"] % 4:
-            raise ParameterError(
-                f"slicqt.min_win: {values['min_win']} must be a multiple of 4"
-            )
+            raise ParameterError(f"slicqt.min_win: {values['min_win']} must be a multiple of 4")
         needed = cls.scale_of(values).required_slice_length(rate)
         if sllen < needed:
             raise InfeasibleError(
@@ -331,9 +321,7 @@ class SliCQT(FramedTransform):
         quarter slices plus three more at the end; slices start every half slice.
         """
         if length < 1:
-            raise ParameterError(
-                f"slicqt: signal length {length} must be at least 1 sample"
-            )
+            raise ParameterError(f"slicqt: signal length {length} must be at least 1 sample")
         quarters = -(-length // (self.sllen // 4))
         return (quarters + 1) // 2 + 1
 
@@ -397,9 +385,7 @@ class SliCQT(FramedTransform):
         grids = []
         for (first, count, frames), (offset, _, _) in zip(frame.blocks, frame.segments):
             band = slice(first, first + count)
-            values = frame._weights[offset : offset + count * frames].reshape(
-                count, frames
-            )
+            values = frame._weights[offset : offset + count * frames].reshape(count, frames)
             window_energy = np.sum(values**2, axis=-1)
             step = self.sllen / (frames * self.rate)
             grids.append(

@@ -45,7 +45,10 @@ class Stft(FramedTransform):
         Param("hop", int, 1024, low=1, high=2**19, doc="hop between frames in samples"),
         Param("window", str, "hann", choices=("hann", "hamming", "boxcar"), doc="analysis window"),
         Param(
-            "precision", str, "single", choices=PRECISIONS,
+            "precision",
+            str,
+            "single",
+            choices=PRECISIONS,
             doc="single: float32/complex64; double: float64/complex128",
         ),
     )
