@@ -93,7 +93,8 @@ def _essentia_params(transform: Transform) -> dict:
 
 
 def bare_nsgcq_full(signals: np.ndarray, targets: int, transform: Transform) -> tuple[float, float]:
-    """Essentia NSGConstantQ per channel of every signal, NSGIConstantQ per channel of ``targets``."""
+    """Essentia NSGConstantQ per channel of every signal, NSGIConstantQ per channel of
+    ``targets``."""
     import essentia.standard as es
 
     params = _essentia_params(transform)
@@ -236,7 +237,8 @@ def main() -> None:
     )
     reference = np.nanmedian(sdr, axis=1)
     print(
-        f"museval v4:       {1e3 * t_museval:8.0f} ms for 4 targets  {np.round(reference, 4).tolist()}"
+        f"museval v4:       {1e3 * t_museval:8.0f} ms for 4 targets  "
+        f"{np.round(reference, 4).tolist()}"
     )
     print(
         f"speed-up {t_museval / ours:,.0f}× (target ≥ 500×); "

@@ -35,7 +35,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from synth import STEMS, VALIDATION_TRACKS, write_musdb_tree  # noqa: E402
+from synth import STEMS, VALIDATION_TRACKS, write_musdb_tree
 
 REPO = Path(__file__).resolve().parent.parent
 STUDY = REPO / "studies" / "musdb18hq-mpi-per-target.toml"
@@ -211,13 +211,12 @@ def main() -> int:
         name = tomllib.loads(args.study.read_text())["study"]["name"]
         try:
             report(url, name)
-        except Exception as exc:  # noqa: BLE001 - a failed run may have no study to report
+        except Exception as exc:  # a failed run may have no study to report
             print(f"no study to report ({exc})")
         print(
             f"peak memory of the machine: {sampler.peak_used / 2**20:.2f} GB used "
-            f"({(sampler.peak_used - baseline) / 2**20:.2f} GB above the "
-            f"{baseline / 2**20:.2f} GB "
-            f"used before the run); peak summed RSS of the run's processes (Ray's included): "
+            f"({(sampler.peak_used - baseline) / 2**20:.2f} GB above the {baseline / 2**20:.2f} GB "
+            "used before the run); peak summed RSS of the run's processes (Ray's included): "
             f"{sampler.peak_tree / 2**20:.2f} GB; {sampler.samples} samples every 0.5 s"
         )
         return 0 if status == 0 else 1

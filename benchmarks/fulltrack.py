@@ -96,7 +96,8 @@ def example_stems() -> np.ndarray:
 
 
 def write_track(stems: np.ndarray, seconds: float, folder: Path) -> None:
-    """Tile ``stems`` to ``seconds`` with a gain per repeat (seeded) as 16-bit WAVs in ``folder``."""
+    """Tile ``stems`` to ``seconds`` with a gain per repeat (seeded) as 16-bit WAVs in
+    ``folder``."""
     import soundfile as sf
 
     length = int(round(seconds * RATE))

@@ -24,13 +24,13 @@ from pathlib import Path
 for var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
     os.environ.setdefault(var, "1")
 
-import optuna  # noqa: E402
-import ray  # noqa: E402
+import optuna
+import ray
 
-from sliceq22.search.config import parse_study_text  # noqa: E402
-from sliceq22.search.driver import StudyDriver  # noqa: E402
-from sliceq22.search.storage import open_storage  # noqa: E402
-from sliceq22.search.trialattrs import trial_attrs  # noqa: E402
+from sliceq22.search.config import parse_study_text
+from sliceq22.search.driver import StudyDriver
+from sliceq22.search.storage import open_storage
+from sliceq22.search.trialattrs import trial_attrs
 
 optuna.logging.set_verbosity(optuna.logging.WARNING)
 
@@ -79,7 +79,8 @@ def run(
 
 
 def _bare_evaluate(candidate: dict) -> float:
-    """One candidate's MPI evaluation on the example, no driver, no Ray (for the hardware ceiling)."""
+    """One candidate's MPI evaluation on the example, no driver, no Ray (for the hardware
+    ceiling)."""
     from sliceq22.data import DatasetSpec, load_tracks
     from sliceq22.oracles import get_objective
     from sliceq22.transforms import make_transform
@@ -93,7 +94,8 @@ def _bare_evaluate(candidate: dict) -> float:
 
 
 def bare_ceiling(candidates: list[dict]) -> float:
-    """Speed-up of 2 over 1 plain processes on the same candidates: what the machine itself allows."""
+    """Speed-up of 2 over 1 plain processes on the same candidates: what the machine itself
+    allows."""
     from concurrent.futures import ProcessPoolExecutor
 
     walls = []
@@ -131,7 +133,8 @@ def main() -> None:
                 o_wall, o_cpu, study = run("overhead", 1, n, 0.05, [64], [16], folder)
             ray.shutdown()
         print(
-            f"throughput on the example (STFT, {args.trials} seeded random candidates, 5.5 s excerpt):"
+            f"throughput on the example (STFT, {args.trials} seeded random candidates, 5.5 s "
+            "excerpt):"
         )
         for workers, wall in walls.items():
             print(

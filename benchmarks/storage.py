@@ -36,9 +36,9 @@ sys.path[:0] = [str(HERE), str(HERE.parent / "tests")]
 
 import optuna
 import ray
+
 from pg import PgServer
 from scaling import STUDY
-
 from sliceq22.search.config import parse_study_text
 from sliceq22.search.driver import StudyDriver
 from sliceq22.search.space import sample_candidate
@@ -48,7 +48,8 @@ optuna.logging.set_verbosity(optuna.logging.WARNING)
 warnings.filterwarnings("ignore", category=optuna.exceptions.ExperimentalWarning)
 
 WORKERS = 2
-#: A realistic attribute set: what a finished trial carries (per-target scores, per-track scores, timing).
+# : A realistic attribute set: what a finished trial carries (per-target scores, per-track scores,
+# timing).
 SCORES = {"drums": 3.1, "bass": 2.7, "other": 1.9, "vocals": 4.2}
 FACTS = {
     "label": "stft",
@@ -81,7 +82,8 @@ def config_text(name: str, trials: int) -> str:
 
 
 def driver_run(url: str, name: str, trials: int) -> tuple[float, int]:
-    """Run the trivial study to ``trials`` with 2 workers; return (wall seconds of the run, complete trials)."""
+    """Run the trivial study to ``trials`` with 2 workers; return (wall seconds of the run,
+    complete trials)."""
     config = parse_study_text(config_text(name, trials))
     driver = StudyDriver(config, open_storage(url), workers=WORKERS, progress=False)
     start = time.perf_counter()
@@ -100,7 +102,8 @@ def _timed(bucket: list[float]) -> Iterator[None]:
 
 
 def raw_ops(url: str, n: int) -> dict[str, float]:
-    """Mean seconds of each storage operation and of the per-trial sequences (no Ray, no evaluation)."""
+    """Mean seconds of each storage operation and of the per-trial sequences (no Ray, no
+    evaluation)."""
     config = parse_study_text(config_text("raw", n))
     storage = open_storage(url)
     study = optuna.create_study(
@@ -157,7 +160,8 @@ def main() -> None:
     t0 = time.perf_counter()
     server = PgServer().start()
     print(
-        f"PostgreSQL {server.url().replace(server.password, '***')} started in {time.perf_counter() - t0:.1f} s"
+        f"PostgreSQL {server.url().replace(server.password, '***')} started in "
+        f"{time.perf_counter() - t0:.1f} s"
     )
     ray.init(num_cpus=WORKERS, include_dashboard=False, logging_level="ERROR", log_to_driver=False)
     try:
@@ -166,7 +170,8 @@ def main() -> None:
                 "sqlite": lambda name: f"sqlite:///{Path(tmp) / (name + '.db')}",
                 "postgresql": lambda name: server.create_database(name),
             }
-            # Warm-up: Ray worker processes start, imports, the excerpt decodes (once per storage kind).
+            # Warm-up: Ray worker processes start, imports, the excerpt decodes (once per storage
+            # kind).
             for kind, url in urls.items():
                 driver_run(url(f"warmup_{kind}"), "warmup", 4)
 
@@ -186,8 +191,8 @@ def main() -> None:
                 a, b = 1000 * raw["sqlite"][op], 1000 * raw["postgresql"][op]
                 print(f"  {op:28s} {a:8.2f} {b:11.2f} {b / a:6.2f}x")
             print(
-                "  (the driver makes its storage calls one after another, so with a trivial evaluation its"
-                " ms/trial is mostly storage: compare it with the 'trial' rows)"
+                "  (the driver makes its storage calls one after another, so with a trivial "
+                "evaluation its ms/trial is mostly storage: compare it with the 'trial' rows)"
             )
     finally:
         ray.shutdown()

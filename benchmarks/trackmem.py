@@ -26,7 +26,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from synth import example_stems, write_musdb_tree, write_track  # noqa: E402
+from synth import example_stems, write_musdb_tree, write_track
 
 LOAD_CHILD = """
 import json, sys

@@ -62,7 +62,8 @@ def musdb_hq_track(
     subset: str = "train",
     rates: dict[str, int] | None = None,
 ) -> dict[str, np.ndarray]:
-    """Write ``root/subset/name/<stem>.wav`` for each entry of ``stems``; return what was written."""
+    """Write ``root/subset/name/<stem>.wav`` for each entry of ``stems``; return what was
+    written."""
     folder = root / subset / name
     rates = rates or {}
     return {s: write(folder / f"{s}.wav", a, rates.get(s, RATE)) for s, a in stems.items()}

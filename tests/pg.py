@@ -1,4 +1,5 @@
-"""A real PostgreSQL server for the tests and benchmarks, from the binaries the ``pgserver`` wheel ships.
+"""A real PostgreSQL server for the tests and benchmarks, from the binaries the ``pgserver`` wheel
+ships.
 
 ``pgserver.get_server`` itself only listens on a unix socket with ``trust``
 authentication, so a password in the URL would never be checked. Here the same
@@ -34,7 +35,8 @@ from pathlib import Path
 from typing import Self
 
 with warnings.catch_warnings():
-    # pgserver's import asks platformdirs for a runtime folder it never uses here ($XDG_RUNTIME_DIR unset).
+    # pgserver's import asks platformdirs for a runtime folder it never uses here ($XDG_RUNTIME_DIR
+    # unset).
     warnings.simplefilter("ignore")
     import pgserver
 
@@ -77,7 +79,8 @@ class PgServer:
         return self.root / "data"
 
     def url(self, database: str = USER, *, password: str | None = None) -> str:
-        """SQLAlchemy URL of ``database`` over TCP, with the password (or another one, to test refusals)."""
+        """SQLAlchemy URL of ``database`` over TCP, with the password (or another one, to test
+        refusals)."""
         pw = self.password if password is None else password
         return f"postgresql+psycopg2://{USER}:{pw}@127.0.0.1:{self.port}/{database}"
 
@@ -150,7 +153,8 @@ class PgServer:
             return None
 
     def stop(self) -> None:
-        """Stop the server (fast shutdown: clients are disconnected) and wait for all its processes; the data stays."""
+        """Stop the server (fast shutdown: clients are disconnected) and wait for all its
+        processes; the data stays."""
         if self.root is None or self._pid() is None:
             return
         pids = self.server_pids()
@@ -234,7 +238,8 @@ class PgServer:
         for entry in Path("/proc").iterdir():
             if entry.name.isdigit():
                 try:
-                    # /proc/PID/stat: "pid (comm) state ppid ..."; comm may hold spaces, so split after ")".
+                    # /proc/PID/stat: "pid (comm) state ppid ..."; comm may hold spaces, so split
+                    # after ")".
                     if int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1]) == pid:
                         pids.append(int(entry.name))
                 except (OSError, IndexError, ValueError):

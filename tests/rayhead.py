@@ -57,7 +57,8 @@ def _free_range(width: int) -> int:
 
 
 def _pids_of(text: str, session: int | None) -> list[int]:
-    """Processes whose command line contains ``text`` (this head's unique temp dir) or in ``session``."""
+    """Processes whose command line contains ``text`` (this head's unique temp dir) or in
+    ``session``."""
     pids = []
     for entry in Path("/proc").iterdir():
         if not entry.name.isdigit() or int(entry.name) == os.getpid():
@@ -183,7 +184,8 @@ class RayHead:
         return _pids_of(str(self.temp_dir), self.process.pid if self.process is not None else None)
 
     def close(self) -> None:
-        """Stop the head by its pid, then any process of it that is left, and delete the temp dir."""
+        """Stop the head by its pid, then any process of it that is left, and delete the temp
+        dir."""
         if self.process is not None and self.process.poll() is None:
             self.process.send_signal(signal.SIGTERM)
             try:

@@ -90,7 +90,8 @@ def run_cli(
     env: dict | None = None,
     prefix: list[str] | None = None,
 ) -> subprocess.CompletedProcess:
-    """Run ``sliceq22 ARGS`` (after the ``prefix`` command, if any) and return the completed process."""
+    """Run ``sliceq22 ARGS`` (after the ``prefix`` command, if any) and return the completed
+    process."""
     full_env = {**os.environ, "SLICEQ22_NO_PROGRESS": "1", **(env or {})}
     return subprocess.run(
         [*(prefix or []), *CLI, *args],
@@ -103,7 +104,8 @@ def run_cli(
 
 
 def start_cli(*args: str, cwd: Path) -> subprocess.Popen:
-    """Start ``sliceq22 ARGS`` in its own session, so the driver and its Ray processes can be killed together."""
+    """Start ``sliceq22 ARGS`` in its own session, so the driver and its Ray processes can be
+    killed together."""
     env = {**os.environ, "SLICEQ22_NO_PROGRESS": "1"}
     return subprocess.Popen(
         [*CLI, *args],

@@ -23,7 +23,6 @@ import sqlite3
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -950,7 +949,7 @@ def test_sigterm_stops_a_run_cleanly(world: World) -> None:
                 )
                 if running and "sliceq22.candidate" in running[0].user_attrs:
                     break
-            except Exception:  # noqa: BLE001 - the study does not exist yet
+            except Exception:  # the study does not exist yet
                 pass
             time.sleep(0.2)
         assert proc.poll() is None, proc.communicate()

@@ -1,4 +1,5 @@
-"""optuna-dashboard on sliceq22 studies: the ``dashboard`` command on a real study, and what it shows.
+"""optuna-dashboard on sliceq22 studies: the ``dashboard`` command on a real study, and what it
+shows.
 
 optuna-dashboard shows every non-text attribute cut at 1024 characters with no
 marker; what a person reads first must therefore be short and of its own.
@@ -136,7 +137,8 @@ hop = { choices = [2048] }
 
 
 def test_older_layout_reads_the_same() -> None:
-    """Studies stored before the short attributes (scores, failure, infeasible packed) read alike."""
+    """Studies stored before the short attributes (scores, failure, infeasible packed) read
+    alike."""
     study = optuna.create_study(directions=["maximize"] * 4)
     old = study.ask()
     old.set_user_attr(

@@ -14,6 +14,8 @@ import musdb
 import numpy as np
 import pytest
 import stempeg
+from scipy.signal import resample_poly
+
 from datatrees import (
     RATE,
     TARGETS,
@@ -23,8 +25,6 @@ from datatrees import (
     stem_mp4,
     write,
 )
-from scipy.signal import resample_poly
-
 from sliceq22.data import DatasetSpec, dataset_fingerprint, example_tracks, load_tracks
 from sliceq22.data.audio import decode_stream
 from sliceq22.data.stems_mp4 import stem_order
@@ -45,7 +45,8 @@ def hq(root: Path, **kw) -> DatasetSpec:
         ({"duraton": 2}, "dataset.duraton: unknown key (did you mean 'duration'?)"),
         (
             {"source": "musbd"},
-            "dataset.source: 'musbd' is not one of example, musdb, folder, onair (did you mean 'musdb'?)",
+            "dataset.source: 'musbd' is not one of example, musdb, folder, onair (did you mean "
+            "'musdb'?)",
         ),
         (
             {"source": "musdb", "split": "valid", "subsets": ["train", "test"]},
@@ -298,8 +299,8 @@ def test_rate_mismatch_refused_or_resampled(tmp_path):
     with pytest.raises(DatasetError) as err:
         load_tracks(hq(tmp_path))
     assert str(err.value) == (
-        f"{tmp_path / 'train' / 'A - B' / 'bass.wav'}: sample rate 48000 Hz differs from the dataset's "
-        "44100 Hz; set on_rate_mismatch = 'resample' to resample it"
+        f"{tmp_path / 'train' / 'A - B' / 'bass.wav'}: sample rate 48000 Hz differs from the "
+        "dataset's 44100 Hz; set on_rate_mismatch = 'resample' to resample it"
     )
     t = load_tracks(hq(tmp_path, on_rate_mismatch="resample"))[0]
     assert t.rate == RATE and t.length == RATE
@@ -324,8 +325,8 @@ def test_three_channels_and_unreadable_files_refused(tmp_path):
     with pytest.raises(DatasetError) as err:
         load_tracks(hq(tmp_path / "a"))
     assert (
-        str(err.value)
-        == f"{tmp_path / 'a' / 'train' / 'A - B' / 'other.wav'}: 3 channels; only mono and stereo stems are supported"
+        str(err.value) == f"{tmp_path / 'a' / 'train' / 'A - B' / 'other.wav'}: 3 channels; "
+        "only mono and stereo stems are supported"
     )
     musdb_hq_track(tmp_path / "b", "A - B", excerpt(0.3))
     (tmp_path / "b" / "train" / "A - B" / "drums.wav").write_bytes(b"RIFF not really a wav file")
@@ -462,6 +463,7 @@ def test_folder_root_refusals(tmp_path):
     musdb_hq_track(tmp_path, "A - B", excerpt(0.1))
     with pytest.raises(
         DatasetError,
-        match=r"no track folder .*looks like a MUSDB18-HQ tree: use source 'musdb' with is_wav = true",
+        match=r"no track folder .*looks like a MUSDB18-HQ tree: use source 'musdb' with is_wav = "
+        r"true",
     ):
         load_tracks(DatasetSpec(source="folder", root=str(tmp_path)))

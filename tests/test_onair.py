@@ -12,8 +12,8 @@ import logging
 import musdb
 import numpy as np
 import pytest
-from datatrees import RATE, TARGETS, excerpt, onair_track, split_signal
 
+from datatrees import RATE, TARGETS, excerpt, onair_track, split_signal
 from sliceq22.cli import main
 from sliceq22.data import DatasetSpec, describe_tracks, load_tracks
 from sliceq22.data.onair import rule_target
@@ -257,7 +257,8 @@ def test_user_mapping_overrides_and_subsets(tree, tmp_path):
     bad.write_text('[tracks."X - OnAir Music"]\ndrumz = ["Kick.wav"]\n')
     with pytest.raises(
         DatasetError,
-        match=r"bad\.toml: tracks\.'X - OnAir Music'\.drumz: unknown key \(did you mean 'drums'\?\)",
+        match=r"bad\.toml: tracks\.'X - OnAir Music'\.drumz: unknown key \(did you mean "
+        r"'drums'\?\)",
     ):
         load_tracks(onair(root, mapping=str(bad)))
     assert [t.name for t in load_tracks(onair(root, subsets=("misc",)))] == [
@@ -265,7 +266,8 @@ def test_user_mapping_overrides_and_subsets(tree, tmp_path):
     ]
     with pytest.raises(
         DatasetError,
-        match=r"dataset\.subsets: 'Vol-9' matches no subset folder .*found: OnAir-Music-Dataset-v4-LoFi-Vol-3, OnAir-Music-Dataset-v4-misc",
+        match=r"dataset\.subsets: 'Vol-9' matches no subset folder .*found: "
+        r"OnAir-Music-Dataset-v4-LoFi-Vol-3, OnAir-Music-Dataset-v4-misc",
     ):
         load_tracks(onair(root, subsets=("Vol-9",)))
 

@@ -1,4 +1,5 @@
-"""Studies on a real PostgreSQL server (started by the suite from the pgserver wheel), real Optuna, real Ray.
+"""Studies on a real PostgreSQL server (started by the suite from the pgserver wheel), real Optuna,
+real Ray.
 
 Everything goes through the CLI with a password-authenticated TCP URL; the
 password must show up nowhere: not in any command's output, not in the study
@@ -16,11 +17,11 @@ from urllib.parse import quote
 import optuna
 import pytest
 from optuna.trial import TrialState
-from pg import PgServer, postgres_processes
-from studyrun import kill_session, run_cli, start_cli, study_text, trials, wait_for
 
+from pg import PgServer, postgres_processes
 from sliceq22 import TARGETS
 from sliceq22.search.trialattrs import trial_attrs
+from studyrun import kill_session, run_cli, start_cli, study_text, trials, wait_for
 
 pytestmark = pytest.mark.slow
 
@@ -204,8 +205,10 @@ def test_resume_after_driver_sigkill_on_postgres(pg_server: PgServer, tmp_path: 
     )
     proc = start_cli("run", "s.toml", "--storage", url, "--workers", "1", cwd=tmp_path)
 
-    # Kill once a trial is recorded as dispatched (its candidate and driver named on it), so that most
-    # often a killed trial has a candidate to retry; another may have been asked for but not yet drawn.
+    # Kill once a trial is recorded as dispatched (its candidate and driver named on it), so that
+    # most
+    # often a killed trial has a candidate to retry; another may have been asked for but not yet
+    # drawn.
     def mid_trial(ts) -> bool:
         return len(_complete(ts)) >= 2 and any(
             t.state == TrialState.RUNNING and "driver_pid" in trial_attrs(t) for t in ts

@@ -1,4 +1,5 @@
-"""Ray Jobs: a study submitted with ``ray job submit`` to a real head on 127.0.0.1, and Ray addresses.
+"""Ray Jobs: a study submitted with ``ray job submit`` to a real head on 127.0.0.1, and Ray
+addresses.
 
 The head is ``ray start --head --block`` with its own temp dir, ports and auth
 token (:mod:`rayhead`), stopped by its pid at the end; no Ray process of it is

@@ -1,4 +1,5 @@
-"""``sliceq22 report`` on real studies (real Optuna, Ray, SQLite, audio), checked in headless Chromium.
+"""``sliceq22 report`` on real studies (real Optuna, Ray, SQLite, audio), checked in headless
+Chromium.
 
 Two studies are run through the CLI into one SQLite file: a per-target study
 of the STFT and the sliCQT on three short stem folders (random sampler, so the
@@ -197,7 +198,8 @@ def test_report_is_self_contained_and_small(studies: dict[str, Any]) -> None:
         assert not re.search(r"<(script|img|iframe)[^>]*\bsrc=", html)
         assert not re.search(r"<link[^>]*\bhref=", html)
     a = studies["a"]["html"]
-    # Per-target study: 4 spectrogram figures (one per target), importances drawn (random parameters).
+    # Per-target study: 4 spectrogram figures (one per target), importances drawn (random
+    # parameters).
     assert len(re.findall(r'<div id="figure-\d+" class="plotly-graph-div"', a)) >= 10
     for target in TARGETS:
         assert f"{target}: the {target} stem of track" in a

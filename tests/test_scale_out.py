@@ -53,7 +53,8 @@ def _finish(proc, timeout: float = 300) -> tuple[int, str, str]:
 
 
 def test_two_drivers_share_one_budget(pg_server: PgServer, tmp_path: Path) -> None:
-    """Drill 1: two drivers, one study, budget N: exactly N complete, each candidate evaluated once."""
+    """Drill 1: two drivers, one study, budget N: exactly N complete, each candidate evaluated
+    once."""
     # A fresh database: the two drivers, started at the same moment, create Optuna's tables
     # between them (serialised by sliceq22.search.storage), with no `list` first.
     url = pg_server.create_database("drill1")
@@ -100,7 +101,8 @@ def test_two_drivers_share_one_budget(pg_server: PgServer, tmp_path: Path) -> No
 
 
 def test_node_removed_mid_study_fails_and_retries_its_trials(tmp_path: Path) -> None:
-    """Drill 2: a two-node Ray cluster loses its worker node; its trial fails with a reason and is retried."""
+    """Drill 2: a two-node Ray cluster loses its worker node; its trial fails with a reason and is
+    retried."""
     from ray.cluster_utils import Cluster
 
     cluster = Cluster(
@@ -124,12 +126,15 @@ def test_node_removed_mid_study_fails_and_retries_its_trials(tmp_path: Path) -> 
             "run", "s.toml", "--storage", url, "--ray-address", cluster.address, cwd=tmp_path
         )
         try:
-            on_node = lambda: [
-                t
-                for t in trials(url, "node-loss")  # noqa: E731
-                if t.state == TrialState.RUNNING
-                and trial_attrs(t).get("worker_node") == node.node_id
-            ]
+
+            def on_node():
+                return [
+                    t
+                    for t in trials(url, "node-loss")
+                    if t.state == TrialState.RUNNING
+                    and trial_attrs(t).get("worker_node") == node.node_id
+                ]
+
             assert wait_for(lambda: bool(on_node()), timeout=180), proc.stderr
             victims = {t.number for t in on_node()}
             cluster.remove_node(node)
@@ -187,7 +192,8 @@ def _run_with_outage(
 
 
 def test_database_outage_is_waited_out(tmp_path: Path) -> None:
-    """Drill 4a: the database stops for a few seconds; the driver waits, then finishes the budget."""
+    """Drill 4a: the database stops for a few seconds; the driver waits, then finishes the
+    budget."""
     with PgServer() as server:
         url = server.create_database("outage")
         code, _, err = _run_with_outage(server, url, tmp_path, "outage", outage_s=5, patience=60)
@@ -200,7 +206,8 @@ def test_database_outage_is_waited_out(tmp_path: Path) -> None:
 
 
 def test_database_outage_beyond_patience_stops_cleanly_then_resumes(tmp_path: Path) -> None:
-    """Drill 4b: the database stays away longer than the patience: one clear line, exit 2; resume finishes."""
+    """Drill 4b: the database stays away longer than the patience: one clear line, exit 2; resume
+    finishes."""
     with PgServer() as server:
         url = server.create_database("longoutage")
         code, _, err = _run_with_outage(server, url, tmp_path, "long", outage_s=8, patience=2)

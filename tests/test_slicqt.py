@@ -14,7 +14,6 @@ import math
 import numpy as np
 import pytest
 import stempeg
-from transformcheck import BARK262, assert_batch_matches_single_calls
 
 from sliceq22 import TARGETS
 from sliceq22.errors import InfeasibleError, ParameterError
@@ -25,6 +24,7 @@ from sliceq22.transforms import slicqt as slicqt_module
 from sliceq22.transforms.base import snr_db
 from sliceq22.transforms.scales import make_scale
 from sliceq22.transforms.slicqt import SliCQT, fast_slice_length
+from transformcheck import BARK262, assert_batch_matches_single_calls
 
 #: (bands, frames) of each block of one slice, bark-262 (sevagh/nsgt; xumx-sliCQ docs).
 BARK262_BLOCKS = [
@@ -60,7 +60,8 @@ BARK262_MPI_MATRIX = {
 #: frames per slice summed over bands, first and last blocks, its suggested sllen).
 OTHER_SCALES = {
     "cqlog": (
-        {"scale": "cqlog", "bins": 142, "fmin": 129.7, "fmax": 22050, "sllen": 37340, "trlen": 9336},
+        {"scale": "cqlog", "bins": 142, "fmin": 129.7, "fmax": 22050,
+         "sllen": 37340, "trlen": 9336},
         {"bands": 143, "blocks": 95, "total": 38104, "required": 37340,
          "head": [(1, 220), (23, 16), (5, 20), (5, 24)], "tail": [(1, 1312), (1, 1336)]},
     ),
@@ -84,7 +85,8 @@ RECONSTRUCTION = {
     "mel": OTHER_SCALES["mel"][0],
     "vqlog": {"scale": "vqlog", "bins": 84, "fmin": 32.9, "fmax": 22050, "gamma": 30,
               "sllen": 68388, "trlen": 17096},
-    "oct": {"scale": "oct", "bins": 12, "fmin": 65.4, "fmax": 22050, "sllen": 46692, "trlen": 11672},
+    "oct": {"scale": "oct", "bins": 12, "fmin": 65.4, "fmax": 22050,
+            "sllen": 46692, "trlen": 11672},
 }  # fmt: skip
 
 
@@ -204,7 +206,8 @@ def test_global_phase_reconstructs_and_keeps_magnitudes(rasterize: str):
 
 
 def test_global_phase_advances_with_the_band_centre():
-    """A sinusoid on a band's centre bin: local phase stands still, global turns by 2π·r/M per frame."""
+    """A sinusoid on a band's centre bin: local phase stands still, global turns by 2π·r/M per
+    frame."""
     transform = make_transform("slicqt", BARK262)
     glob = make_transform("slicqt", {**BARK262, "phase": "global"})
     frame = transform.frame
@@ -255,7 +258,8 @@ def test_frequencies_in_block_order_and_oct_spacing():
     assert len(freqs) == sum(shape[1] for shape in transform.block_shapes(1000))
     assert freqs[0] == 0.0 and freqs[-1] == 22050.0
     assert np.all(np.diff(freqs) > 0)
-    # Essentia-style octave scale: 2^(1/12) between neighbours from fmin, floor(12·log2(fmax/fmin)) + 1 bands.
+    # Essentia-style octave scale: 2^(1/12) between neighbours from fmin, floor(12·log2(fmax/fmin))
+    # + 1 bands.
     scale_bands = freqs[1:-1]
     assert len(scale_bands) == math.floor(12 * math.log2(22050 / 65.4)) + 1
     np.testing.assert_allclose(scale_bands[1:] / scale_bands[:-1], 2 ** (1 / 12), rtol=1e-12)

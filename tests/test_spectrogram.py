@@ -1,4 +1,5 @@
-"""Spectrogram views (``sliceq22.report.spectrogram``) and ``sliceq22 spectrogram``, on real transforms.
+"""Spectrogram views (``sliceq22.report.spectrogram``) and ``sliceq22 spectrogram``, on real
+transforms.
 
 Signals with known answers: sines must peak at their frequencies, a click at
 its time (in the ragged view of a full-signal transform and in the
@@ -219,7 +220,8 @@ def test_cli_html_from_file_and_dataset(tone: Path) -> None:
     )
     assert data.returncode == 0, data.stderr
     html = (folder / "v.html").read_text()
-    # The example's excerpt times count from the file's first sample (4096 trimmed samples before it).
+    # The example's excerpt times count from the file's first sample (4096 trimmed samples before
+    # it).
     assert _heatmaps(html) == 3 and re.search(r"vocals of [^\"]+ from 2\.09 s, 1\.00 s", html)
 
 

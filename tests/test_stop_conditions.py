@@ -15,14 +15,13 @@ import optuna
 import pytest
 import soundfile
 
+import failobjective
 from sliceq22 import TARGETS
 from sliceq22.errors import Sliceq22Error
 from sliceq22.search.config import parse_study_text
 from sliceq22.search.driver import MAX_FAILURE_STREAK, StudyDriver
 from sliceq22.search.storage import open_storage
 from sliceq22.search.worker import WORKER_ENV
-
-import failobjective
 
 ray = pytest.importorskip("ray")
 TESTS = Path(__file__).resolve().parent

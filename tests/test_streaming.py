@@ -11,7 +11,6 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import stempeg
-from transformcheck import BARK262
 
 from sliceq22 import TARGETS
 from sliceq22.data.track import Track
@@ -21,6 +20,7 @@ from sliceq22.oracles.metrics import sdr_bss_frames, sdr_global
 from sliceq22.oracles.mpi import TrackSignals, mpi_estimates, mpi_map
 from sliceq22.transforms import make_transform
 from sliceq22.transforms.streaming import ArraySource, collect, overlap_add_units
+from transformcheck import BARK262
 
 EDGE = 4096  # AAC priming/ending bursts of the bundled example
 #: Small pieces: the 6 s example spans dozens of them.

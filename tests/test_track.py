@@ -11,11 +11,10 @@ import numpy as np
 import pytest
 import soundfile as sf
 
+from datatrees import RATE, excerpt
 from sliceq22 import TARGETS
 from sliceq22.data import DatasetSpec, load_tracks
 from sliceq22.data.track import Track
-
-from datatrees import RATE, excerpt
 
 
 def _write_pcm16_folder(

@@ -20,6 +20,7 @@ import optuna
 import pytest
 import soundfile as sf
 
+import progressobjective
 from sliceq22 import TARGETS
 from sliceq22.cli import main
 from sliceq22.data import DatasetSpec, load_tracks
@@ -29,8 +30,6 @@ from sliceq22.search.driver import StudyDriver
 from sliceq22.search.shipping import TrackRecipe, ship_tracks
 from sliceq22.search.storage import open_storage
 from sliceq22.search.worker import PROGRESS_INTERVAL_S, WORKER_ENV, remote_evaluate
-
-import progressobjective
 
 ray = pytest.importorskip("ray")
 TESTS = Path(__file__).resolve().parent

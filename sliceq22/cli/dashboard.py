@@ -78,7 +78,7 @@ def _dashboard(args: argparse.Namespace) -> int:
         daemon_threads = True  # Ctrl-C does not wait for a browser's open connections
 
     class QuietHandler(WSGIRequestHandler):
-        def log_message(self, format: str, *args: object) -> None:  # noqa: A002
+        def log_message(self, format: str, *args: object) -> None:
             pass  # one line per request would bury everything else on stderr
 
     with warnings.catch_warnings():

@@ -90,7 +90,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def parse_params(items: Sequence[str]) -> dict[str, str]:
-    """``["n_fft=4096", ...]`` -> ``{"n_fft": "4096"}``; raise :class:`ParameterError` on bad syntax."""
+    """``["n_fft=4096", ...]`` -> ``{"n_fft": "4096"}``; raise :class:`ParameterError` on bad
+    syntax."""
     params: dict[str, str] = {}
     for item in items:
         name, sep, value = item.partition("=")

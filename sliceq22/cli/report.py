@@ -23,10 +23,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     report = subparsers.add_parser(
         "report",
         help="write an HTML report of a study",
-        description="Write one self-contained HTML file (opens offline) about study NAME: summary with the "
-        "best settings per target beside the reference scores, optimisation history, parameter importances, "
-        "slice plots, parallel coordinates, per-track scores, failures, and spectrograms of one excerpt "
-        "under the best setting for each target.",
+        description="Write one self-contained HTML file (opens offline) about study NAME: summary "
+        "with the best settings per target beside the reference scores, optimisation history, "
+        "parameter importances, slice plots, parallel coordinates, per-track scores, failures, and "
+        "spectrograms of one excerpt under the best setting for each target.",
     )
     report.add_argument("name")
     add_storage_argument(report)
@@ -53,11 +53,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def _report(args: argparse.Namespace) -> int:
+    from sliceq22.cli.outpath import check_output_file
     from sliceq22.report import ReportOptions, build_report
     from sliceq22.search.storage import mask_url, open_storage, resolve_storage
     from sliceq22.search.study import load_existing
-
-    from sliceq22.cli.outpath import check_output_file
 
     out = check_output_file(args.output)
     study, config = load_existing(args.name, open_storage(args.storage, create=False))

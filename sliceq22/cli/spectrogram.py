@@ -1,9 +1,11 @@
-"""``sliceq22 spectrogram``: draw one transform of one file or dataset track.
+r"""``sliceq22 spectrogram``: draw one transform of one file or dataset track.
 
 Examples
 --------
-    sliceq22 spectrogram song.wav --transform slicqt --param scale=bark --param bins=262 -o song.html
-    sliceq22 spectrogram --dataset example --target vocals --transform stft --param n_fft=4096 -o vocals.png
+    sliceq22 spectrogram song.wav --transform slicqt --param scale=bark --param bins=262 \
+        -o song.html
+    sliceq22 spectrogram --dataset example --target vocals --transform stft \
+        --param n_fft=4096 -o vocals.png
 """
 
 from __future__ import annotations
@@ -28,10 +30,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser(
         "spectrogram",
         help="draw one transform of an audio file or dataset track (HTML or PNG)",
-        description="Draw the coefficients of one transform setting for an audio file, or for a target of "
-        "a dataset track when AUDIO is left out: the ragged view (every band's time resolution to scale), "
-        "the rasterized matrix and, for sliced transforms, the overlap-added slices. Log magnitude, "
-        "frequency in Hz, time in seconds. PNG output needs the kaleido package and a Chromium.",
+        description="Draw the coefficients of one transform setting for an audio file, or for a "
+        "target of a dataset track when AUDIO is left out: the ragged view (every band's time "
+        "resolution to scale), the rasterized matrix and, for sliced transforms, the overlap-added "
+        "slices. Log magnitude, frequency in Hz, time in seconds. PNG output needs the kaleido "
+        "package and a Chromium.",
     )
     parser.add_argument(
         "audio",
@@ -128,10 +131,9 @@ def _dataset_signal(args: argparse.Namespace) -> tuple[np.ndarray, int, str]:
 
 def _spectrogram(args: argparse.Namespace) -> int:
     from sliceq22.cli.evaluate import parse_params
+    from sliceq22.cli.outpath import check_output_file
     from sliceq22.report.spectrogram import compute_views, excerpt, views_figure
     from sliceq22.transforms import make_transform
-
-    from sliceq22.cli.outpath import check_output_file
 
     out = Path(args.output)
     kind = out.suffix.lower()
@@ -182,7 +184,7 @@ def _write_png(fig: Any, out: Path, *, width: int) -> None:
         ) from None
     try:
         fig.write_image(out, format="png", width=width, height=fig.layout.height, scale=1)
-    except Exception as exc:  # noqa: BLE001 - kaleido reports a missing browser or a crashed one as various errors
+    except Exception as exc:  # kaleido reports a missing browser or a crashed one as various errors
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         raise Sliceq22Error(
             f"PNG export failed ({first}): kaleido needs a Chrome/Chromium it can start "

@@ -65,7 +65,8 @@ def _builder(folder: Path):
             paths = files.get(name, [])
             if len(paths) > 1:
                 raise DatasetError(
-                    f"{folder}: several files for {name} ({', '.join(p.name for p in paths)}); keep one"
+                    f"{folder}: several files for {name} ({', '.join(p.name for p in paths)}); "
+                    "keep one"
                 )
             if not paths:
                 if name == "mixture":

@@ -64,7 +64,7 @@ def discover(spec: DatasetSpec) -> list[Candidate]:
         )
     try:
         db = musdb.DB(root=str(root), subsets=present, split=spec.split, is_wav=spec.is_wav)
-    except Exception as exc:  # noqa: BLE001 - musdb lets ffprobe errors of a bad mixture escape
+    except Exception as exc:  # musdb lets ffprobe errors of a bad mixture escape
         _pinpoint(root, present, spec.is_wav)
         raise DatasetError(f"{root}: musdb cannot list the dataset ({exc})") from None
     if len(db) == 0:
@@ -152,7 +152,10 @@ def _empty_message(root: Path, subsets: list[str], spec: DatasetSpec) -> str:
     elif spec.is_wav and stems:
         hint = "; it holds .stem.mp4 files: set is_wav = false for MUSDB18"
     elif spec.split and folders + stems:
-        hint = "; no track there is in musdb's list for this split (split only applies to MUSDB18's own tracks)"
+        hint = (
+            "; no track there is in musdb's list for this split "
+            "(split only applies to MUSDB18's own tracks)"
+        )
     return f"{root}: no {kind} in subset {where}{split}{hint}"
 
 

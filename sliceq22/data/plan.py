@@ -146,7 +146,10 @@ def _length_decision(plan: TrackPlan, spec: DatasetSpec, rate: int) -> str | Non
             f"{plan.folder or plan.name}: stems differ in length ({listing} samples at {rate} Hz); "
             "set on_length_mismatch = 'truncate' to cut all to the shortest"
         )
-    return f"stems differed in length ({listing} samples); truncated to the shortest, {math.floor(min(exact) + 1e-9)}"
+    return (
+        f"stems differed in length ({listing} samples); truncated to the shortest, "
+        f"{math.floor(min(exact) + 1e-9)}"
+    )
 
 
 def excerpt_seed(seed: int, name: str) -> int:
@@ -176,7 +179,8 @@ def choose_excerpt(name: str, length: int, rate: int, spec: DatasetSpec) -> tupl
     frames = round(spec.duration * rate)
     if frames > length:
         raise DatasetError(
-            f"track {name!r} is {length / rate:.2f} s long, shorter than duration {spec.duration:g} s"
+            f"track {name!r} is {length / rate:.2f} s long, shorter than duration "
+            f"{spec.duration:g} s"
         )
     if spec.offset is None:
         start = excerpt_seed(spec.seed, name) % (length - frames + 1)

@@ -227,7 +227,8 @@ class Track:
 
     # ------------------------------------------------------------------ stretches
     def read_targets(self, start: int, stop: int) -> np.ndarray:
-        """Targets in MUSDB order for samples ``[start, stop)``: float32 ``(4, channels, stop - start)``.
+        """Targets in MUSDB order for samples ``[start, stop)``: float32
+        ``(4, channels, stop - start)``.
 
         Samples outside ``[0, length)`` read as zeros, so streaming
         evaluations can ask for the padding of their first and last frames.
@@ -239,7 +240,8 @@ class Track:
         return out
 
     def read_mixture(self, kind: str, start: int, stop: int) -> np.ndarray:
-        """The mixture (see :meth:`mixture`) for samples ``[start, stop)``: float32 ``(channels, n)``.
+        """The mixture (see :meth:`mixture`) for samples ``[start, stop)``: float32
+        ``(channels, n)``.
 
         ``sum`` is added in float64 and rounded once, as :meth:`mixture` does.
         """

@@ -224,7 +224,8 @@ class MpiObjective(Objective):
         TrackResult
             Last: ``scores`` per target in dB (``nan`` for excluded),
             ``timing`` (seconds: ``forward``, ``estimate``, ``inverse``,
-            ``metric``, ``total``; ``cpu``: the process's CPU seconds), ``diagnostics`` (metric, mixture, samples, and for
+            ``metric``, ``total``; ``cpu``: the process's CPU seconds), ``diagnostics`` (metric,
+            mixture, samples, and for
             ``sdr-bss`` the framewise SDR per target as lists).
         """
         require_feasible(transform)

@@ -182,7 +182,8 @@ def _dataset(rep: StudyReport) -> str:
                     and t["rate"] > 0
                 ):
                     row.append(
-                        f'<td class="num">{v} <span class="muted">({v / t["rate"]:.2f} s)</span></td>'
+                        f'<td class="num">{v} <span class="muted">({v / t["rate"]:.2f} '
+                        "s)</span></td>"
                     )
                 else:
                     row.append(
@@ -197,7 +198,10 @@ def _dataset(rep: StudyReport) -> str:
             + extra
         )
     if fp is None:
-        return '<h3>Dataset</h3><p class="note">no dataset fingerprint stored (the study has not loaded its tracks yet)</p>'
+        return (
+            '<h3>Dataset</h3><p class="note">no dataset fingerprint stored '
+            "(the study has not loaded its tracks yet)</p>"
+        )
     return "<h3>Dataset</h3>" + json_block(fp)
 
 
@@ -236,8 +240,9 @@ def _summary(page: Page, rep: StudyReport) -> None:
     )
     page.add(
         f'<h3>Best settings</h3><p class="note">{esc(rep.export["aggregate"])} over tracks of '
-        f"{esc(rep.objective_label)} in dB ({direction}); the same values <code>sliceq22 export</code> "
-        "writes. Reference columns: the reference trials' scores on the same tracks.</p>"
+        f"{esc(rep.objective_label)} in dB ({direction}); the same values <code>sliceq22 "
+        "export</code> writes. Reference columns: the reference trials' scores on the same "
+        "tracks.</p>"
     )
     page.add(table(header, rows, attrs='id="best-settings"'))
     page.add(_dataset(rep))
@@ -254,7 +259,8 @@ def json_compact(value: Any) -> str:
 def _figure_section(
     page: Page, anchor: str, figs: list[Any], empty: str, caption: str = ""
 ) -> None:
-    """Section ``anchor``: each of ``figs`` with ``caption`` (HTML), or the note ``empty`` (HTML) if there is none."""
+    """Section ``anchor``: each of ``figs`` with ``caption`` (HTML), or the note ``empty`` (HTML)
+    if there is none."""
     page.add(_h2(anchor))
     if not figs:
         page.add(f'<p class="note">{empty}</p>')
@@ -275,8 +281,10 @@ def _history(page: Page, rep: StudyReport) -> None:
         "no complete trial yet",
         "Each trial's score and the best so far; dashed: reference trials."
         if rep.mode == "per-target"
-        else "The study's objective (mean over targets) with the best so far, and each trial's four "
-        "per-target scores.",
+        else (
+            "The study's objective (mean over targets) with the best so far, and each trial's "
+            "four per-target scores."
+        ),
     )
 
 
@@ -287,8 +295,8 @@ def _importances(page: Page, rep: StudyReport) -> None:
         page.figure(
             fig,
             "PED-ANOVA importances (Optuna's default evaluator) of each transform entry's searched "
-            "parameters: how differently the best 10 % of its complete sampled trials are distributed "
-            "from all of them. A few trials make them rough.",
+            "parameters: how differently the best 10 % of its complete sampled trials are "
+            "distributed from all of them. A few trials make them rough.",
         )
     for note in notes:
         page.add(f'<p class="note">{esc(note)}</p>')
@@ -342,9 +350,9 @@ def _failures(page: Page, rep: StudyReport) -> None:
             ]
         )
     page.add(
-        '<p class="note">Grouped by reason with numbers blanked (#). Infeasible candidates were refused before '
-        "any audio work and do not count against the budget; failed trials crashed or were abandoned "
-        "(and were retried where allowed).</p>"
+        '<p class="note">Grouped by reason with numbers blanked (#). Infeasible candidates were '
+        "refused before any audio work and do not count against the budget; failed trials crashed "
+        "or were abandoned (and were retried where allowed).</p>"
     )
     page.add(
         table(["kind", "trials", "reason", "example", "trial numbers"], rows, attrs='id="failures"')
@@ -381,9 +389,12 @@ def _spectrograms(page: Page, rep: StudyReport, options: ReportOptions) -> None:
         return
     try:
         track = _load_excerpt_track(rep)
-    except Exception as exc:  # noqa: BLE001 - data not on this machine, a decoder missing: the rest of the report stands
+    except (
+        Exception
+    ) as exc:  # data not on this machine, a decoder missing: the rest of the report stands
         page.add(
-            f'<p class="note">spectrograms left out: the dataset could not be loaded here ({esc(exc)})</p>'
+            '<p class="note">spectrograms left out: the dataset could not be loaded here '
+            f"({esc(exc)})</p>"
         )
         return
     for target in TARGETS:
@@ -397,7 +408,9 @@ def _spectrograms(page: Page, rep: StudyReport, options: ReportOptions) -> None:
         try:
             transform = make_transform(entry["family"], params, rate=track.rate)
             views = compute_views(transform, audio, columns=options.columns, rows=options.rows)
-        except Exception as exc:  # noqa: BLE001 - a setting that analyses the study's excerpt may still refuse a shorter one
+        except (
+            Exception
+        ) as exc:  # a setting that analyses the study's excerpt may still refuse a shorter one
             page.add(
                 f'<p class="note">{target}: could not draw trial {entry["trial"]} ({esc(exc)})</p>'
             )

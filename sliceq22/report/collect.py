@@ -8,7 +8,6 @@ builders never touch Optuna objects. The best settings come from
 
 from __future__ import annotations
 
-import math
 import re
 from collections import defaultdict
 from dataclasses import dataclass, field

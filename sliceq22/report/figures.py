@@ -1,4 +1,5 @@
-"""The study figures of a report: history, importances, slices, parallel coordinates, per-track scores.
+"""The study figures of a report: history, importances, slices, parallel coordinates, per-track
+scores.
 
 Each builder takes a :class:`~sliceq22.report.collect.StudyReport` and returns
 plotly figures (or ``None`` and a note saying why a figure cannot be drawn,
@@ -292,7 +293,8 @@ def param_importances(
     if not varying:
         return (
             {},
-            f"no searched parameter of {entry} took more than one value in its {len(trials)} complete trials",
+            f"no searched parameter of {entry} took more than one value in its {len(trials)} "
+            "complete trials",
         )
     verbosity = optuna.logging.get_verbosity()
     optuna.logging.set_verbosity(optuna.logging.WARNING)  # no "new study created in memory" line
@@ -420,7 +422,8 @@ def _axis_values(
 
 
 def slices(rep: StudyReport) -> list[tuple[str, go.Figure]]:
-    """Slice plots: score against each searched parameter, one figure per entry, a panel per parameter."""
+    """Slice plots: score against each searched parameter, one figure per entry, a panel per
+    parameter."""
     out: list[tuple[str, go.Figure]] = []
     groups: dict[str, list[SearchedParam]] = {}
     for p in rep.params:
@@ -500,7 +503,8 @@ def _dimension(param: SearchedParam, trials: list[FrozenTrial]) -> dict[str, Any
 
 
 def parallel(rep: StudyReport) -> list[tuple[str, go.Figure]]:
-    """Parallel coordinates per entry: searched parameters, then the score columns; colour = mean over targets."""
+    """Parallel coordinates per entry: searched parameters, then the score columns; colour = mean
+    over targets."""
     out: list[tuple[str, go.Figure]] = []
     for entry in rep.entries:
         trials = _entry_trials(rep, entry)

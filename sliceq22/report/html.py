@@ -16,8 +16,8 @@ from typing import Any
 
 #: Page style: readable tables, figures full width, nothing fetched from the network.
 STYLE = """
-body { font-family: system-ui, -apple-system, "Segoe UI", Roboto, sans-serif; margin: 0 auto; max-width: 1240px;
-       padding: 0 24px 48px; color: #222; line-height: 1.45; }
+body { font-family: system-ui, -apple-system, "Segoe UI", Roboto, sans-serif; margin: 0 auto;
+       max-width: 1240px; padding: 0 24px 48px; color: #222; line-height: 1.45; }
 header { border-bottom: 2px solid #333; margin-bottom: 12px; padding: 16px 0 8px; }
 h1 { font-size: 1.6em; margin: 0 0 4px; } h2 { margin-top: 34px; border-bottom: 1px solid #ccc; }
 h3 { margin-bottom: 4px; }
@@ -68,7 +68,8 @@ def table(header: Sequence[str] | None, rows: Iterable[Sequence[str]], *, attrs:
 
 
 def cell_number(value: float | None, *, css: str = "num", attrs: str = "") -> str:
-    """A right-aligned number cell keeping the full value in ``data-value`` (for readers and tests)."""
+    """A right-aligned number cell keeping the full value in ``data-value`` (for readers and
+    tests)."""
     full = "" if value is None else repr(float(value))
     return f'<td class="{css}" data-value="{esc(full)}"{attrs}>{number(value)}</td>'
 
@@ -92,7 +93,8 @@ class Page:
         self.parts.append(markup)
 
     def figure(self, fig: Any, caption: str = "") -> None:
-        """Append a plotly figure as a div (no plotly.js: the head holds it) with an optional caption (HTML)."""
+        """Append a plotly figure as a div (no plotly.js: the head holds it) with an optional
+        caption (HTML)."""
         self.n_figures += 1
         div = fig.to_html(
             include_plotlyjs=False,

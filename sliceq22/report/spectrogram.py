@@ -1,4 +1,5 @@
-"""Spectrogram views of one transform of one signal: ragged, rasterized matrix, overlap-added slices.
+"""Spectrogram views of one transform of one signal: ragged, rasterized matrix, overlap-added
+slices.
 
 A transform's coefficients are a list of blocks ``(..., *block_shape)``
 (:mod:`sliceq22.transforms.base`): ``(bands, frames)`` for a full-signal
@@ -27,7 +28,8 @@ Bands are compared by their *comparable cell energy*: ``weights · |c|²`` from
 the family's ``cell_grid`` where it describes its cells (which also gives the
 time step and origin of every block and marks the DC and Nyquist bands, left
 out), else ``M_k · |c|²`` (cell energy of a nonstationary Gabor frame scales
-as ``1 / M_k``, ``M_k`` = the band's cells per slice). Images are reduced to a display grid (nearest cell where cells are wider than
+as ``1 / M_k``, ``M_k`` = the band's cells per slice). Images are reduced to a display grid
+(nearest cell where cells are wider than
 a pixel, maximum where they are narrower) and stored as int8 dB, which keeps a
 report small.
 """
@@ -59,9 +61,11 @@ class SpectrogramView:
     image : np.ndarray
         int8 ``(rows, columns)``, dB in ``[FLOOR_DB, 0]``; row 0 is the lowest frequency.
     x : np.ndarray
-        ``(columns,)`` column centres: seconds (``ragged``, ``overlap-add``) or frame index (``matrix``).
+        ``(columns,)`` column centres: seconds (``ragged``, ``overlap-add``) or frame index
+        (``matrix``).
     y : np.ndarray
-        ``(rows,)`` row centres: Hz (``ragged``, ``overlap-add`` when frequencies are known) or band index.
+        ``(rows,)`` row centres: Hz (``ragged``, ``overlap-add`` when frequencies are known) or
+        band index.
     x_title, y_title : str
         Axis titles.
     log_y : bool
@@ -130,7 +134,7 @@ def band_frequencies(transform: Transform, blocks: list[tuple[int, ...]]) -> np.
     if getter is not None:
         try:
             found = getter()
-        except Exception:  # noqa: BLE001 - a helper that needs arguments we do not know: fall back below
+        except Exception:  # a helper that needs arguments we do not know: fall back below
             found = None
         if found is not None:
             parts = found if isinstance(found, list | tuple) else [found]
@@ -155,7 +159,8 @@ def _band_count(shape: tuple[int, ...]) -> int:
 
 
 def _one_channel(block: np.ndarray, channel: int | None) -> np.ndarray:
-    """``(channels, *shape)`` -> ``(k, *shape)``: the chosen channel, or all of them (k = channels)."""
+    """``(channels, *shape)`` -> ``(k, *shape)``: the chosen channel, or all of them (k =
+    channels)."""
     if channel is None:
         return block
     if not 0 <= channel < block.shape[0]:
@@ -273,7 +278,8 @@ def _on_grid(
 
 
 def _log_rows(freqs: np.ndarray, rows_db: np.ndarray, n_rows: int) -> tuple[np.ndarray, np.ndarray]:
-    """Put bands on ``n_rows`` log-spaced frequency rows: max of the bands in a row, else the nearest band."""
+    """Put bands on ``n_rows`` log-spaced frequency rows: max of the bands in a row, else the
+    nearest band."""
     order = np.argsort(freqs)
     freqs, rows_db = freqs[order], rows_db[order]
     lo, hi = float(freqs[0]), float(freqs[-1])
@@ -295,7 +301,8 @@ def _log_rows(freqs: np.ndarray, rows_db: np.ndarray, n_rows: int) -> tuple[np.n
 
 
 def _pool_rows(values: np.ndarray, n_rows: int) -> tuple[np.ndarray, np.ndarray]:
-    """Max-pool ``(bands, cols)`` to at most ``n_rows`` rows; returns (first band of each row, pooled)."""
+    """Max-pool ``(bands, cols)`` to at most ``n_rows`` rows; returns (first band of each row,
+    pooled)."""
     bands = values.shape[0]
     if bands <= n_rows:
         return np.arange(bands), values
@@ -423,8 +430,8 @@ def _ragged(
             per_band.append((b.freqs[b.keep], _on_grid(cells, 0.0, step, 0.0, span, columns)))
         x_title = f"slice time (s): {n_slices} slices of {slice_len} samples end to end"
         note = (
-            "Ragged view: each band's cells at their true duration and centre frequency, slices laid end "
-            "to end (neighbouring slices overlap by half in the signal)."
+            "Ragged view: each band's cells at their true duration and centre frequency, slices "
+            "laid end to end (neighbouring slices overlap by half in the signal)."
         )
         start = 0.0
     else:
@@ -571,7 +578,8 @@ def views_figure(views: list[SpectrogramView], title: str, *, height_per_view: i
         "overlap-add": "overlap-added slices",
     }
     plot_area = height_per_view * len(views) - 10
-    # ~90 px between panels whatever their number: room for an axis title and the next panel's title.
+    # ~90 px between panels whatever their number: room for an axis title and the next panel's
+    # title.
     spacing = min(0.3, 90 / plot_area) if len(views) > 1 else 0.0
     fig = make_subplots(
         rows=len(views),

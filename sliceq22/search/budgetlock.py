@@ -113,7 +113,8 @@ class BudgetLock:
 def _release(
     conn: sqlalchemy.engine.Connection, statement: tuple[str, dict[str, Any]] | None
 ) -> None:
-    """End the lock's transaction (and run ``statement`` first); a lost connection has released it already."""
+    """End the lock's transaction (and run ``statement`` first); a lost connection has released it
+    already."""
     try:
         if statement is not None:
             conn.execute(sqlalchemy.text(statement[0]), statement[1])

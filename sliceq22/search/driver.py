@@ -16,8 +16,8 @@ import os
 import socket
 import sys
 import time
-from dataclasses import dataclass, field
 from collections.abc import Callable
+from dataclasses import dataclass, field
 from typing import Any
 
 import optuna
@@ -30,12 +30,12 @@ from sliceq22.search import raystart, references, trialattrs
 from sliceq22.search import study as studies
 from sliceq22.search.budgetlock import BudgetLock
 from sliceq22.search.config import StudyConfig
-from sliceq22.search.resilient import DEFAULT_PATIENCE_S, PatientStorage
-from sliceq22.search.storage import mask_url
 from sliceq22.search.constraints import check_candidate
 from sliceq22.search.memo import CandidateIndex, candidate_key, space_points
+from sliceq22.search.resilient import DEFAULT_PATIENCE_S, PatientStorage
 from sliceq22.search.scoring import per_target_values, shared_value
 from sliceq22.search.space import TransformEntry, sample_candidate
+from sliceq22.search.storage import mask_url
 from sliceq22.search.trialattrs import CANDIDATE, RESULT, WORKER, trial_attrs
 from sliceq22.search.worker import WORKER_ENV, remote_evaluate
 
@@ -173,7 +173,8 @@ class StudyDriver:
         )
 
     def _on_storage_wait(self, waited: float, detail: str) -> None:
-        """Say once per outage (one that lasts over a second, not a blip) that the database is waited for."""
+        """Say once per outage (one that lasts over a second, not a blip) that the database is
+        waited for."""
         if waited < 1.0 or self.notify is None:
             return
         storage = self.storage
@@ -220,7 +221,8 @@ class StudyDriver:
         stored = None if study is None else study.user_attrs.get(studies.ATTR_DATASET)
         if stored is not None and stored != studies.as_stored(fingerprint):
             raise Sliceq22Error(
-                f"study {self.config.name!r}: the dataset differs from the one the study was run on "
+                f"study {self.config.name!r}: the dataset differs from the one the study was run "
+                "on "
                 "(track names, excerpts or content changed); rename the study to start a new one"
             )
         shortest = shipped.names[0] if len(shipped.names) == 1 else "the shortest"
@@ -365,7 +367,7 @@ class StudyDriver:
             if CANDIDATE in frozen.user_attrs:
                 failed = study._storage.get_trial(trial._trial_id)
                 studies.requeue(study, failed, self.config.retries)
-        except Exception:  # noqa: BLE001 - the storage may be what failed
+        except Exception:  # the storage may be what failed
             pass
 
     def _space_settled(self, study: optuna.Study) -> bool:
@@ -464,7 +466,8 @@ class StudyDriver:
         return len(finished | started) < size
 
     def _recover(self, study: optuna.Study) -> list[int]:
-        """Fail and retry other drivers' abandoned trials (under the lock, see :meth:`_dispatch`)."""
+        """Fail and retry other drivers' abandoned trials (under the lock, see
+        :meth:`_dispatch`)."""
         own = {run.trial.number for run in self.running.values()}
         with self.lock.held():
             return studies.recover_abandoned(
@@ -522,7 +525,8 @@ class StudyDriver:
         summary.infeasible_now += 1
 
     def _heartbeat(self, study: optuna.Study, summary: RunSummary) -> None:
-        """Every HEARTBEAT_S: mark our running trials alive, recover other drivers' abandoned ones."""
+        """Every HEARTBEAT_S: mark our running trials alive, recover other drivers' abandoned
+        ones."""
         now = time.time()
         if now - self._last_beat < HEARTBEAT_S:
             return
@@ -860,7 +864,8 @@ class StudyDriver:
         return summary
 
     def _abandon_running(self, study: optuna.Study) -> None:
-        """On an error or Ctrl-C, fail what is running (with a reason) and requeue it for the next run.
+        """On an error or Ctrl-C, fail what is running (with a reason) and requeue it for the next
+        run.
 
         When the storage itself is gone nothing can be written: the running
         trials are left RUNNING and the next run recovers them (their driver's

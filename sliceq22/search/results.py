@@ -176,7 +176,8 @@ def write_export(doc: dict[str, Any], out: Path, fmt: str) -> list[Path]:
 
 
 def overview(study: optuna.Study, budget: int) -> dict[str, Any]:
-    """Counts by state (infeasible apart from failed), progress, running trials with age and host."""
+    """Counts by state (infeasible apart from failed), progress, running trials with age and
+    host."""
     trials = study.get_trials(deepcopy=False)
     counts = Counter()
     failures: Counter[str] = Counter()
@@ -282,7 +283,9 @@ def results_table(study: optuna.Study, config: StudyConfig) -> str:
             ["shared", s["score"], s["trial"], s["label"], _short_params(shown), *ref_shared]
         )
     metric = config.objective.get("metric", "")
-    title = f"{config.name}: {config.aggregate} over tracks of {config.objective['name']} {metric}".rstrip()
+    title = (
+        f"{config.name}: {config.aggregate} over tracks of {config.objective['name']} {metric}"
+    ).rstrip()
     notes = [
         f"{target}: no score ({why})"
         for target, why in unscored_reasons(study).items()

@@ -81,7 +81,8 @@ class TransformEntry:
         return chosen
 
     def optuna_params(self, params: Mapping[str, Any]) -> dict[str, Any]:
-        """The Optuna parameter dict that makes :meth:`sample` return ``params`` (for enqueueing)."""
+        """The Optuna parameter dict that makes :meth:`sample` return ``params`` (for
+        enqueueing)."""
         return {
             f"{self.label}.{rng.name}": params[rng.name]
             for rng in self.ranges

@@ -246,7 +246,8 @@ def budget_of(study: optuna.Study, config: StudyConfig) -> int:
 
 
 def budget_usage(study: optuna.Study) -> tuple[int, int]:
-    """``(finished, running)``: trials counting against the budget, and RUNNING trials (any driver's)."""
+    """``(finished, running)``: trials counting against the budget, and RUNNING trials (any
+    driver's)."""
     states = (TrialState.COMPLETE, TrialState.PRUNED, TrialState.RUNNING)
     finished = running = 0
     for t in study.get_trials(deepcopy=False, states=states):
@@ -258,7 +259,8 @@ def budget_usage(study: optuna.Study) -> tuple[int, int]:
 
 
 def finished_count(study: optuna.Study) -> int:
-    """Trials that count against the budget: complete and pruned evaluations (not infeasible candidates)."""
+    """Trials that count against the budget: complete and pruned evaluations (not infeasible
+    candidates)."""
     return budget_usage(study)[0]
 
 
@@ -292,7 +294,8 @@ def abandoned_reason(
         beat = trial.datetime_start.timestamp() if trial.datetime_start else now
     silent = now - float(beat)
     if silent > stale_after_s:
-        return f"abandoned: no heartbeat from its driver on {host or 'an unknown host'} for {silent:.0f} s"
+        where = host or "an unknown host"
+        return f"abandoned: no heartbeat from its driver on {where} for {silent:.0f} s"
     return None
 
 

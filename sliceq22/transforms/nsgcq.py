@@ -95,13 +95,13 @@ from numpy.lib.stride_tricks import sliding_window_view
 
 from sliceq22.errors import InfeasibleError, ParameterError
 from sliceq22.transforms.base import (
-    _Clock,
     FEASIBLE_SNR_DB,
     CellGrid,
     Coefficients,
     Feasibility,
     Param,
     Transform,
+    _Clock,
 )
 from sliceq22.transforms.nsgcq_design import (
     ESSENTIA_EPS,

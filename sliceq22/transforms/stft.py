@@ -128,7 +128,8 @@ class Stft(FramedTransform):
         return [np.swapaxes(spectrum, -1, -2)]
 
     def inverse_units(self, blocks: Coefficients, count: int) -> np.ndarray:
-        """Windowed inverse FFTs of ``count`` frames, overlap-added: ``(signals, (count-1)·hop + n_fft)``."""
+        """Windowed inverse FFTs of ``count`` frames, overlap-added:
+        ``(signals, (count-1)·hop + n_fft)``."""
         (spectrum,) = blocks
         spectrum = np.asarray(spectrum, dtype=np.result_type(self._real, np.complex64))
         frames = scipy.fft.irfft(np.swapaxes(spectrum, -1, -2), n=self.n_fft, axis=-1)

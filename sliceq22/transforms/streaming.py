@@ -192,7 +192,8 @@ class Framing:
 
 
 def overlap_add_units(units: np.ndarray, hop: int) -> np.ndarray:
-    """Overlap-add ``(..., count, width)`` units placed ``hop`` apart into ``(..., (count-1)·hop + width)``.
+    """Overlap-add ``(..., count, width)`` units placed ``hop`` apart into
+    ``(..., (count-1)·hop + width)``.
 
     Vectorised over the units: one strided addition per ``hop``-long part of
     a unit (``ceil(width / hop)`` of them), not one per unit.
