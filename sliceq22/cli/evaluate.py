@@ -86,7 +86,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "(on a terminal it is shown anyway, unless SLICEQ22_NO_PROGRESS=1)",
     )
     parser.set_defaults(handler=run)
-    parser.error = _one_line_error  # type: ignore[method-assign]
+    parser.error = _one_line_error
 
 
 def parse_params(items: Sequence[str]) -> dict[str, str]:

@@ -295,7 +295,7 @@ def _sum(parts: list[np.ndarray]) -> np.ndarray:
     if len(parts) == 1:
         only = parts[0]
         return only if only.dtype == np.int16 else only.astype(np.float32, copy=False)
-    out = np.empty(parts[0].shape, dtype=np.float32)
+    out: np.ndarray = np.empty(parts[0].shape, dtype=np.float32)
     for i in range(0, out.shape[-1], _BLOCK):
         block = np.stack([p[..., i : i + _BLOCK] for p in parts])
         out[..., i : i + _BLOCK] = np.sum(block, axis=0, dtype=np.float64)

@@ -158,7 +158,7 @@ class DatasetSpec:
         values: dict[str, Any] = {}
         for key, value in data.items():
             values[key] = _coerce(key, value, f"{where}.{key}")
-        merged = {f.name: f.default for f in fields(cls)}
+        merged: dict[str, Any] = {f.name: f.default for f in fields(cls)}
         merged.update(values)
         if merged["source"] == "musdb" and merged["split"] is not None and not merged["subsets"]:
             merged["subsets"] = ("train",)

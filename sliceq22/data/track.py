@@ -252,7 +252,7 @@ class Track:
             return out
         self._check_kind(kind)
         targets = self.read_targets(start, stop)
-        return np.sum(targets, axis=0, dtype=np.float64).astype(np.float32)
+        return np.asarray(np.sum(targets, axis=0, dtype=np.float64)).astype(np.float32)
 
     @staticmethod
     def _read_into(stored: np.ndarray, start: int, stop: int, out: np.ndarray) -> None:
@@ -285,7 +285,7 @@ class Track:
         span = max(0, self.length - width)
         for k in range(windows):
             start = span * k // max(1, windows - 1)
-            digest.update(self.read_targets(start, start + width))
+            digest.update(self.read_targets(start, start + width).data)
         return digest.hexdigest()[:16]
 
     def fingerprint(self) -> dict[str, Any]:
@@ -301,7 +301,7 @@ class Track:
             flat = self._audio[t].reshape(-1)  # C order: the bytes tobytes() gave
             for start in range(0, flat.size, block.size):
                 part = flat[start : start + block.size]
-                digest.update(to_float32(part, out=block[: part.size]))
+                digest.update(to_float32(part, out=block[: part.size]).data)
         return {
             "name": self.name,
             "offset": int(self.offset),

@@ -22,7 +22,7 @@ from __future__ import annotations
 import time
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 
@@ -203,7 +203,7 @@ class MpiObjective(Objective):
 
     name = "mpi"
     direction = "maximize"
-    DEFAULTS: Mapping[str, Any] = {"metric": "sdr-global", "mixture": "sum"}
+    DEFAULTS: ClassVar[Mapping[str, Any]] = {"metric": "sdr-global", "mixture": "sum"}
 
     def _check_options(self, options: dict[str, Any]) -> None:
         options["metric"] = str(options["metric"])

@@ -14,7 +14,7 @@ import html
 import math
 import warnings
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 import optuna
@@ -176,7 +176,8 @@ def history(rep: StudyReport) -> go.Figure | None:
         vertical_spacing=0.1,
         subplot_titles=["aggregate (the study's objective)", "per-target scores of each trial"],
     )
-    ys = [float(t.value) if t.values else rep.score(t, "shared") for t in rep.complete]
+    # A complete trial with values has a value in a shared (single-objective) study.
+    ys = [float(cast(float, t.value)) if t.values else rep.score(t, "shared") for t in rep.complete]
     fig.add_trace(
         go.Scatter(
             x=numbers,

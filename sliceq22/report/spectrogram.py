@@ -548,9 +548,10 @@ def _overlap_added(
     blocks: list[_Block], known: bool, duration: float, columns: int, rows: int
 ) -> SpectrogramView:
     sliced = [b for b in blocks if b.ola is not None]
-    dbs = _db([b.ola[b.keep] for b in sliced])
+    olas = [b.ola for b in blocks if b.ola is not None]
+    dbs = _db([ola[b.keep] for b, ola in zip(sliced, olas)])
     start = min(b.origin for b in sliced)
-    end = max(b.origin + b.ola.shape[-1] * b.step for b in sliced)
+    end = max(b.origin + ola.shape[-1] * b.step for b, ola in zip(sliced, olas))
     per_band = [
         (b.freqs[b.keep], _on_grid(db, b.origin, b.step, start, end, columns))
         for b, db in zip(sliced, dbs)

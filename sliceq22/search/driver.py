@@ -18,7 +18,7 @@ import sys
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, cast
 
 import optuna
 from optuna.trial import TrialState
@@ -142,7 +142,9 @@ class StudyDriver:
         self._told_outage = 0  # the outage last reported (PatientStorage.outages counts them)
         if isinstance(storage, optuna.storages.RDBStorage):
             label = mask_url(storage.engine.url.render_as_string(hide_password=False))
-            storage = PatientStorage(
+            # PatientStorage defines BaseStorage's abstract methods in a loop at import time,
+            # which a static checker cannot see.
+            storage = PatientStorage(  # type: ignore[abstract]
                 optuna.storages.get_storage(storage),
                 label=label,
                 patience_s=patience_s,
@@ -177,7 +179,7 @@ class StudyDriver:
         waited for."""
         if waited < 1.0 or self.notify is None:
             return
-        storage = self.storage
+        storage = cast(PatientStorage, self.storage)  # only a PatientStorage calls this
         if self._told_outage != storage.outages:
             self._told_outage = storage.outages
             self.notify(

@@ -56,7 +56,9 @@ def essentia_params(
     NSGConstantQ arguments and stay in ``params``."""
     if family != "nsgcq":
         return None
-    return transform_class("nsgcq").essentia_parameters(params, rate=rate)
+    from sliceq22.transforms.nsgcq import NsgConstantQ  # = transform_class("nsgcq")
+
+    return NsgConstantQ.essentia_parameters(params, rate=rate)
 
 
 def _entry(trial: FrozenTrial, score: float) -> dict[str, Any]:
@@ -94,7 +96,9 @@ def best_shared(study: optuna.Study) -> tuple[FrozenTrial, float] | None:
     if len(study.directions) != 1 or not complete_trials(study):
         return None
     trial = study.best_trial
-    return trial, float(trial.value)
+    value = trial.value
+    assert value is not None  # a complete single-objective trial
+    return trial, float(value)
 
 
 def reference_trials(study: optuna.Study) -> dict[str, FrozenTrial]:
@@ -179,7 +183,7 @@ def overview(study: optuna.Study, budget: int) -> dict[str, Any]:
     """Counts by state (infeasible apart from failed), progress, running trials with age and
     host."""
     trials = study.get_trials(deepcopy=False)
-    counts = Counter()
+    counts: Counter[str] = Counter()
     failures: Counter[str] = Counter()
     running = []
     now = time.time()

@@ -30,6 +30,7 @@ import os
 from dataclasses import dataclass
 from typing import Any
 
+from sliceq22.data.audio import FilePart, StreamPart
 from sliceq22.data.load import fingerprint_of, iter_tracks, prepare, track_entry
 from sliceq22.data.plan import TrackPlan, realize
 from sliceq22.data.spec import DatasetSpec
@@ -218,7 +219,9 @@ def _portable(plan: TrackPlan) -> TrackPlan:
     """The plan with absolute file paths (a worker's working directory is not the driver's)."""
     parts = {
         key: [
-            dataclasses.replace(p, path=os.path.abspath(p.path)) if getattr(p, "path", "") else p
+            dataclasses.replace(p, path=os.path.abspath(p.path))
+            if isinstance(p, (FilePart, StreamPart)) and p.path
+            else p
             for p in parts
         ]
         for key, parts in plan.parts.items()

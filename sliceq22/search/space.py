@@ -44,6 +44,13 @@ class ParamRange:
     step: float | None = None
     when: tuple[tuple[str, tuple[Any, ...]], ...] = ()
 
+    @property
+    def bounds(self) -> tuple[float, float]:
+        """``(low, high)`` of a numeric ("int" or "float") range, which sets both."""
+        if self.low is None or self.high is None:
+            raise ParameterError(f"{self.name}: a {self.kind} range without low and high")
+        return self.low, self.high
+
     def active(self, chosen: Mapping[str, Any]) -> bool:
         """Whether this parameter applies given the values chosen so far."""
         return all(chosen.get(name) in allowed for name, allowed in self.when)
@@ -55,13 +62,12 @@ class ParamRange:
             return self.value
         if self.kind == "categorical":
             return trial.suggest_categorical(key, list(self.choices))
+        low, high = self.bounds
         if self.kind == "int":
             return trial.suggest_int(
-                key, int(self.low), int(self.high), step=int(self.step or 1), log=self.log
+                key, int(low), int(high), step=int(self.step or 1), log=self.log
             )
-        return trial.suggest_float(
-            key, float(self.low), float(self.high), step=self.step, log=self.log
-        )
+        return trial.suggest_float(key, float(low), float(high), step=self.step, log=self.log)
 
 
 @dataclass(frozen=True)

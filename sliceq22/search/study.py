@@ -13,7 +13,7 @@ import platform
 import socket
 import time
 from importlib import metadata
-from typing import Any
+from typing import Any, Literal, cast
 
 import optuna
 from optuna.trial import TrialState
@@ -65,10 +65,13 @@ def make_sampler(config: StudyConfig) -> optuna.samplers.BaseSampler:
                 if rng.kind == "categorical":
                     space[key] = list(rng.choices)
                 elif rng.kind in ("int", "float"):
-                    values, v = [], float(rng.low)
-                    while v <= float(rng.high) + 1e-9:
+                    low, high = rng.bounds
+                    step = rng.step
+                    assert step is not None  # parse_study requires a step for the grid sampler
+                    values, v = [], float(low)
+                    while v <= float(high) + 1e-9:
                         values.append(int(round(v)) if rng.kind == "int" else v)
-                        v += float(rng.step)
+                        v += float(step)
                     space[key] = values
         if len(config.transforms) > 1:
             space["transform"] = [e.label for e in config.transforms]
@@ -193,7 +196,8 @@ def open_study(
             storage=storage,
             sampler=make_sampler(config),
             pruner=make_pruner(config),
-            directions=directions(config, direction),
+            # The objective's direction is "minimize" or "maximize" (optuna types it Literal).
+            directions=cast("list[Literal['minimize', 'maximize']]", directions(config, direction)),
         )
     except optuna.exceptions.DuplicatedStudyError:  # another driver created it first
         return open_study(config, storage, direction=direction, budget=budget)
@@ -338,6 +342,7 @@ def recover_abandoned(
         The numbers of the trials failed.
     """
     recovered = []
+    reason: str | None
     for trial in study.get_trials(deepcopy=False, states=(TrialState.RUNNING,)):
         if own and trial.number in own:
             continue

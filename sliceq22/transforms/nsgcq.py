@@ -692,6 +692,7 @@ class NsgConstantQ(FramedTransform):
             framing = self.framing(length)
             out = self.inverse_units(flat, framing.units)
             norm = self._norm(framing, 0, framing.units)
+            assert norm is not None  # framewise: the squared Tukey window
             start = framing.front
             out = out[:, start : start + length] / norm[start : start + length]
         elif self.uses_essentia:
@@ -725,7 +726,9 @@ class NsgConstantQ(FramedTransform):
         segment = np.asarray(segment, dtype=self._real)
         signals = segment.shape[0]
         views = sliding_window_view(segment, self.frame_size, axis=-1)[:, :: self.hop][:, :count]
-        frames = (views * self.window.astype(self._real)).reshape(-1, self.frame_size)
+        window = self.window
+        assert window is not None  # frames exist in framewise mode only
+        frames = (views * window.astype(self._real)).reshape(-1, self.frame_size)
         if self.uses_essentia:
             blocks = self._essentia.analyse(np.asarray(frames, dtype=np.float32), self.frame_size)
             blocks = [b.astype(self._complex, copy=False) for b in blocks]
@@ -860,7 +863,7 @@ class NsgConstantQ(FramedTransform):
         memory: the spectra of inputs and outputs (4 bytes per sample per
         signal and channel in single precision) and one piece.
         """
-        passes = dict(chunk_bytes=chunk_bytes, progress=progress, timing=timing)
+        passes: dict[str, Any] = dict(chunk_bytes=chunk_bytes, progress=progress, timing=timing)
         if self.framewise:
             yield from super().stream_map(source, fn, n_out, **passes)
             return

@@ -249,7 +249,7 @@ class FrameTables:
         for start, stop in blocks:
             m = int(bank.lengths[start])
             sources = np.zeros((stop - start, m), dtype=np.int64)
-            kernels = np.zeros((stop - start, m), dtype=real)
+            kernels: np.ndarray = np.zeros((stop - start, m), dtype=real)
             rows, cols, values = [], [], []
             for r, j in enumerate(range(start, stop)):
                 w = bank.windows[j]

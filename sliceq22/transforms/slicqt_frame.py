@@ -46,7 +46,7 @@ from sliceq22.transforms.scales import Scale
 _BLACKMAN_HARRIS = (0.35872, 0.48832, 0.14128, 0.01168)
 
 
-def blackman_harris(length: int, offsets: np.ndarray) -> np.ndarray:
+def blackman_harris(length: int | np.ndarray, offsets: np.ndarray) -> np.ndarray:
     """Zero-centred Blackman-Harris window of ``length`` bins at integer ``offsets``.
 
     Parameters
@@ -108,8 +108,8 @@ def band_widths(centres: np.ndarray, q: np.ndarray, sllen: int, min_win: int) ->
     widths[last] = centres[last] / q[-1]
     widths[last + 1] = (sllen - centres[last]) - centres[last]  # mirrored neighbour - last band
     # np.rint rounds half to even, as the reference toolboxes do.
-    widths = np.rint(widths / 4.0).astype(np.int64) * 4
-    return np.maximum(widths, min_win)
+    rounded = np.rint(widths / 4.0).astype(np.int64) * 4
+    return np.maximum(rounded, min_win)
 
 
 @dataclass(frozen=True)

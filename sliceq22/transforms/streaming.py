@@ -410,9 +410,9 @@ class FramedTransform(Transform):
             pending[:, offset - base : end - base] += synthesis
             del synthesis
             if normalised:
-                pending_norm[offset - base : end - base] += self._norm(
-                    framing, piece.first, piece.count
-                )
+                norm = self._norm(framing, piece.first, piece.count)
+                assert norm is not None  # normalised: the transform has a synthesis norm window
+                pending_norm[offset - base : end - base] += norm
             last = piece.first + piece.count >= framing.units
             # Padded samples before the next unit's start are complete.
             done = end if last else (piece.first + piece.count) * hop
