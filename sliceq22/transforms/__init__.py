@@ -45,7 +45,7 @@ def make_transform(
     --------
     >>> t = make_transform("stft", {"n_fft": 4096, "hop": 1024})
     >>> t.block_shapes(44100)
-    [(2049, 44)]
+    [(2049, 45)]
     """
     return transform_class(family)(params, rate=rate)
 
