@@ -47,8 +47,16 @@ CANDIDATES: dict[str, tuple[str, dict]] = {
     "stft 4096/1024": ("stft", {"n_fft": 4096, "hop": 1024}),
     "nsgcq full": ("nsgcq", {**SEED_NSGCQ, "rasterize": "full"}),
     # minimumWindow 8: what Essentia's framewise reference (pytools) hard-codes.
-    "nsgcq framewise": ("nsgcq", {**SEED_NSGCQ, "mode": "framewise", "frameSize": 8192,
-                                  "transitionSize": 1024, "minimumWindow": 8}),
+    "nsgcq framewise": (
+        "nsgcq",
+        {
+            **SEED_NSGCQ,
+            "mode": "framewise",
+            "frameSize": 8192,
+            "transitionSize": 1024,
+            "minimumWindow": 8,
+        },
+    ),
 }
 #: Project parameters that are not Essentia NSGConstantQ parameters.
 SLICING = ("frameSize", "transitionSize")
@@ -65,7 +73,11 @@ def bare_stft(signals: np.ndarray, targets: int, params: dict) -> tuple[float, f
     """scipy.signal.stft of all signals (batched), istft of ``targets`` of them."""
     import scipy.signal
 
-    options = {"window": "hann", "nperseg": params["n_fft"], "noverlap": params["n_fft"] - params["hop"]}
+    options = {
+        "window": "hann",
+        "nperseg": params["n_fft"],
+        "noverlap": params["n_fft"] - params["hop"],
+    }
     t_forward, (_, _, spectra) = timed(lambda: scipy.signal.stft(signals, **options))
     t_inverse, _ = timed(lambda: scipy.signal.istft(spectra[1 : 1 + targets], **options))
     return t_forward, t_inverse
@@ -81,7 +93,8 @@ def _essentia_params(transform: Transform) -> dict:
 
 
 def bare_nsgcq_full(signals: np.ndarray, targets: int, transform: Transform) -> tuple[float, float]:
-    """Essentia NSGConstantQ per channel of every signal, NSGIConstantQ per channel of ``targets``."""
+    """Essentia NSGConstantQ per channel of every signal, NSGIConstantQ per channel of
+    ``targets``."""
     import essentia.standard as es
 
     params = _essentia_params(transform)
@@ -100,11 +113,15 @@ def bare_nsgcq_full(signals: np.ndarray, targets: int, transform: Transform) -> 
         return [algorithm(cq, dc, nf) for cq, dc, nf in coefficients]
 
     t_forward, coefficients = timed(forward)
-    t_inverse, _ = timed(lambda: inverse(coefficients[signals.shape[1] : signals.shape[1] + n_inverse]))
+    t_inverse, _ = timed(
+        lambda: inverse(coefficients[signals.shape[1] : signals.shape[1] + n_inverse])
+    )
     return t_forward, t_inverse
 
 
-def bare_nsgcq_framewise(signals: np.ndarray, targets: int, transform: Transform) -> tuple[float, float]:
+def bare_nsgcq_framewise(
+    signals: np.ndarray, targets: int, transform: Transform
+) -> tuple[float, float]:
     """Essentia's own framewise reference (``nsgcqgram``/``nsgicqgram``) per channel."""
     from essentia.pytools.spectral import nsgcqgram, nsgicqgram
 
@@ -117,7 +134,9 @@ def bare_nsgcq_framewise(signals: np.ndarray, targets: int, transform: Transform
     n_inverse = targets * signals.shape[1]
     t_forward, coefficients = timed(lambda: [nsgcqgram(x, **frame, **params) for x in channels])
     chosen = coefficients[signals.shape[1] : signals.shape[1] + n_inverse]
-    t_inverse, _ = timed(lambda: [nsgicqgram(cq, dc, nf, **frame, **params) for cq, dc, nf in chosen])
+    t_inverse, _ = timed(
+        lambda: [nsgicqgram(cq, dc, nf, **frame, **params) for cq, dc, nf in chosen]
+    )
     return t_forward, t_inverse
 
 
@@ -165,10 +184,14 @@ def main() -> None:
     args = parser.parse_args()
 
     (track,) = example_tracks()
-    print(f"bundled example: {track.name}, {track.length} samples ({track.duration:.2f} s), "
-          f"{track.channels} channels; threads pinned to 1; median of {args.repeat}\n")
-    header = (f"{'candidate':<18} {'fwd×5':>7} {'est':>7} {'inv×4':>7} {'metric':>7} "
-              f"{'total':>7} | {'bare fwd':>8} {'bare inv':>8} | {'overhead':>8}")
+    print(
+        f"bundled example: {track.name}, {track.length} samples ({track.duration:.2f} s), "
+        f"{track.channels} channels; threads pinned to 1; median of {args.repeat}\n"
+    )
+    header = (
+        f"{'candidate':<18} {'fwd×5':>7} {'est':>7} {'inv×4':>7} {'metric':>7} "
+        f"{'total':>7} | {'bare fwd':>8} {'bare inv':>8} | {'overhead':>8}"
+    )
     print(header)
     print("-" * len(header))
     rows = {}
@@ -179,16 +202,22 @@ def main() -> None:
         rows[name] = med
         ours = med["forward"] + med["inverse"]
         reference = med["bare forward"] + med["bare inverse"]
-        print(f"{name:<18} {med['forward']:7.3f} {med['estimate']:7.3f} {med['inverse']:7.3f} "
-              f"{med['metric']:7.3f} {med['total']:7.3f} | {med['bare forward']:8.3f} "
-              f"{med['bare inverse']:8.3f} | {100 * (ours / reference - 1):+7.1f}%", flush=True)
-    print("(seconds; overhead = project forward+inverse over the bare calls − 1; target ≤ +50 %;"
-          " bare stft = scipy.signal.stft/istft)\n")
+        print(
+            f"{name:<18} {med['forward']:7.3f} {med['estimate']:7.3f} {med['inverse']:7.3f} "
+            f"{med['metric']:7.3f} {med['total']:7.3f} | {med['bare forward']:8.3f} "
+            f"{med['bare inverse']:8.3f} | {100 * (ours / reference - 1):+7.1f}%",
+            flush=True,
+        )
+    print(
+        "(seconds; overhead = project forward+inverse over the bare calls − 1; target ≤ +50 %;"
+        " bare stft = scipy.signal.stft/istft)\n"
+    )
 
     # sdr-bss against museval on realistic estimates (the STFT's MPI).
     targets = track.stacked().astype(np.float64)
-    estimates = mpi_estimates(make_transform("stft", {"n_fft": 4096, "hop": 1024}), targets,
-                              track.mixture("sum")).estimates
+    estimates = mpi_estimates(
+        make_transform("stft", {"n_fft": 4096, "hop": 1024}), targets, track.mixture("sum")
+    ).estimates
     sdr_bss(targets, estimates, track.rate)  # warm-up
     ours_times = [timed(lambda: sdr_bss(targets, estimates, track.rate))[0] for _ in range(20)]
     ours = statistics.median(ours_times)
@@ -198,13 +227,23 @@ def main() -> None:
         return
     import museval
 
-    t_museval, (sdr, *_rest) = timed(lambda: museval.evaluate(
-        np.transpose(targets, (0, 2, 1)), np.transpose(estimates, (0, 2, 1)), win=track.rate,
-        hop=track.rate))
+    t_museval, (sdr, *_rest) = timed(
+        lambda: museval.evaluate(
+            np.transpose(targets, (0, 2, 1)),
+            np.transpose(estimates, (0, 2, 1)),
+            win=track.rate,
+            hop=track.rate,
+        )
+    )
     reference = np.nanmedian(sdr, axis=1)
-    print(f"museval v4:       {1e3 * t_museval:8.0f} ms for 4 targets  {np.round(reference, 4).tolist()}")
-    print(f"speed-up {t_museval / ours:,.0f}× (target ≥ 500×); "
-          f"max |difference| {np.max(np.abs(scores - reference)):.2e} dB")
+    print(
+        f"museval v4:       {1e3 * t_museval:8.0f} ms for 4 targets  "
+        f"{np.round(reference, 4).tolist()}"
+    )
+    print(
+        f"speed-up {t_museval / ours:,.0f}× (target ≥ 500×); "
+        f"max |difference| {np.max(np.abs(scores - reference)):.2e} dB"
+    )
 
 
 if __name__ == "__main__":

@@ -35,7 +35,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from synth import STEMS, VALIDATION_TRACKS, write_musdb_tree  # noqa: E402
+from synth import STEMS, VALIDATION_TRACKS, write_musdb_tree
 
 REPO = Path(__file__).resolve().parent.parent
 STUDY = REPO / "studies" / "musdb18hq-mpi-per-target.toml"
@@ -103,8 +103,11 @@ def kill_session(session: int) -> None:
 
 def tree_complete(root: Path, tracks: int) -> bool:
     """Whether ``root`` already holds the first ``tracks`` validation tracks."""
-    return all((root / "train" / name / f"{s}.wav").is_file()
-               for name in VALIDATION_TRACKS[:tracks] for s in (*STEMS, "mixture"))
+    return all(
+        (root / "train" / name / f"{s}.wav").is_file()
+        for name in VALIDATION_TRACKS[:tracks]
+        for s in (*STEMS, "mixture")
+    )
 
 
 def parse_minutes(text: str) -> tuple[float, float]:
@@ -133,20 +136,25 @@ def report(url: str, name: str) -> None:
         values = trial.values or []
         mean = sum(values) / len(values) if values else float("nan")
         label = f"{attrs.get('label', '?')} {attrs.get('transform_params', {})}"
-        print(f"{trial.number:>5}  {trial.state.name:<9} {took:>8.1f} "
-              f"{float(attrs.get('seconds', float('nan'))):>9.1f}  {mean:>6.2f}  {label[:90]}")
+        print(
+            f"{trial.number:>5}  {trial.state.name:<9} {took:>8.1f} "
+            f"{float(attrs.get('seconds', float('nan'))):>9.1f}  {mean:>6.2f}  {label[:90]}"
+        )
     if seconds:
-        print(f"time per trial: mean {sum(seconds) / len(seconds):.1f} s, "
-              f"min {min(seconds):.1f} s, max {max(seconds):.1f} s "
-              f"({len(seconds)} complete trials)")
+        print(
+            f"time per trial: mean {sum(seconds) / len(seconds):.1f} s, "
+            f"min {min(seconds):.1f} s, max {max(seconds):.1f} s "
+            f"({len(seconds)} complete trials)"
+        )
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--tracks", type=int, default=14, help="tracks (1-14, default 14)")
     parser.add_argument("--minutes", default="3-5", help="track lengths, LOW-HIGH or one value")
-    parser.add_argument("--root", type=Path,
-                        help="where to write the tree (default: a temp folder)")
+    parser.add_argument(
+        "--root", type=Path, help="where to write the tree (default: a temp folder)"
+    )
     parser.add_argument("--study", type=Path, default=STUDY, help="study file")
     parser.add_argument("--trials", type=int, default=4)
     parser.add_argument("--workers", type=int, default=2)
@@ -162,12 +170,26 @@ def main() -> int:
         else:
             t0 = time.time()
             names = write_musdb_tree(root, args.tracks, low, high)
-            print(f"wrote {len(names)} tracks of {low:g}-{high:g} min to {root} "
-                  f"in {time.time() - t0:.0f} s")
+            print(
+                f"wrote {len(names)} tracks of {low:g}-{high:g} min to {root} "
+                f"in {time.time() - t0:.0f} s"
+            )
         url = f"sqlite:///{Path(tmp) / 'fullstudy.db'}"
-        command = [sys.executable, "-m", "sliceq22", "run", str(args.study), "--storage", url,
-                   "--trials", str(args.trials), "--workers", str(args.workers),
-                   "--tracks-via", args.tracks_via]
+        command = [
+            sys.executable,
+            "-m",
+            "sliceq22",
+            "run",
+            str(args.study),
+            "--storage",
+            url,
+            "--trials",
+            str(args.trials),
+            "--workers",
+            str(args.workers),
+            "--tracks-via",
+            args.tracks_via,
+        ]
         env = {**os.environ, "MUSDB_PATH": str(root)}
         baseline = used_memory_kb()
         print("running:", " ".join(command[1:]), flush=True)
@@ -189,13 +211,14 @@ def main() -> int:
         name = tomllib.loads(args.study.read_text())["study"]["name"]
         try:
             report(url, name)
-        except Exception as exc:  # noqa: BLE001 - a failed run may have no study to report
+        except Exception as exc:  # a failed run may have no study to report
             print(f"no study to report ({exc})")
-        print(f"peak memory of the machine: {sampler.peak_used / 2**20:.2f} GB used "
-              f"({(sampler.peak_used - baseline) / 2**20:.2f} GB above the "
-              f"{baseline / 2**20:.2f} GB "
-              f"used before the run); peak summed RSS of the run's processes (Ray's included): "
-              f"{sampler.peak_tree / 2**20:.2f} GB; {sampler.samples} samples every 0.5 s")
+        print(
+            f"peak memory of the machine: {sampler.peak_used / 2**20:.2f} GB used "
+            f"({(sampler.peak_used - baseline) / 2**20:.2f} GB above the {baseline / 2**20:.2f} GB "
+            "used before the run); peak summed RSS of the run's processes (Ray's included): "
+            f"{sampler.peak_tree / 2**20:.2f} GB; {sampler.samples} samples every 0.5 s"
+        )
         return 0 if status == 0 else 1
 
 

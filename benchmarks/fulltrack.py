@@ -52,23 +52,35 @@ CANDIDATES: dict[str, tuple[str, dict[str, object]]] = {
     "stft": ("stft", {"n_fft": 4096, "hop": 1024}),
     "slicqt": (
         "slicqt",
-        {"scale": "bark", "bins": 262, "fmin": 32.9, "fmax": 22050, "sllen": 18060,
-         "trlen": 4516},
+        {"scale": "bark", "bins": 262, "fmin": 32.9, "fmax": 22050, "sllen": 18060, "trlen": 4516},
     ),
     "nsgcq-framewise": (
         "nsgcq",
-        {"mode": "framewise", "frameSize": 8192, "transitionSize": 1024,
-         "minFrequency": 65.41, "maxFrequency": 6000, "binsPerOctave": 48},
+        {
+            "mode": "framewise",
+            "frameSize": 8192,
+            "transitionSize": 1024,
+            "minFrequency": 65.41,
+            "maxFrequency": 6000,
+            "binsPerOctave": 48,
+        },
     ),
     "nsgcq-full": (
         "nsgcq",
-        {"mode": "full", "minFrequency": 32.9, "maxFrequency": 21000, "binsPerOctave": 48,
-         "rasterize": "full"},
+        {
+            "mode": "full",
+            "minFrequency": 32.9,
+            "maxFrequency": 21000,
+            "binsPerOctave": 48,
+            "rasterize": "full",
+        },
     ),
 }
 #: Issue #12's targets: peak RSS GB at 4 and 10 minutes, and time vs the stft candidate.
 RSS_TARGETS = {
-    "stft": (0.7, 1.3), "slicqt": (0.75, 1.3), "nsgcq-framewise": (0.8, 1.3),
+    "stft": (0.7, 1.3),
+    "slicqt": (0.75, 1.3),
+    "nsgcq-framewise": (0.8, 1.3),
     "nsgcq-full": (2.0, 3.5),
 }
 TIME_TARGETS = {"slicqt": 1.3, "nsgcq-framewise": 2.5, "nsgcq-full": 5.0}
@@ -84,7 +96,8 @@ def example_stems() -> np.ndarray:
 
 
 def write_track(stems: np.ndarray, seconds: float, folder: Path) -> None:
-    """Tile ``stems`` to ``seconds`` with a gain per repeat (seeded) as 16-bit WAVs in ``folder``."""
+    """Tile ``stems`` to ``seconds`` with a gain per repeat (seeded) as 16-bit WAVs in
+    ``folder``."""
     import soundfile as sf
 
     length = int(round(seconds * RATE))
@@ -140,8 +153,18 @@ OBJECTIVE = ["--objective", "mpi"]
 
 
 def evaluate_command(root: Path, family: str, params: dict[str, object]) -> list[str]:
-    command = [*SLICEQ22, "evaluate", "--dataset", "folder", "--root", str(root), "--transform",
-               family, "--json", *OBJECTIVE]
+    command = [
+        *SLICEQ22,
+        "evaluate",
+        "--dataset",
+        "folder",
+        "--root",
+        str(root),
+        "--transform",
+        family,
+        "--json",
+        *OBJECTIVE,
+    ]
     for key, value in params.items():
         command += ["--param", f"{key}={value}"]
     return command
@@ -166,8 +189,9 @@ print(time.process_time() - start)
 
 def fft_floor(samples: int) -> float:
     """CPU seconds of the stft candidate's bare FFTs on ``samples`` samples (own process)."""
-    out = subprocess.run([sys.executable, "-c", FLOOR, str(samples)], capture_output=True,
-                         text=True, check=True)
+    out = subprocess.run(
+        [sys.executable, "-c", FLOOR, str(samples)], capture_output=True, text=True, check=True
+    )
     return float(out.stdout.strip())
 
 
@@ -204,20 +228,34 @@ def memory_estimate_gb(family: str, params: dict[str, object], samples: int) -> 
     """``constraints.max_memory_mb``'s estimate for this candidate, in GiB (own process)."""
     out = subprocess.run(
         [sys.executable, "-c", ESTIMATE, str(ROOT), family, json.dumps(params), str(samples)],
-        capture_output=True, text=True, check=True)
+        capture_output=True,
+        text=True,
+        check=True,
+    )
     return float(out.stdout)
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--minutes", type=float, nargs="+", default=[4.0, 10.0],
-                        help="full-track lengths in minutes (default 4 10)")
+    parser.add_argument(
+        "--minutes",
+        type=float,
+        nargs="+",
+        default=[4.0, 10.0],
+        help="full-track lengths in minutes (default 4 10)",
+    )
     parser.add_argument("--only", nargs="+", choices=list(CANDIDATES), default=list(CANDIDATES))
     parser.add_argument("--repeat", type=int, default=1, help="runs per candidate and length")
-    parser.add_argument("--no-whole", action="store_true",
-                        help="skip the 60 s comparison with the pre-streaming path")
-    parser.add_argument("--objective", default="mpi",
-                        help="objective to score with (mpi, renyi, hoyer, tonal-ridge; default mpi)")
+    parser.add_argument(
+        "--no-whole",
+        action="store_true",
+        help="skip the 60 s comparison with the pre-streaming path",
+    )
+    parser.add_argument(
+        "--objective",
+        default="mpi",
+        help="objective to score with (mpi, renyi, hoyer, tonal-ridge; default mpi)",
+    )
     parser.add_argument("--write", help=argparse.SUPPRESS)  # internal: {folder: seconds}
     args = parser.parse_args()
     OBJECTIVE[:] = ["--objective", args.objective]
@@ -238,8 +276,10 @@ def main() -> None:
         check = roots.pop("60 s (whole-path check)", None)
         lengths.pop("60 s (whole-path check)", None)
 
-        print(f"{'candidate':<16} {'length':>7} {'wall s':>8} {'CPU s':>8} {'RSS GB':>7} "
-              f"{'est. GB':>7} {'eval CPU s':>10} {'/audio s':>9}")
+        print(
+            f"{'candidate':<16} {'length':>7} {'wall s':>8} {'CPU s':>8} {'RSS GB':>7} "
+            f"{'est. GB':>7} {'eval CPU s':>10} {'/audio s':>9}"
+        )
         cost: dict[tuple[str, str], float] = {}
         rss: dict[tuple[str, str], float] = {}
         cpu_of: dict[tuple[str, str], float] = {}
@@ -247,8 +287,10 @@ def main() -> None:
         for name in args.only:
             family, params = CANDIDATES[name]
             for label, seconds in lengths.items():
-                runs = [run_measured(evaluate_command(roots[label], family, params))
-                        for _ in range(args.repeat)]
+                runs = [
+                    run_measured(evaluate_command(roots[label], family, params))
+                    for _ in range(args.repeat)
+                ]
                 wall = statistics.median(r[0] for r in runs)
                 cpu = statistics.median(r[1] for r in runs)
                 peak = max(r[2] for r in runs)
@@ -256,9 +298,15 @@ def main() -> None:
                 estimate = memory_estimate_gb(family, params, int(round(seconds * RATE)))
                 estimated[name, label] = estimate
                 cost[name, label], rss[name, label], cpu_of[name, label] = (
-                    evaluation / seconds, peak, evaluation)
-                print(f"{name:<16} {label:>7} {wall:8.1f} {cpu:8.1f} {peak:7.2f} {estimate:7.2f} "
-                      f"{evaluation:10.2f} {evaluation / seconds:9.4f}", flush=True)
+                    evaluation / seconds,
+                    peak,
+                    evaluation,
+                )
+                print(
+                    f"{name:<16} {label:>7} {wall:8.1f} {cpu:8.1f} {peak:7.2f} {estimate:7.2f} "
+                    f"{evaluation:10.2f} {evaluation / seconds:9.4f}",
+                    flush=True,
+                )
 
         longest = list(lengths)[-1]
         print("\nratios and targets")
@@ -267,26 +315,34 @@ def main() -> None:
                 if label == "6 s":
                     continue
                 ratio = cost[name, label] / cost[name, "6 s"]
-                print(f"  {name:<16} {label:>7}: evaluation CPU per audio second {ratio:.2f}x "
-                      "that at 6 s (target <= 1.15)")
+                print(
+                    f"  {name:<16} {label:>7}: evaluation CPU per audio second {ratio:.2f}x "
+                    "that at 6 s (target <= 1.15)"
+                )
             for label in lengths:
                 if label != "6 s":
                     error = estimated[name, label] / rss[name, label] - 1.0
-                    print(f"  {name:<16} {label:>7}: memory estimate {error:+.0%} of the measured "
-                          "peak (target within ±30 %)")
+                    print(
+                        f"  {name:<16} {label:>7}: memory estimate {error:+.0%} of the measured "
+                        "peak (target within ±30 %)"
+                    )
             targets = RSS_TARGETS[name]
             for label, target in zip(("4 min", "10 min"), targets):
                 if (name, label) in rss:
                     verdict = "ok" if rss[name, label] <= target else "MISS"
-                    print(f"  {name:<16} {label:>7}: peak RSS {rss[name, label]:.2f} GB "
-                          f"(target <= {target} GB) {verdict}")
+                    print(
+                        f"  {name:<16} {label:>7}: peak RSS {rss[name, label]:.2f} GB "
+                        f"(target <= {target} GB) {verdict}"
+                    )
         if "4 min" in lengths:
             floor = fft_floor(int(240 * RATE))
             print(f"\nstft FFT floor on 4 min: {floor:.2f} s CPU")
             if ("stft", "4 min") in cpu_of:
                 stft_cpu = cpu_of["stft", "4 min"]
-                print(f"  stft candidate's evaluation {stft_cpu:.2f} s CPU = {stft_cpu / floor:.2f}x "
-                      "the floor (target <= 3)")
+                print(
+                    f"  stft candidate's evaluation {stft_cpu:.2f} s CPU = {stft_cpu / floor:.2f}x "
+                    "the floor (target <= 3)"
+                )
                 for name, target in TIME_TARGETS.items():
                     if (name, "4 min") in cpu_of:
                         ratio = cpu_of[name, "4 min"] / stft_cpu
@@ -299,13 +355,28 @@ def main() -> None:
             for name in args.only:
                 family, params = CANDIDATES[name]
                 streamed = json.loads(run_measured(evaluate_command(root, family, params))[3])
-                whole = json.loads(subprocess.run(
-                    [sys.executable, "-c", WHOLE, str(ROOT), family, json.dumps(params),
-                     str(root)], capture_output=True, text=True, check=True).stdout)
+                whole = json.loads(
+                    subprocess.run(
+                        [
+                            sys.executable,
+                            "-c",
+                            WHOLE,
+                            str(ROOT),
+                            family,
+                            json.dumps(params),
+                            str(root),
+                        ],
+                        capture_output=True,
+                        text=True,
+                        check=True,
+                    ).stdout
+                )
                 ours = [streamed["scores"][t] for t in TARGETS]
                 diff = max(abs(a - b) for a, b in zip(ours, whole))
-                print(f"  {name:<16} streamed {' '.join(f'{v:.4f}' for v in ours)}  "
-                      f"whole {' '.join(f'{v:.4f}' for v in whole)}  max |diff| {diff:.1e}")
+                print(
+                    f"  {name:<16} streamed {' '.join(f'{v:.4f}' for v in ours)}  "
+                    f"whole {' '.join(f'{v:.4f}' for v in whole)}  max |diff| {diff:.1e}"
+                )
 
 
 if __name__ == "__main__":

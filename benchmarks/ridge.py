@@ -55,13 +55,21 @@ def transforms(quick: bool) -> dict[str, tuple[str, dict]]:
     for n in (1024, 4096, 16384) if quick else (1024, 2048, 4096, 8192, 16384):
         out[f"stft {n}/{n // 4}"] = ("stft", {"n_fft": n, "hop": n // 4})
     for bins in (12, 24, 48, 96):
-        out[f"nsgcq {bins}/oct ragged"] = ("nsgcq", {**NSG, "binsPerOctave": bins, "rasterize": "none"})
+        out[f"nsgcq {bins}/oct ragged"] = (
+            "nsgcq",
+            {**NSG, "binsPerOctave": bins, "rasterize": "none"},
+        )
     if not quick:
         out["nsgcq 48/oct matrix"] = ("nsgcq", {**NSG, "binsPerOctave": 48, "rasterize": "full"})
         out["nsgcq 48/oct framewise"] = (
             "nsgcq",
-            {**NSG, "binsPerOctave": 48, "mode": "framewise", "frameSize": 16384,
-             "transitionSize": 2048},
+            {
+                **NSG,
+                "binsPerOctave": 48,
+                "mode": "framewise",
+                "frameSize": 16384,
+                "transitionSize": 2048,
+            },
         )
         out["slicqt bark-262 matrix"] = ("slicqt", {"rasterize": "full"})
     out["slicqt bark-262"] = ("slicqt", {})
@@ -88,8 +96,10 @@ def main() -> None:
     (track,) = example_tracks()
     built = {label: make_transform(f, p) for label, (f, p) in transforms(args.quick).items()}
     width = max(len(label) for label in built) + 2
-    print(f"example: {track.name}, {track.length} samples x {track.channels} channels "
-          f"({track.duration:.2f} s); region {REGION['fmin']:g}-{REGION['fmax']:g} Hz\n")
+    print(
+        f"example: {track.name}, {track.length} samples x {track.channels} channels "
+        f"({track.duration:.2f} s); region {REGION['fmin']:g}-{REGION['fmax']:g} Hz\n"
+    )
 
     # 1. white noise
     seconds = 6.0
@@ -106,34 +116,45 @@ def main() -> None:
 
     # 2. ragged vs rasterized
     print("2. ragged vs rasterized, renyi alpha=3 on the example's targets (bits)")
-    pairs = [("nsgcq 48/oct", "nsgcq", {**NSG, "binsPerOctave": 48}),
-             ("slicqt bark-262", "slicqt", {})]
+    pairs = [
+        ("nsgcq 48/oct", "nsgcq", {**NSG, "binsPerOctave": 48}),
+        ("slicqt bark-262", "slicqt", {}),
+    ]
     for label, family, params in pairs:
         key = "rasterize"
         a = renyi.evaluate_track(make_transform(family, {**params, key: "none"}), track).scores
         b = renyi.evaluate_track(make_transform(family, {**params, key: "full"}), track).scores
         diffs = [abs(a[t] - b[t]) for t in TARGETS]
-        print(f"   {label:<{width}} max |ragged - matrix| = {max(diffs):.4f}  "
-              + " ".join(f"{t}={a[t]:.3f}/{b[t]:.3f}" for t in TARGETS))
+        print(
+            f"   {label:<{width}} max |ragged - matrix| = {max(diffs):.4f}  "
+            + " ".join(f"{t}={a[t]:.3f}/{b[t]:.3f}" for t in TARGETS)
+        )
     print()
 
     # reference: the MPI objective on the STFT control, same run
     control = make_transform("stft", {"n_fft": 4096, "hop": 1024})
     mpi = get_objective("mpi")
     _, mpi_seconds, _ = timed(lambda: mpi.evaluate_track(control, track), args.repeat)
-    print(f"reference: mpi (sdr-global) on stft 4096/1024: {mpi_seconds:.3f} s per evaluation "
-          "(median)\n")
+    print(
+        f"reference: mpi (sdr-global) on stft 4096/1024: {mpi_seconds:.3f} s per evaluation "
+        "(median)\n"
+    )
 
     audio = track.stacked()
     for number, name in enumerate(("renyi", "hoyer", "tonal-ridge"), start=3):
         objective = get_objective(name, **REGION)
         better = min if objective.direction == "minimize" else max
         unit = getattr(objective, "unit", "") or "-"
-        print(f"{number}. {name} ({objective.direction}, {unit}); seconds per evaluation of 4 "
-              f"stereo targets (streamed) and per target (/4), min and median of "
-              f"{args.repeat}")
-        print(f"   {'transform':<{width}}" + "".join(f"{t:>10}" for t in TARGETS)
-              + f"{'eval med':>9}{'tgt min':>9}{'tgt med':>9}{'x mpi':>7}")
+        print(
+            f"{number}. {name} ({objective.direction}, {unit}); seconds per evaluation of 4 "
+            f"stereo targets (streamed) and per target (/4), min and median of "
+            f"{args.repeat}"
+        )
+        print(
+            f"   {'transform':<{width}}"
+            + "".join(f"{t:>10}" for t in TARGETS)
+            + f"{'eval med':>9}{'tgt min':>9}{'tgt med':>9}{'x mpi':>7}"
+        )
         table: dict[str, dict[str, float]] = {}
         seconds_per: dict[str, float] = {}
         fastest: dict[str, float] = {}
@@ -148,21 +169,29 @@ def main() -> None:
                 f"{table[label][t]:9.3f}{'*' if best[t] == label else ' '}" for t in TARGETS
             )
             s = seconds_per[label]
-            print(f"   {label:<{width}}{cells}{s:9.3f}{fastest[label] / 4:9.3f}{s / 4:9.3f}"
-                  f"{s / mpi_seconds:7.2f}")
+            print(
+                f"   {label:<{width}}{cells}{s:9.3f}{fastest[label] / 4:9.3f}{s / 4:9.3f}"
+                f"{s / mpi_seconds:7.2f}"
+            )
         slowest = max(seconds_per, key=seconds_per.get)
         print("   best: " + ", ".join(f"{t} -> {best[t]}" for t in TARGETS))
-        print(f"   slowest: {slowest}, {seconds_per[slowest] / 4:.3f} s per target median, "
-              f"{fastest[slowest] / 4:.3f} min (target <= 0.5)")
+        print(
+            f"   slowest: {slowest}, {seconds_per[slowest] / 4:.3f} s per target median, "
+            f"{fastest[slowest] / 4:.3f} min (target <= 0.5)"
+        )
 
         # stereo agreement
         left = np.array([objective.values(t, audio[:, :1])[0] for t in built.values()])
         right = np.array([objective.values(t, audio[:, 1:])[0] for t in built.values()])
         rho = {t: spearmanr(left[:, j], right[:, j]).statistic for j, t in enumerate(TARGETS)}
         below = [t for t in TARGETS if not rho[t] >= 0.9]
-        print("   Spearman left vs right over transforms: "
-              + ", ".join(f"{t} {rho[t]:.3f}" for t in TARGETS) + " (target >= 0.9"
-              + (f"; below: {', '.join(below)})" if below else ")") + "\n")
+        print(
+            "   Spearman left vs right over transforms: "
+            + ", ".join(f"{t} {rho[t]:.3f}" for t in TARGETS)
+            + " (target >= 0.9"
+            + (f"; below: {', '.join(below)})" if below else ")")
+            + "\n"
+        )
 
 
 if __name__ == "__main__":

@@ -24,13 +24,13 @@ from pathlib import Path
 for var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
     os.environ.setdefault(var, "1")
 
-import optuna  # noqa: E402
-import ray  # noqa: E402
+import optuna
+import ray
 
-from sliceq22.search.config import parse_study_text  # noqa: E402
-from sliceq22.search.driver import StudyDriver  # noqa: E402
-from sliceq22.search.storage import open_storage  # noqa: E402
-from sliceq22.search.trialattrs import trial_attrs  # noqa: E402
+from sliceq22.search.config import parse_study_text
+from sliceq22.search.driver import StudyDriver
+from sliceq22.search.storage import open_storage
+from sliceq22.search.trialattrs import trial_attrs
 
 optuna.logging.set_verbosity(optuna.logging.WARNING)
 
@@ -56,10 +56,20 @@ hop = {{ choices = {hop} }}
 """
 
 
-def run(name: str, workers: int, trials: int, duration: float, n_fft: list[int], hop: list[int], folder: Path,
-        url: str | None = None) -> tuple[float, float, optuna.Study]:
+def run(
+    name: str,
+    workers: int,
+    trials: int,
+    duration: float,
+    n_fft: list[int],
+    hop: list[int],
+    folder: Path,
+    url: str | None = None,
+) -> tuple[float, float, optuna.Study]:
     """Run one fresh study; return (wall seconds of the driver loop, driver CPU seconds, study)."""
-    config = parse_study_text(STUDY.format(name=name, trials=trials, duration=duration, n_fft=n_fft, hop=hop))
+    config = parse_study_text(
+        STUDY.format(name=name, trials=trials, duration=duration, n_fft=n_fft, hop=hop)
+    )
     url = url or f"sqlite:///{folder / (name + '.db')}"
     driver = StudyDriver(config, open_storage(url), workers=workers, progress=False)
     start, cpu = time.perf_counter(), time.process_time()
@@ -69,7 +79,8 @@ def run(name: str, workers: int, trials: int, duration: float, n_fft: list[int],
 
 
 def _bare_evaluate(candidate: dict) -> float:
-    """One candidate's MPI evaluation on the example, no driver, no Ray (for the hardware ceiling)."""
+    """One candidate's MPI evaluation on the example, no driver, no Ray (for the hardware
+    ceiling)."""
     from sliceq22.data import DatasetSpec, load_tracks
     from sliceq22.oracles import get_objective
     from sliceq22.transforms import make_transform
@@ -83,7 +94,8 @@ def _bare_evaluate(candidate: dict) -> float:
 
 
 def bare_ceiling(candidates: list[dict]) -> float:
-    """Speed-up of 2 over 1 plain processes on the same candidates: what the machine itself allows."""
+    """Speed-up of 2 over 1 plain processes on the same candidates: what the machine itself
+    allows."""
     from concurrent.futures import ProcessPoolExecutor
 
     walls = []
@@ -107,7 +119,12 @@ def main() -> None:
         walls = {}
         for workers in (1, 2):
             # As `sliceq22 run --workers N` does: a local Ray runtime with N CPUs.
-            ray.init(num_cpus=workers, include_dashboard=False, logging_level="ERROR", log_to_driver=False)
+            ray.init(
+                num_cpus=workers,
+                include_dashboard=False,
+                logging_level="ERROR",
+                log_to_driver=False,
+            )
             # Warm-up: worker processes start, Essentia/numpy import, tracks decode.
             run(f"warmup{workers}", workers, 2 * workers, 1.0, [1024], [256], folder)
             walls[workers], _, done = run(f"w{workers}", workers, args.trials, 5.5, *space, folder)
@@ -115,20 +132,32 @@ def main() -> None:
                 n = args.overhead_trials
                 o_wall, o_cpu, study = run("overhead", 1, n, 0.05, [64], [16], folder)
             ray.shutdown()
-        print(f"throughput on the example (STFT, {args.trials} seeded random candidates, 5.5 s excerpt):")
+        print(
+            f"throughput on the example (STFT, {args.trials} seeded random candidates, 5.5 s "
+            "excerpt):"
+        )
         for workers, wall in walls.items():
-            print(f"  {workers} worker(s): {wall:7.2f} s  {3600 * args.trials / wall:8.0f} trials/h")
+            print(
+                f"  {workers} worker(s): {wall:7.2f} s  {3600 * args.trials / wall:8.0f} trials/h"
+            )
         print(f"  speed-up 2 vs 1 workers: {walls[1] / walls[2]:.2f}x (target >= 1.8x)")
-        candidates = [trial_attrs(t)["transform_params"] for t in done.trials
-                      if t.state == optuna.trial.TrialState.COMPLETE]
-        print(f"  reference: the same {len(candidates)} candidates in 2 vs 1 plain processes "
-              f"(no driver, no Ray): {bare_ceiling(candidates):.2f}x")
+        candidates = [
+            trial_attrs(t)["transform_params"]
+            for t in done.trials
+            if t.state == optuna.trial.TrialState.COMPLETE
+        ]
+        print(
+            f"  reference: the same {len(candidates)} candidates in 2 vs 1 plain processes "
+            f"(no driver, no Ray): {bare_ceiling(candidates):.2f}x"
+        )
 
         complete = [t for t in study.trials if t.state == optuna.trial.TrialState.COMPLETE]
         work = sum(sum(trial_attrs(t)["timing"].values()) for t in complete)
         per_trial = (o_wall - work) / len(complete)
         print(f"orchestration overhead (trivial evaluation, 1 worker, {len(complete)} trials):")
-        print(f"  driver wall {o_wall:.2f} s, evaluation work {work:.3f} s, driver CPU {o_cpu:.2f} s")
+        print(
+            f"  driver wall {o_wall:.2f} s, evaluation work {work:.3f} s, driver CPU {o_cpu:.2f} s"
+        )
         print(f"  wall overhead per trial: {1000 * per_trial:.1f} ms (target <= 50 ms)")
         print(f"  driver CPU per trial:    {1000 * o_cpu / len(complete):.1f} ms")
 

@@ -46,14 +46,14 @@ for _var in (
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
 
 # Imported after the thread pinning above, which must precede numpy.
-import numpy as np  # noqa: E402
+import numpy as np
 
-from sliceq22 import TARGETS  # noqa: E402
-from sliceq22.data import example_tracks  # noqa: E402
-from sliceq22.oracles.metrics import sdr_global  # noqa: E402
-from sliceq22.oracles.mpi import mpi_estimates  # noqa: E402
-from sliceq22.transforms import make_transform  # noqa: E402
-from transformcheck import BARK262  # noqa: E402
+from sliceq22 import TARGETS
+from sliceq22.data import example_tracks
+from sliceq22.oracles.metrics import sdr_global
+from sliceq22.oracles.mpi import mpi_estimates
+from sliceq22.transforms import make_transform
+from transformcheck import BARK262
 
 CQLOG = {
     "scale": "cqlog",
@@ -66,9 +66,7 @@ CQLOG = {
 PHASES = ("forward", "estimate", "inverse", "metric", "total")
 
 
-def evaluate(
-    transform, targets: np.ndarray, mixture: np.ndarray
-) -> tuple[dict, np.ndarray]:
+def evaluate(transform, targets: np.ndarray, mixture: np.ndarray) -> tuple[dict, np.ndarray]:
     """One MPI evaluation: phase times in seconds and the four global SDRs."""
     start = time.perf_counter()
     result = mpi_estimates(transform, targets, mixture)
@@ -81,12 +79,8 @@ def evaluate(
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument(
-        "--repeat", type=int, default=5, help="timed evaluations per candidate"
-    )
-    parser.add_argument(
-        "--matrix", action="store_true", help="also time the bark-262 matrix form"
-    )
+    parser.add_argument("--repeat", type=int, default=5, help="timed evaluations per candidate")
+    parser.add_argument("--matrix", action="store_true", help="also time the bark-262 matrix form")
     args = parser.parse_args()
 
     (track,) = example_tracks(trim=False)
@@ -94,7 +88,8 @@ def main() -> None:
     mixture = track.mixture("recorded")
     print(
         f"example: {targets.shape[1]} channels x {targets.shape[-1]} samples "
-        f"({targets.shape[-1] / track.rate:.2f} s), recorded mixture, {args.repeat} repeats, 1 thread"
+        f"({targets.shape[-1] / track.rate:.2f} s), recorded mixture, {args.repeat} repeats, 1 "
+        "thread"
     )
 
     candidates = {

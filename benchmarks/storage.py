@@ -36,9 +36,9 @@ sys.path[:0] = [str(HERE), str(HERE.parent / "tests")]
 
 import optuna
 import ray
+
 from pg import PgServer
 from scaling import STUDY
-
 from sliceq22.search.config import parse_study_text
 from sliceq22.search.driver import StudyDriver
 from sliceq22.search.space import sample_candidate
@@ -48,18 +48,32 @@ optuna.logging.set_verbosity(optuna.logging.WARNING)
 warnings.filterwarnings("ignore", category=optuna.exceptions.ExperimentalWarning)
 
 WORKERS = 2
-#: A realistic attribute set: what a finished trial carries (per-target scores, per-track scores, timing).
+# : A realistic attribute set: what a finished trial carries (per-target scores, per-track scores,
+# timing).
 SCORES = {"drums": 3.1, "bass": 2.7, "other": 1.9, "vocals": 4.2}
 FACTS = {
-    "label": "stft", "family": "stft", "transform_params": {"n_fft": 64, "hop": 16},
-    "driver_host": "host", "driver_pid": 1234, "heartbeat": 0.0, "worker_host": "host", "worker_pid": 4321,
-    "scores": SCORES, "track_scores": {"track": SCORES}, "timing": {"forward": 1e-4, "inverse": 1e-4, "metric": 1e-3},
-    "seconds": 0.01, "tracks_evaluated": 1,
+    "label": "stft",
+    "family": "stft",
+    "transform_params": {"n_fft": 64, "hop": 16},
+    "driver_host": "host",
+    "driver_pid": 1234,
+    "heartbeat": 0.0,
+    "worker_host": "host",
+    "worker_pid": 4321,
+    "scores": SCORES,
+    "track_scores": {"track": SCORES},
+    "timing": {"forward": 1e-4, "inverse": 1e-4, "metric": 1e-3},
+    "seconds": 0.01,
+    "tracks_evaluated": 1,
 }
 PACKED = {
-    "sliceq22.candidate": {k: FACTS[k] for k in ("label", "family", "transform_params", "driver_host", "driver_pid")},
+    "sliceq22.candidate": {
+        k: FACTS[k] for k in ("label", "family", "transform_params", "driver_host", "driver_pid")
+    },
     "sliceq22.worker": {k: FACTS[k] for k in ("worker_host", "worker_pid")},
-    "sliceq22.result": {k: FACTS[k] for k in ("scores", "track_scores", "timing", "seconds", "tracks_evaluated")},
+    "sliceq22.result": {
+        k: FACTS[k] for k in ("scores", "track_scores", "timing", "seconds", "tracks_evaluated")
+    },
 }
 
 
@@ -68,7 +82,8 @@ def config_text(name: str, trials: int) -> str:
 
 
 def driver_run(url: str, name: str, trials: int) -> tuple[float, int]:
-    """Run the trivial study to ``trials`` with 2 workers; return (wall seconds of the run, complete trials)."""
+    """Run the trivial study to ``trials`` with 2 workers; return (wall seconds of the run,
+    complete trials)."""
     config = parse_study_text(config_text(name, trials))
     driver = StudyDriver(config, open_storage(url), workers=WORKERS, progress=False)
     start = time.perf_counter()
@@ -87,13 +102,27 @@ def _timed(bucket: list[float]) -> Iterator[None]:
 
 
 def raw_ops(url: str, n: int) -> dict[str, float]:
-    """Mean seconds of each storage operation and of the per-trial sequences (no Ray, no evaluation)."""
+    """Mean seconds of each storage operation and of the per-trial sequences (no Ray, no
+    evaluation)."""
     config = parse_study_text(config_text("raw", n))
     storage = open_storage(url)
-    study = optuna.create_study(study_name="raw", storage=storage, directions=["maximize"] * 4,
-                                sampler=optuna.samplers.RandomSampler(seed=0))
-    times: dict[str, list[float]] = {k: [] for k in ("ask", "suggest", "set_user_attr", "tell",
-                                                     "trial, 13 single writes", "trial, 3 packed writes")}
+    study = optuna.create_study(
+        study_name="raw",
+        storage=storage,
+        directions=["maximize"] * 4,
+        sampler=optuna.samplers.RandomSampler(seed=0),
+    )
+    times: dict[str, list[float]] = {
+        k: []
+        for k in (
+            "ask",
+            "suggest",
+            "set_user_attr",
+            "tell",
+            "trial, 13 single writes",
+            "trial, 3 packed writes",
+        )
+    }
     values = list(SCORES.values())
     for i in range(n):
         packed = i % 2 == 1  # alternate the two schemes so both see the same study sizes
@@ -107,7 +136,9 @@ def raw_ops(url: str, n: int) -> dict[str, float]:
                 trial.set_user_attr(key, value)
         with _timed(times["tell"]):
             study.tell(trial, values)
-        times["trial, 3 packed writes" if packed else "trial, 13 single writes"].append(time.perf_counter() - t0)
+        times["trial, 3 packed writes" if packed else "trial, 13 single writes"].append(
+            time.perf_counter() - t0
+        )
     reads: list[float] = []
     for _ in range(5):
         with _timed(reads):
@@ -121,18 +152,26 @@ def raw_ops(url: str, n: int) -> dict[str, float]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--trials", type=int, default=40, help="trials per driver run")
-    parser.add_argument("--raw-trials", type=int, default=100, help="trials of the raw-operation study")
+    parser.add_argument(
+        "--raw-trials", type=int, default=100, help="trials of the raw-operation study"
+    )
     args = parser.parse_args()
 
     t0 = time.perf_counter()
     server = PgServer().start()
-    print(f"PostgreSQL {server.url().replace(server.password, '***')} started in {time.perf_counter() - t0:.1f} s")
+    print(
+        f"PostgreSQL {server.url().replace(server.password, '***')} started in "
+        f"{time.perf_counter() - t0:.1f} s"
+    )
     ray.init(num_cpus=WORKERS, include_dashboard=False, logging_level="ERROR", log_to_driver=False)
     try:
         with tempfile.TemporaryDirectory() as tmp:
-            urls = {"sqlite": lambda name: f"sqlite:///{Path(tmp) / (name + '.db')}",
-                    "postgresql": lambda name: server.create_database(name)}
-            # Warm-up: Ray worker processes start, imports, the excerpt decodes (once per storage kind).
+            urls = {
+                "sqlite": lambda name: f"sqlite:///{Path(tmp) / (name + '.db')}",
+                "postgresql": lambda name: server.create_database(name),
+            }
+            # Warm-up: Ray worker processes start, imports, the excerpt decodes (once per storage
+            # kind).
             for kind, url in urls.items():
                 driver_run(url(f"warmup_{kind}"), "warmup", 4)
 
@@ -151,8 +190,10 @@ def main() -> None:
             for op in raw["sqlite"]:
                 a, b = 1000 * raw["sqlite"][op], 1000 * raw["postgresql"][op]
                 print(f"  {op:28s} {a:8.2f} {b:11.2f} {b / a:6.2f}x")
-            print("  (the driver makes its storage calls one after another, so with a trivial evaluation its"
-                  " ms/trial is mostly storage: compare it with the 'trial' rows)")
+            print(
+                "  (the driver makes its storage calls one after another, so with a trivial "
+                "evaluation its ms/trial is mostly storage: compare it with the 'trial' rows)"
+            )
     finally:
         ray.shutdown()
         server.close()

@@ -65,8 +65,9 @@ def tiled_track(stems: np.ndarray, samples: int, seed: int) -> np.ndarray:
     return out
 
 
-def write_track(folder: Path, stems: np.ndarray, rate: int, seconds: float, seed: int,
-                subtype: str = "PCM_16") -> None:
+def write_track(
+    folder: Path, stems: np.ndarray, rate: int, seconds: float, seed: int, subtype: str = "PCM_16"
+) -> None:
     """Write ``drums, bass, other, vocals, mixture .wav`` of ``seconds`` into ``folder``.
 
     ``subtype`` is soundfile's: ``PCM_16`` (MUSDB18-HQ's) or ``FLOAT`` (the same

@@ -26,7 +26,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from synth import example_stems, write_musdb_tree, write_track  # noqa: E402
+from synth import example_stems, write_musdb_tree, write_track
 
 LOAD_CHILD = """
 import json, sys
@@ -81,30 +81,46 @@ def run_child(code: str, *args: str) -> dict:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--minutes", type=float, default=10.0, help="length of the loaded track")
-    parser.add_argument("--store-tracks", type=int, default=14,
-                        help="tracks shipped to Ray (0: skip)")
+    parser.add_argument(
+        "--store-tracks", type=int, default=14, help="tracks shipped to Ray (0: skip)"
+    )
     parser.add_argument("--parts", default="load,store", help="load, store or both")
-    parser.add_argument("--subtype", default="PCM_16",
-                        help="WAV subtype of the loaded track (or FLOAT)")
+    parser.add_argument(
+        "--subtype", default="PCM_16", help="WAV subtype of the loaded track (or FLOAT)"
+    )
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="sliceq22-trackmem-") as tmp:
         if "load" in args.parts:
             stems, rate = example_stems()
-            write_track(Path(tmp) / "folder" / "long", stems, rate, args.minutes * 60, seed=0,
-                        subtype=args.subtype)
+            write_track(
+                Path(tmp) / "folder" / "long",
+                stems,
+                rate,
+                args.minutes * 60,
+                seed=0,
+                subtype=args.subtype,
+            )
             got = run_child(LOAD_CHILD, str(Path(tmp) / "folder"))
-            print(f"load {args.minutes:g} min {args.subtype}: "
-                  f"peak RSS {got['peak_kb'] / 2**20:.3f} GB "
-                  f"(before loading {got['before_kb'] / 2**20:.3f} GB), "
-                  f"track holds {got['track_bytes'] / 2**30:.3f} GB")
+            print(
+                f"load {args.minutes:g} min {args.subtype}: "
+                f"peak RSS {got['peak_kb'] / 2**20:.3f} GB "
+                f"(before loading {got['before_kb'] / 2**20:.3f} GB), "
+                f"track holds {got['track_bytes'] / 2**30:.3f} GB"
+            )
         if "store" in args.parts and args.store_tracks:
             write_musdb_tree(Path(tmp) / "musdb", args.store_tracks, 3.0, 5.0)
-            for via, mixture in (("legacy", "recorded"), ("object-store", "recorded"),
-                                 ("object-store", "sum"), ("dataset", "sum")):
+            for via, mixture in (
+                ("legacy", "recorded"),
+                ("object-store", "recorded"),
+                ("object-store", "sum"),
+                ("dataset", "sum"),
+            ):
                 got = run_child(STORE_CHILD, str(Path(tmp) / "musdb"), via, mixture)
-                print(f"tracks via {via}, objective mixture {mixture}: object store "
-                      f"{got['store_kb'] / 2**20:.3f} GB (shared memory written); "
-                      f"driver peak RSS {got['driver_peak_kb'] / 2**20:.3f} GB")
+                print(
+                    f"tracks via {via}, objective mixture {mixture}: object store "
+                    f"{got['store_kb'] / 2**20:.3f} GB (shared memory written); "
+                    f"driver peak RSS {got['driver_peak_kb'] / 2**20:.3f} GB"
+                )
 
 
 if __name__ == "__main__":

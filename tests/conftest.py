@@ -1,4 +1,5 @@
-"""Shared fixtures: one real PostgreSQL server for the whole test session (started only if a test asks)."""
+"""Shared fixtures: one real PostgreSQL server for the whole test session (started only if a test
+asks)."""
 
 from __future__ import annotations
 
@@ -13,8 +14,10 @@ if TYPE_CHECKING:
 
 @pytest.fixture(scope="session")
 def pg_server() -> Iterator[PgServer]:
-    """A PostgreSQL server (bundled by pgserver) on 127.0.0.1 with password authentication; stopped and
-    deleted at the end of the session. Tests that need their own database call ``create_database``."""
+    """A PostgreSQL server (bundled by pgserver) on 127.0.0.1 with password authentication; stopped
+    and
+    deleted at the end of the session. Tests that need their own database call
+    ``create_database``."""
     # Imported here, so sessions without PostgreSQL tests never import pgserver.
     from pg import PgServer
 

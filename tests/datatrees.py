@@ -62,7 +62,8 @@ def musdb_hq_track(
     subset: str = "train",
     rates: dict[str, int] | None = None,
 ) -> dict[str, np.ndarray]:
-    """Write ``root/subset/name/<stem>.wav`` for each entry of ``stems``; return what was written."""
+    """Write ``root/subset/name/<stem>.wav`` for each entry of ``stems``; return what was
+    written."""
     folder = root / subset / name
     rates = rates or {}
     return {s: write(folder / f"{s}.wav", a, rates.get(s, RATE)) for s, a in stems.items()}
@@ -91,8 +92,13 @@ def stem_mp4(path: Path, stems: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
     return written
 
 
-def onair_track(root: Path, subset: str, title: str, files: dict[str, np.ndarray],
-                rates: dict[str, int] | None = None) -> dict[str, np.ndarray]:
+def onair_track(
+    root: Path,
+    subset: str,
+    title: str,
+    files: dict[str, np.ndarray],
+    rates: dict[str, int] | None = None,
+) -> dict[str, np.ndarray]:
     """Write an OnAir track folder ``root/subset/"<title> - OnAir Music"/`` with raw-named files.
 
     ``files`` maps file names (``"Kick.wav"``; the key ``"mix"`` becomes the

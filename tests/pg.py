@@ -1,4 +1,5 @@
-"""A real PostgreSQL server for the tests and benchmarks, from the binaries the ``pgserver`` wheel ships.
+"""A real PostgreSQL server for the tests and benchmarks, from the binaries the ``pgserver`` wheel
+ships.
 
 ``pgserver.get_server`` itself only listens on a unix socket with ``trust``
 authentication, so a password in the URL would never be checked. Here the same
@@ -34,7 +35,8 @@ from pathlib import Path
 from typing import Self
 
 with warnings.catch_warnings():
-    # pgserver's import asks platformdirs for a runtime folder it never uses here ($XDG_RUNTIME_DIR unset).
+    # pgserver's import asks platformdirs for a runtime folder it never uses here ($XDG_RUNTIME_DIR
+    # unset).
     warnings.simplefilter("ignore")
     import pgserver
 
@@ -77,7 +79,8 @@ class PgServer:
         return self.root / "data"
 
     def url(self, database: str = USER, *, password: str | None = None) -> str:
-        """SQLAlchemy URL of ``database`` over TCP, with the password (or another one, to test refusals)."""
+        """SQLAlchemy URL of ``database`` over TCP, with the password (or another one, to test
+        refusals)."""
         pw = self.password if password is None else password
         return f"postgresql+psycopg2://{USER}:{pw}@127.0.0.1:{self.port}/{database}"
 
@@ -98,8 +101,19 @@ class PgServer:
             os.chown(self.root, uid, gid)
             os.chown(pwfile, uid, gid)
         # Local socket: trust (administration only); TCP: SCRAM, so a wrong password is refused.
-        pgserver.initdb(["-U", USER, f"--pwfile={pwfile}", "--auth-local=trust", "--auth-host=scram-sha-256",
-                         "--encoding=utf8", "--no-sync"], pgdata=self.pgdata, user=self.run_as)
+        pgserver.initdb(
+            [
+                "-U",
+                USER,
+                f"--pwfile={pwfile}",
+                "--auth-local=trust",
+                "--auth-host=scram-sha-256",
+                "--encoding=utf8",
+                "--no-sync",
+            ],
+            pgdata=self.pgdata,
+            user=self.run_as,
+        )
         pwfile.unlink()
 
     def start(self) -> Self:
@@ -112,15 +126,23 @@ class PgServer:
         options = f"-h 127.0.0.1 -p {self.port} -k {self.root}"
         for key, value in self.settings.items():
             options += f" -c {key}={value}"
-        pgserver.pg_ctl(["-w", "-t", "60", "-l", str(self.root / "log"), "-o", options, "start"],
-                        pgdata=self.pgdata, user=self.run_as, timeout=90)
+        pgserver.pg_ctl(
+            ["-w", "-t", "60", "-l", str(self.root / "log"), "-o", options, "start"],
+            pgdata=self.pgdata,
+            user=self.run_as,
+            timeout=90,
+        )
         if not self.start_seconds:
             self.start_seconds = time.perf_counter() - t0
         return self
 
     def running(self) -> bool:
         """Whether the postmaster is up."""
-        return self.root is not None and (self.pgdata / "postmaster.pid").exists() and self._pid() is not None
+        return (
+            self.root is not None
+            and (self.pgdata / "postmaster.pid").exists()
+            and self._pid() is not None
+        )
 
     def _pid(self) -> int | None:
         try:
@@ -131,12 +153,18 @@ class PgServer:
             return None
 
     def stop(self) -> None:
-        """Stop the server (fast shutdown: clients are disconnected) and wait for all its processes; the data stays."""
+        """Stop the server (fast shutdown: clients are disconnected) and wait for all its
+        processes; the data stays."""
         if self.root is None or self._pid() is None:
             return
         pids = self.server_pids()
         try:
-            pgserver.pg_ctl(["-w", "-t", "30", "-m", "fast", "stop"], pgdata=self.pgdata, user=self.run_as, timeout=60)
+            pgserver.pg_ctl(
+                ["-w", "-t", "30", "-m", "fast", "stop"],
+                pgdata=self.pgdata,
+                user=self.run_as,
+                timeout=60,
+            )
         except (subprocess.CalledProcessError, subprocess.TimeoutExpired):
             pass  # shutdown hung: killed below
         # pg_ctl returns when postmaster.pid is gone; its children may still be exiting.
@@ -167,7 +195,9 @@ class PgServer:
         """Create database ``name`` (owned by :data:`USER`) and return its URL."""
         import psycopg2
 
-        conn = psycopg2.connect(host="127.0.0.1", port=self.port, user=USER, password=self.password, dbname="postgres")
+        conn = psycopg2.connect(
+            host="127.0.0.1", port=self.port, user=USER, password=self.password, dbname="postgres"
+        )
         try:
             conn.autocommit = True  # CREATE DATABASE cannot run in a transaction
             with conn.cursor() as cur:
@@ -180,9 +210,23 @@ class PgServer:
         """Everything ``database`` holds, as the SQL text ``pg_dump`` writes (schema and rows)."""
         from pgserver._commands import POSTGRES_BIN_PATH
 
-        done = subprocess.run([str(POSTGRES_BIN_PATH / "pg_dump"), "-h", "127.0.0.1", "-p", str(self.port), "-U", USER,
-                               database], env={**os.environ, "PGPASSWORD": self.password},
-                              capture_output=True, text=True, check=True, timeout=60)
+        done = subprocess.run(
+            [
+                str(POSTGRES_BIN_PATH / "pg_dump"),
+                "-h",
+                "127.0.0.1",
+                "-p",
+                str(self.port),
+                "-U",
+                USER,
+                database,
+            ],
+            env={**os.environ, "PGPASSWORD": self.password},
+            capture_output=True,
+            text=True,
+            check=True,
+            timeout=60,
+        )
         return done.stdout
 
     def server_pids(self) -> list[int]:
@@ -194,7 +238,8 @@ class PgServer:
         for entry in Path("/proc").iterdir():
             if entry.name.isdigit():
                 try:
-                    # /proc/PID/stat: "pid (comm) state ppid ..."; comm may hold spaces, so split after ")".
+                    # /proc/PID/stat: "pid (comm) state ppid ..."; comm may hold spaces, so split
+                    # after ")".
                     if int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1]) == pid:
                         pids.append(int(entry.name))
                 except (OSError, IndexError, ValueError):

@@ -57,7 +57,8 @@ def _free_range(width: int) -> int:
 
 
 def _pids_of(text: str, session: int | None) -> list[int]:
-    """Processes whose command line contains ``text`` (this head's unique temp dir) or in ``session``."""
+    """Processes whose command line contains ``text`` (this head's unique temp dir) or in
+    ``session``."""
     pids = []
     for entry in Path("/proc").iterdir():
         if not entry.name.isdigit() or int(entry.name) == os.getpid():
@@ -88,8 +89,12 @@ class RayHead:
         self.gcs_port = _free_port()
         self.dashboard_port = _free_port()
         self.token = secrets.token_hex(16)
-        self.env = {**os.environ, "RAY_AUTH_MODE": "token", "RAY_AUTH_TOKEN": self.token,
-                    "RAY_USAGE_STATS_ENABLED": "0"}
+        self.env = {
+            **os.environ,
+            "RAY_AUTH_MODE": "token",
+            "RAY_AUTH_TOKEN": self.token,
+            "RAY_USAGE_STATS_ENABLED": "0",
+        }
         self.env.pop("RAY_ADDRESS", None)
         self.process: subprocess.Popen | None = None
 
@@ -105,37 +110,70 @@ class RayHead:
         """Start the head and wait until its Jobs API answers."""
         workers = _free_range(40)
         command = [
-            RAY, "start", "--head", "--block", "--disable-usage-stats",
-            "--node-ip-address", "127.0.0.1", "--port", str(self.gcs_port),
-            "--num-cpus", str(self.num_cpus), "--temp-dir", str(self.temp_dir),
-            "--include-dashboard", "true", "--dashboard-host", "127.0.0.1",
-            "--dashboard-port", str(self.dashboard_port),
-            "--ray-client-server-port", str(_free_port()),
-            "--node-manager-port", str(_free_port()), "--object-manager-port", str(_free_port()),
-            "--dashboard-agent-listen-port", str(_free_port()),
-            "--dashboard-agent-grpc-port", str(_free_port()),
-            "--runtime-env-agent-port", str(_free_port()),
-            "--metrics-export-port", str(_free_port()),
-            "--min-worker-port", str(workers), "--max-worker-port", str(workers + 39),
-            "--object-store-memory", str(200 * 1024 * 1024),
+            RAY,
+            "start",
+            "--head",
+            "--block",
+            "--disable-usage-stats",
+            "--node-ip-address",
+            "127.0.0.1",
+            "--port",
+            str(self.gcs_port),
+            "--num-cpus",
+            str(self.num_cpus),
+            "--temp-dir",
+            str(self.temp_dir),
+            "--include-dashboard",
+            "true",
+            "--dashboard-host",
+            "127.0.0.1",
+            "--dashboard-port",
+            str(self.dashboard_port),
+            "--ray-client-server-port",
+            str(_free_port()),
+            "--node-manager-port",
+            str(_free_port()),
+            "--object-manager-port",
+            str(_free_port()),
+            "--dashboard-agent-listen-port",
+            str(_free_port()),
+            "--dashboard-agent-grpc-port",
+            str(_free_port()),
+            "--runtime-env-agent-port",
+            str(_free_port()),
+            "--metrics-export-port",
+            str(_free_port()),
+            "--min-worker-port",
+            str(workers),
+            "--max-worker-port",
+            str(workers + 39),
+            "--object-store-memory",
+            str(200 * 1024 * 1024),
         ]
         self.log = open(self.temp_dir / "head.log", "w")
-        self.process = subprocess.Popen(command, env=self.env, stdout=self.log, stderr=subprocess.STDOUT,
-                                        start_new_session=True)
+        self.process = subprocess.Popen(
+            command, env=self.env, stdout=self.log, stderr=subprocess.STDOUT, start_new_session=True
+        )
         deadline = time.monotonic() + timeout_s
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
-                raise RuntimeError(f"ray start exited {self.process.returncode}:\n{self.head_log()}")
+                raise RuntimeError(
+                    f"ray start exited {self.process.returncode}:\n{self.head_log()}"
+                )
             try:
-                request = urllib.request.Request(f"{self.dashboard_url}/api/jobs/",
-                                                 headers={"Authorization": f"Bearer {self.token}"})
+                request = urllib.request.Request(
+                    f"{self.dashboard_url}/api/jobs/",
+                    headers={"Authorization": f"Bearer {self.token}"},
+                )
                 with urllib.request.urlopen(request, timeout=2) as answer:
                     if answer.status == 200:
                         return
             except OSError:
                 pass
             time.sleep(0.5)
-        raise RuntimeError(f"the Ray head's Jobs API did not answer in {timeout_s:.0f} s:\n{self.head_log()}")
+        raise RuntimeError(
+            f"the Ray head's Jobs API did not answer in {timeout_s:.0f} s:\n{self.head_log()}"
+        )
 
     def head_log(self) -> str:
         self.log.flush()
@@ -146,7 +184,8 @@ class RayHead:
         return _pids_of(str(self.temp_dir), self.process.pid if self.process is not None else None)
 
     def close(self) -> None:
-        """Stop the head by its pid, then any process of it that is left, and delete the temp dir."""
+        """Stop the head by its pid, then any process of it that is left, and delete the temp
+        dir."""
         if self.process is not None and self.process.poll() is None:
             self.process.send_signal(signal.SIGTERM)
             try:

@@ -26,8 +26,16 @@ hop = { choices = [128, 256, 512, 1024] }
 """
 
 
-def study_text(name: str, *, mode: str = "per-target", trials: int = 4, dataset: str = 'source = "example"\nduration = 1.5',
-               space: str = STFT_SPACE, extra: str = "", sampler: str = 'name = "tpe"\nseed = 7\nstartup_trials = 2') -> str:
+def study_text(
+    name: str,
+    *,
+    mode: str = "per-target",
+    trials: int = 4,
+    dataset: str = 'source = "example"\nduration = 1.5',
+    space: str = STFT_SPACE,
+    extra: str = "",
+    sampler: str = 'name = "tpe"\nseed = 7\nstartup_trials = 2',
+) -> str:
     """A small study file; tests vary its parts."""
     return f"""
 [study]
@@ -66,23 +74,48 @@ def write_stem_folder(root: Path, n_tracks: int, seconds: float) -> Path:
         folder.mkdir(parents=True)
         offset = start + i * (stems.shape[1] - 2 * start - length) // max(1, n_tracks - 1)
         for k, name in enumerate(("mixture", *TARGETS)):
-            soundfile.write(folder / f"{name}.wav", stems[k, offset:offset + length].astype(np.float32), rate, subtype="FLOAT")
+            soundfile.write(
+                folder / f"{name}.wav",
+                stems[k, offset : offset + length].astype(np.float32),
+                rate,
+                subtype="FLOAT",
+            )
     return root
 
 
-def run_cli(*args: str, cwd: Path, timeout: float = 300, env: dict | None = None,
-            prefix: list[str] | None = None) -> subprocess.CompletedProcess:
-    """Run ``sliceq22 ARGS`` (after the ``prefix`` command, if any) and return the completed process."""
+def run_cli(
+    *args: str,
+    cwd: Path,
+    timeout: float = 300,
+    env: dict | None = None,
+    prefix: list[str] | None = None,
+) -> subprocess.CompletedProcess:
+    """Run ``sliceq22 ARGS`` (after the ``prefix`` command, if any) and return the completed
+    process."""
     full_env = {**os.environ, "SLICEQ22_NO_PROGRESS": "1", **(env or {})}
-    return subprocess.run([*(prefix or []), *CLI, *args], cwd=cwd, capture_output=True, text=True,
-                          timeout=timeout, env=full_env)
+    return subprocess.run(
+        [*(prefix or []), *CLI, *args],
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        env=full_env,
+    )
 
 
 def start_cli(*args: str, cwd: Path) -> subprocess.Popen:
-    """Start ``sliceq22 ARGS`` in its own session, so the driver and its Ray processes can be killed together."""
+    """Start ``sliceq22 ARGS`` in its own session, so the driver and its Ray processes can be
+    killed together."""
     env = {**os.environ, "SLICEQ22_NO_PROGRESS": "1"}
-    return subprocess.Popen([*CLI, *args], cwd=cwd, env=env, start_new_session=True,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    return subprocess.Popen(
+        [*CLI, *args],
+        cwd=cwd,
+        env=env,
+        start_new_session=True,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
 
 
 def kill_session(proc: subprocess.Popen) -> None:

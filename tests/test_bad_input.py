@@ -23,7 +23,6 @@ import sqlite3
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -68,9 +67,15 @@ hop = {{ choices = [256, 512] }}
 """
 
 
-def study_file(name: str = "fix", *, trials: int | str = 1000000, root: str = "ds/fix",
-               dataset_extra: str = "", replace: tuple[str, str] | None = None,
-               append: str = "") -> str:
+def study_file(
+    name: str = "fix",
+    *,
+    trials: int | str = 1000000,
+    root: str = "ds/fix",
+    dataset_extra: str = "",
+    replace: tuple[str, str] | None = None,
+    append: str = "",
+) -> str:
     """The fixture's study file, or a variant of it (one key replaced or a section added)."""
     text = STUDY.format(name=name, trials=trials, root=root, dataset_extra=dataset_extra)
     if replace is not None:
@@ -80,8 +85,14 @@ def study_file(name: str = "fix", *, trials: int | str = 1000000, root: str = "d
 
 
 # ---------------------------------------------------------------------------- the world
-def _write_track(folder: Path, seconds: float, *, silent: tuple[str, ...] = (),
-                 fill: float | None = None, seed: int = 0) -> None:
+def _write_track(
+    folder: Path,
+    seconds: float,
+    *,
+    silent: tuple[str, ...] = (),
+    fill: float | None = None,
+    seed: int = 0,
+) -> None:
     """Noise stems (and their sum as the mixture) as float WAVs; ``fill`` sets every sample."""
     folder.mkdir(parents=True, exist_ok=True)
     rng = np.random.default_rng(seed)
@@ -145,8 +156,9 @@ def _run(*args: str, cwd: Path, timeout: float = HANG_S) -> subprocess.Completed
     env = {**os.environ, "SLICEQ22_NO_PROGRESS": "1"}
     env.pop("SLICEQ22_STORAGE", None)
     try:
-        return subprocess.run([*CLI, *args], cwd=cwd, capture_output=True, text=True,
-                              timeout=timeout, env=env)
+        return subprocess.run(
+            [*CLI, *args], cwd=cwd, capture_output=True, text=True, timeout=timeout, env=env
+        )
     except subprocess.TimeoutExpired:
         pytest.fail(f"`sliceq22 {' '.join(args)}` did not end within {timeout} s (a hang)")
 
@@ -193,8 +205,10 @@ def snapshot(url: str) -> dict[str, Any]:
             out[summary.study_name] = {
                 "user_attrs": study.user_attrs,
                 "system_attrs": storage.get_study_system_attrs(study._study_id),
-                "trials": [(t.number, t.state.name, t.values, t.params, t.user_attrs,
-                            t.system_attrs) for t in study.get_trials(deepcopy=False)],
+                "trials": [
+                    (t.number, t.state.name, t.values, t.params, t.user_attrs, t.system_attrs)
+                    for t in study.get_trials(deepcopy=False)
+                ],
             }
         return out
     finally:
@@ -294,7 +308,7 @@ STUDY_FILES: dict[str, str | bytes] = {
     "trials-nan.toml": study_file(trials="nan"),
     "trials-inf.toml": study_file(trials="inf"),
     "retries.toml": study_file(replace=("trials = 1000000", "trials = 3\nretries = -1")),
-    "aggregate.toml": study_file(replace=("trials = 1000000", "trials = 3\naggregate = \"max\"")),
+    "aggregate.toml": study_file(replace=("trials = 1000000", 'trials = 3\naggregate = "max"')),
     "unknown-study-key.toml": study_file(replace=("trials = 1000000", "trails = 3")),
     "source.toml": study_file(replace=('source = "folder"', 'source = "youtube"')),
     "duration-nan.toml": study_file(dataset_extra="duration = nan"),
@@ -302,8 +316,9 @@ STUDY_FILES: dict[str, str | bytes] = {
     "duration-neg.toml": study_file(dataset_extra="duration = -1.0"),
     "duration-str.toml": study_file(dataset_extra='duration = "long"'),
     "dataset-key.toml": study_file(dataset_extra="duraton = 1.0"),
-    "dataset-string.toml": study_file(replace=('[dataset]\nsource = "folder"\nroot = "ds/fix"\n',
-                                               'dataset = "ds/fix"\n')),
+    "dataset-string.toml": study_file(
+        replace=('[dataset]\nsource = "folder"\nroot = "ds/fix"\n', 'dataset = "ds/fix"\n')
+    ),
     "root-missing.toml": study_file(root="ds/missing"),
     "objective.toml": study_file(replace=('name = "mpi"', 'name = "magic"')),
     "metric.toml": study_file(replace=('name = "mpi"', 'name = "mpi"\nmetric = "sdr-max"')),
@@ -320,40 +335,53 @@ STUDY_FILES: dict[str, str | bytes] = {
     "no-transforms.toml": study_file().split("[[transforms]]")[0],
     "family.toml": study_file(replace=('family = "stft"', 'family = "wavelet"')),
     "space-param.toml": study_file(replace=("hop = {", "hopp = {")),
-    "low-high.toml": study_file(replace=("hop = { choices = [256, 512] }",
-                                         "hop = { low = 512, high = 128 }")),
-    "low-nan.toml": study_file(replace=("hop = { choices = [256, 512] }",
-                                        "hop = { low = nan, high = 128 }")),
-    "high-inf.toml": study_file(replace=("hop = { choices = [256, 512] }",
-                                         "hop = { low = 1, high = inf }")),
-    "log-zero.toml": study_file(replace=("hop = { choices = [256, 512] }",
-                                         "hop = { low = 0, high = 128, log = true }")),
+    "low-high.toml": study_file(
+        replace=("hop = { choices = [256, 512] }", "hop = { low = 512, high = 128 }")
+    ),
+    "low-nan.toml": study_file(
+        replace=("hop = { choices = [256, 512] }", "hop = { low = nan, high = 128 }")
+    ),
+    "high-inf.toml": study_file(
+        replace=("hop = { choices = [256, 512] }", "hop = { low = 1, high = inf }")
+    ),
+    "log-zero.toml": study_file(
+        replace=("hop = { choices = [256, 512] }", "hop = { low = 0, high = 128, log = true }")
+    ),
     "choices-empty.toml": study_file(replace=("[256, 512]", "[]")),
-    "step-neg.toml": study_file(replace=("hop = { choices = [256, 512] }",
-                                         "hop = { low = 128, high = 512, step = -1 }")),
-    "range-key.toml": study_file(replace=("hop = { choices = [256, 512] }",
-                                          "hop = { low = 128, hihg = 512 }")),
-    "when-later.toml": study_file(replace=(
-        "n_fft = { choices = [1024, 2048] }",
-        "n_fft = { choices = [1024, 2048], when = { hop = 256 } }")),
+    "step-neg.toml": study_file(
+        replace=("hop = { choices = [256, 512] }", "hop = { low = 128, high = 512, step = -1 }")
+    ),
+    "range-key.toml": study_file(
+        replace=("hop = { choices = [256, 512] }", "hop = { low = 128, hihg = 512 }")
+    ),
+    "when-later.toml": study_file(
+        replace=(
+            "n_fft = { choices = [1024, 2048] }",
+            "n_fft = { choices = [1024, 2048], when = { hop = 256 } }",
+        )
+    ),
     "label-dot.toml": study_file(replace=('family = "stft"', 'family = "stft"\nlabel = "a.b"')),
     "labels-dup.toml": study_file(append='\n[[transforms]]\nfamily = "stft"\n'),
     "value-out.toml": study_file(replace=("[1024, 2048]", "[1024, 8]")),
     "window.toml": study_file(replace=("hop = {", 'window = "kaiser"\nhop = {')),
     "reference-family.toml": study_file(append='\n[[reference]]\nlabel = "r"\nfamily = "mp3"\n'),
     "reference-params.toml": study_file(
-        append='\n[[reference]]\nlabel = "r"\nfamily = "stft"\nparams = { n_fft = "big" }\n'),
+        append='\n[[reference]]\nlabel = "r"\nfamily = "stft"\nparams = { n_fft = "big" }\n'
+    ),
     "reference-dup.toml": study_file(
         append='\n[[reference]]\nlabel = "r"\nfamily = "stft"\n\n[[reference]]\nlabel = "r"\n'
-        'family = "stft"\n'),
+        'family = "stft"\n'
+    ),
     "grid-continuous.toml": study_file(replace=('name = "random"', 'name = "grid"')).replace(
-        "hop = { choices = [256, 512] }", "hop = { low = 128, high = 512 }"),
-    "study-not-table.toml": 'study = 5\n',
+        "hop = { choices = [256, 512] }", "hop = { low = 128, high = 512 }"
+    ),
+    "study-not-table.toml": "study = 5\n",
     "nsgcq-mode-choices.toml": study_file().split("[[transforms]]")[0]
     + '[[transforms]]\nfamily = "nsgcq"\n[transforms.space]\nmode = { choices = ["full", '
     '"framewise"] }\nframeSize = { choices = [8192, 16384] }\n',
     "nsgcq-reference.toml": study_file(
-        append='\n[[reference]]\nlabel = "r"\nfamily = "nsgcq"\nparams = { frameSize = 8192 }\n'),
+        append='\n[[reference]]\nlabel = "r"\nfamily = "nsgcq"\nparams = { frameSize = 8192 }\n'
+    ),
 }
 
 # Every command's usage errors: one line, status 2.
@@ -364,8 +392,11 @@ USAGE = [
     Case("run-trials-zero", ["run", "studies/fix.toml", "--trials", "0"]),
     Case("run-trials-neg", ["run", "studies/fix.toml", "--trials", "-3"]),
     Case("run-trials-word", ["run", "studies/fix.toml", "--trials", "many"]),
-    Case("run-trials-huge", ["run", "studies/fix.toml", "--trials", "1000000000000000000000"],
-         says="allowed"),
+    Case(
+        "run-trials-huge",
+        ["run", "studies/fix.toml", "--trials", "1000000000000000000000"],
+        says="allowed",
+    ),
     Case("run-workers-zero", ["run", "studies/fix.toml", "--workers", "0"]),
     Case("run-patience-zero", ["run", "studies/fix.toml", "--db-patience", "0"]),
     Case("run-tracks-via", ["run", "studies/fix.toml", "--tracks-via", "email"]),
@@ -375,224 +406,378 @@ USAGE = [
     Case("report-excerpt-zero", ["report", "fix", "--storage", "{url}", "--excerpt", "0"]),
     Case("report-excerpt-nan", ["report", "fix", "--storage", "{url}", "--excerpt", "nan"]),
     Case("spectrogram-no-transform", ["spectrogram", "notaudio.wav"]),
-    Case("spectrogram-columns",
-         ["spectrogram", "nan.wav", "--transform", "stft", "--columns", "2"]),
+    Case(
+        "spectrogram-columns", ["spectrogram", "nan.wav", "--transform", "stft", "--columns", "2"]
+    ),
     Case("data-no-action", ["data"]),
     Case("data-convert-source", ["data", "convert", "mp3", "ds/ok", "out"]),
     Case("evaluate-unknown-flag", ["evaluate", "--bogus"]),
 ]
 
-EVALUATE = [Case(f"evaluate-{name}", ["evaluate", *argv], says=says) for name, argv, says in [
-    ("param-syntax", ["--param", "n_fft"], "NAME=VALUE"),
-    ("param-twice", ["--param", "n_fft=4096", "--param", "n_fft=2048"], "twice"),
-    ("param-empty", ["--param", "n_fft="], "NAME=VALUE"),
-    ("family", ["--transform", "wavelet"], "wavelet"),
-    ("param-type", ["--param", "n_fft=abc"], "n_fft"),
-    ("param-nan", ["--param", "n_fft=nan"], "n_fft"),
-    ("param-small", ["--param", "n_fft=8"], "n_fft"),
-    ("param-huge", ["--param", "n_fft=1e99"], "n_fft"),
-    ("param-unknown", ["--param", "nfft=4096"], "did you mean"),
-    ("hop-too-long", ["--param", "n_fft=1024", "--param", "hop=1024"], "hop"),
-    ("window", ["--param", "window=kaiser"], "window"),
-    ("slicqt-fmin-fmax", ["--transform", "slicqt", "--param", "fmin=500", "--param", "fmax=100"],
-     "fmin"),
-    ("slicqt-fmax-nyquist", ["--transform", "slicqt", "--param", "fmax=30000"], "Nyquist"),
-    ("slicqt-gamma-ignored", ["--transform", "slicqt", "--param", "gamma=5"], "vqlog"),
-    ("nsgcq-framesize-ignored", ["--transform", "nsgcq", "--param", "frameSize=8192",
-                                 "--param", "transitionSize=1024"], "framewise"),
-    ("nsgcq-length-policy-ignored", ["--transform", "nsgcq", "--param", "mode=framewise",
-                                     "--param", "length_policy=exact"], "full"),
-    ("slicqt-sllen", ["--transform", "slicqt", "--param", "sllen=1001"], "sllen"),
-    ("objective", ["--objective", "magic"], "magic"),
-    ("metric", ["--metric", "sdr-max"], "sdr-max"),
-    ("mixture", ["--mixture", "blend"], "blend"),
-    ("option", ["--option", "alpha=2"], "alpha"),
-    ("aggregate", ["--aggregate", "max"], "max"),
-    ("dataset", ["--dataset", "youtube"], "youtube"),
-    ("root-missing", ["--dataset", "folder", "--root", "ds/missing"], "does not exist"),
-    ("root-file", ["--dataset", "folder", "--root", "ds/ok/track0/mixture.wav"], "not a folder"),
-    ("duration-neg", ["--dataset", "folder", "--root", "ds/ok", "--duration", "-1"], "duration"),
-    ("duration-nan", ["--dataset", "folder", "--root", "ds/ok", "--duration", "nan"], "finite"),
-    ("duration-inf", ["--dataset", "folder", "--root", "ds/ok", "--duration", "inf"], "duration"),
-    ("duration-long", ["--dataset", "folder", "--root", "ds/ok", "--duration", "600"], "shorter"),
-    ("offset-past-end", ["--dataset", "folder", "--root", "ds/ok", "--offset", "60"], "past"),
-    ("track-unknown", ["--dataset", "folder", "--root", "ds/ok", "--track", "nope"], "nope"),
-    ("all-silent", ["--dataset", "folder", "--root", "ds/allsilent"], "every target is silent"),
-    ("one-sample", ["--dataset", "folder", "--root", "ds/short"], "too short"),
-    ("nan-samples", ["--dataset", "folder", "--root", "ds/nan"], "non-finite"),
-    ("inf-samples", ["--dataset", "folder", "--root", "ds/inf"], "non-finite"),
-    ("truncated-wav", ["--dataset", "folder", "--root", "ds/trunc"], "truncated"),
-    ("musdb-root-missing", ["--dataset", "musdb", "--root", "ds/missing"], "ds/missing"),
-    ("onair-root-missing", ["--dataset", "onair", "--root", "ds/missing"], "ds/missing"),
-]]
+EVALUATE = [
+    Case(f"evaluate-{name}", ["evaluate", *argv], says=says)
+    for name, argv, says in [
+        ("param-syntax", ["--param", "n_fft"], "NAME=VALUE"),
+        ("param-twice", ["--param", "n_fft=4096", "--param", "n_fft=2048"], "twice"),
+        ("param-empty", ["--param", "n_fft="], "NAME=VALUE"),
+        ("family", ["--transform", "wavelet"], "wavelet"),
+        ("param-type", ["--param", "n_fft=abc"], "n_fft"),
+        ("param-nan", ["--param", "n_fft=nan"], "n_fft"),
+        ("param-small", ["--param", "n_fft=8"], "n_fft"),
+        ("param-huge", ["--param", "n_fft=1e99"], "n_fft"),
+        ("param-unknown", ["--param", "nfft=4096"], "did you mean"),
+        ("hop-too-long", ["--param", "n_fft=1024", "--param", "hop=1024"], "hop"),
+        ("window", ["--param", "window=kaiser"], "window"),
+        (
+            "slicqt-fmin-fmax",
+            ["--transform", "slicqt", "--param", "fmin=500", "--param", "fmax=100"],
+            "fmin",
+        ),
+        ("slicqt-fmax-nyquist", ["--transform", "slicqt", "--param", "fmax=30000"], "Nyquist"),
+        ("slicqt-gamma-ignored", ["--transform", "slicqt", "--param", "gamma=5"], "vqlog"),
+        (
+            "nsgcq-framesize-ignored",
+            ["--transform", "nsgcq", "--param", "frameSize=8192", "--param", "transitionSize=1024"],
+            "framewise",
+        ),
+        (
+            "nsgcq-length-policy-ignored",
+            ["--transform", "nsgcq", "--param", "mode=framewise", "--param", "length_policy=exact"],
+            "full",
+        ),
+        ("slicqt-sllen", ["--transform", "slicqt", "--param", "sllen=1001"], "sllen"),
+        ("objective", ["--objective", "magic"], "magic"),
+        ("metric", ["--metric", "sdr-max"], "sdr-max"),
+        ("mixture", ["--mixture", "blend"], "blend"),
+        ("option", ["--option", "alpha=2"], "alpha"),
+        ("aggregate", ["--aggregate", "max"], "max"),
+        ("dataset", ["--dataset", "youtube"], "youtube"),
+        ("root-missing", ["--dataset", "folder", "--root", "ds/missing"], "does not exist"),
+        (
+            "root-file",
+            ["--dataset", "folder", "--root", "ds/ok/track0/mixture.wav"],
+            "not a folder",
+        ),
+        (
+            "duration-neg",
+            ["--dataset", "folder", "--root", "ds/ok", "--duration", "-1"],
+            "duration",
+        ),
+        ("duration-nan", ["--dataset", "folder", "--root", "ds/ok", "--duration", "nan"], "finite"),
+        (
+            "duration-inf",
+            ["--dataset", "folder", "--root", "ds/ok", "--duration", "inf"],
+            "duration",
+        ),
+        (
+            "duration-long",
+            ["--dataset", "folder", "--root", "ds/ok", "--duration", "600"],
+            "shorter",
+        ),
+        ("offset-past-end", ["--dataset", "folder", "--root", "ds/ok", "--offset", "60"], "past"),
+        ("track-unknown", ["--dataset", "folder", "--root", "ds/ok", "--track", "nope"], "nope"),
+        ("all-silent", ["--dataset", "folder", "--root", "ds/allsilent"], "every target is silent"),
+        ("one-sample", ["--dataset", "folder", "--root", "ds/short"], "too short"),
+        ("nan-samples", ["--dataset", "folder", "--root", "ds/nan"], "non-finite"),
+        ("inf-samples", ["--dataset", "folder", "--root", "ds/inf"], "non-finite"),
+        ("truncated-wav", ["--dataset", "folder", "--root", "ds/trunc"], "truncated"),
+        ("musdb-root-missing", ["--dataset", "musdb", "--root", "ds/missing"], "ds/missing"),
+        ("onair-root-missing", ["--dataset", "onair", "--root", "ds/missing"], "ds/missing"),
+    ]
+]
 
-SPECTROGRAM = [Case(f"spectrogram-{name}", ["spectrogram", *argv], says=says)
-               for name, argv, says in [
-    ("missing-file", ["missing.wav", "--transform", "stft"], "does not exist"),
-    ("folder", ["adir", "--transform", "stft"], "is a folder"),
-    ("nan", ["nan.wav", "--transform", "stft", "-o", "s.html"], "non-finite"),
-    ("inf", ["inf.wav", "--transform", "stft", "-o", "s.html"], "non-finite"),
-    ("truncated", ["trunc.wav", "--transform", "stft", "-o", "s.html"], "truncated"),
-    ("not-audio", ["notaudio.wav", "--transform", "stft", "-o", "s.html"], "unreadable"),
-    ("suffix", ["nan.wav", "--transform", "stft", "-o", "s.txt"], ".html or .png"),
-    ("out-folder-html", ["ds/ok/track0/mixture.wav", "--transform", "stft", "-o", "adir.html"],
-     "is a folder"),
-    ("out-folder-png", ["ds/ok/track0/mixture.wav", "--transform", "stft", "-o", "adir.png"],
-     "is a folder"),
-    ("out-under-file", ["ds/ok/track0/mixture.wav", "--transform", "stft", "-o", "afile/s.html"],
-     "is a file"),
-    ("out-missing-folder", ["ds/ok/track0/mixture.wav", "--transform", "stft", "-o", "nope/s.html"],
-     "does not exist"),
-    ("family", ["ds/ok/track0/mixture.wav", "--transform", "wavelet"], "wavelet"),
-    ("param", ["ds/ok/track0/mixture.wav", "--transform", "stft", "--param", "hop"], "NAME=VALUE"),
-    ("channel",
-     ["ds/ok/track0/mixture.wav", "--transform", "stft", "--channel", "5", "-o", "s.html"],
-     "channel 5"),
-    ("start", ["ds/ok/track0/mixture.wav", "--transform", "stft", "--start", "100", "-o", "s.html"],
-     "past the end"),
-    ("dataset-missing", ["--dataset", "folder", "--root", "ds/missing", "--transform", "stft"],
-     "does not exist"),
-    ("target",
-     ["--dataset", "folder", "--root", "ds/ok", "--transform", "stft", "--target", "piano"],
-     "piano"),
-]]
+SPECTROGRAM = [
+    Case(f"spectrogram-{name}", ["spectrogram", *argv], says=says)
+    for name, argv, says in [
+        ("missing-file", ["missing.wav", "--transform", "stft"], "does not exist"),
+        ("folder", ["adir", "--transform", "stft"], "is a folder"),
+        ("nan", ["nan.wav", "--transform", "stft", "-o", "s.html"], "non-finite"),
+        ("inf", ["inf.wav", "--transform", "stft", "-o", "s.html"], "non-finite"),
+        ("truncated", ["trunc.wav", "--transform", "stft", "-o", "s.html"], "truncated"),
+        ("not-audio", ["notaudio.wav", "--transform", "stft", "-o", "s.html"], "unreadable"),
+        ("suffix", ["nan.wav", "--transform", "stft", "-o", "s.txt"], ".html or .png"),
+        (
+            "out-folder-html",
+            ["ds/ok/track0/mixture.wav", "--transform", "stft", "-o", "adir.html"],
+            "is a folder",
+        ),
+        (
+            "out-folder-png",
+            ["ds/ok/track0/mixture.wav", "--transform", "stft", "-o", "adir.png"],
+            "is a folder",
+        ),
+        (
+            "out-under-file",
+            ["ds/ok/track0/mixture.wav", "--transform", "stft", "-o", "afile/s.html"],
+            "is a file",
+        ),
+        (
+            "out-missing-folder",
+            ["ds/ok/track0/mixture.wav", "--transform", "stft", "-o", "nope/s.html"],
+            "does not exist",
+        ),
+        ("family", ["ds/ok/track0/mixture.wav", "--transform", "wavelet"], "wavelet"),
+        (
+            "param",
+            ["ds/ok/track0/mixture.wav", "--transform", "stft", "--param", "hop"],
+            "NAME=VALUE",
+        ),
+        (
+            "channel",
+            ["ds/ok/track0/mixture.wav", "--transform", "stft", "--channel", "5", "-o", "s.html"],
+            "channel 5",
+        ),
+        (
+            "start",
+            ["ds/ok/track0/mixture.wav", "--transform", "stft", "--start", "100", "-o", "s.html"],
+            "past the end",
+        ),
+        (
+            "dataset-missing",
+            ["--dataset", "folder", "--root", "ds/missing", "--transform", "stft"],
+            "does not exist",
+        ),
+        (
+            "target",
+            ["--dataset", "folder", "--root", "ds/ok", "--transform", "stft", "--target", "piano"],
+            "piano",
+        ),
+    ]
+]
 
-STUDY_FILE_CASES = [Case(f"study-file-{name}",
-                         ["run", f"studies/{name}.toml", "--storage", "{url}"], says=says)
-                    for name, says in [
-    ("missing", "not found"),
-    ("adir", "cannot read"),
-    ("not-toml", "not valid TOML"),
-    ("empty-file", "study.name"),
-    ("latin1", "cannot read"),
-    ("unknown-section", "studdy"),
-    ("no-name", "study.name"),
-    ("name-slash", "'/'"),
-    ("name-backslash", "'\\\\'"),
-    ("name-newline", "'\\n'"),
-    ("name-int", "must be a string"),
-    ("name-blank", "study.name"),
-    ("mode", "study.mode"),
-    ("trials-zero", "study.trials"),
-    ("trials-neg", "study.trials"),
-    ("trials-str", "study.trials"),
-    ("trials-float", "study.trials"),
-    ("trials-nan", "study.trials"),
-    ("trials-inf", "study.trials"),
-    ("huge", "allowed"),
-    ("retries", "study.retries"),
-    ("aggregate", "study.aggregate"),
-    ("unknown-study-key", "trails"),
-    ("source", "youtube"),
-    ("duration-nan", "duration"),
-    ("duration-inf", "duration"),
-    ("duration-neg", "duration"),
-    ("duration-str", "duration"),
-    ("dataset-key", "duraton"),
-    ("dataset-string", "dataset"),
-    ("objective", "magic"),
-    ("metric", "sdr-max"),
-    ("mixture", "blend"),
-    ("sampler", "bayes"),
-    ("seed", "sampler.seed"),
-    ("seed-float", "sampler.seed"),
-    ("pruner", "hyperband"),
-    ("pruner-per-target", "per-target"),
-    ("memory-neg", "max_memory_mb"),
-    ("memory-nan", "max_memory_mb"),
-    ("slice-zero", "max_slice_length"),
-    ("constraint-key", "max_ram"),
-    ("no-transforms", "transforms"),
-    ("family", "wavelet"),
-    ("space-param", "hopp"),
-    ("low-high", "low 512"),
-    ("low-nan", "finite"),
-    ("high-inf", "finite"),
-    ("log-zero", "log"),
-    ("choices-empty", "choices"),
-    ("step-neg", "step"),
-    ("range-key", "hihg"),
-    ("when-later", "declared before"),
-    ("label-dot", "label"),
-    ("labels-dup", "unique"),
-    ("value-out", "n_fft"),
-    ("window", "kaiser"),
-    ("reference-family", "mp3"),
-    ("reference-params", "n_fft"),
-    ("reference-dup", "unique"),
-    ("grid-continuous", "grid"),
-    ("study-not-table", "study"),
-    ("nsgcq-mode-choices", "when = { mode = \"framewise\" }"),
-    ("nsgcq-reference", "frameSize"),
-]]
+STUDY_FILE_CASES = [
+    Case(f"study-file-{name}", ["run", f"studies/{name}.toml", "--storage", "{url}"], says=says)
+    for name, says in [
+        ("missing", "not found"),
+        ("adir", "cannot read"),
+        ("not-toml", "not valid TOML"),
+        ("empty-file", "study.name"),
+        ("latin1", "cannot read"),
+        ("unknown-section", "studdy"),
+        ("no-name", "study.name"),
+        ("name-slash", "'/'"),
+        ("name-backslash", "'\\\\'"),
+        ("name-newline", "'\\n'"),
+        ("name-int", "must be a string"),
+        ("name-blank", "study.name"),
+        ("mode", "study.mode"),
+        ("trials-zero", "study.trials"),
+        ("trials-neg", "study.trials"),
+        ("trials-str", "study.trials"),
+        ("trials-float", "study.trials"),
+        ("trials-nan", "study.trials"),
+        ("trials-inf", "study.trials"),
+        ("huge", "allowed"),
+        ("retries", "study.retries"),
+        ("aggregate", "study.aggregate"),
+        ("unknown-study-key", "trails"),
+        ("source", "youtube"),
+        ("duration-nan", "duration"),
+        ("duration-inf", "duration"),
+        ("duration-neg", "duration"),
+        ("duration-str", "duration"),
+        ("dataset-key", "duraton"),
+        ("dataset-string", "dataset"),
+        ("objective", "magic"),
+        ("metric", "sdr-max"),
+        ("mixture", "blend"),
+        ("sampler", "bayes"),
+        ("seed", "sampler.seed"),
+        ("seed-float", "sampler.seed"),
+        ("pruner", "hyperband"),
+        ("pruner-per-target", "per-target"),
+        ("memory-neg", "max_memory_mb"),
+        ("memory-nan", "max_memory_mb"),
+        ("slice-zero", "max_slice_length"),
+        ("constraint-key", "max_ram"),
+        ("no-transforms", "transforms"),
+        ("family", "wavelet"),
+        ("space-param", "hopp"),
+        ("low-high", "low 512"),
+        ("low-nan", "finite"),
+        ("high-inf", "finite"),
+        ("log-zero", "log"),
+        ("choices-empty", "choices"),
+        ("step-neg", "step"),
+        ("range-key", "hihg"),
+        ("when-later", "declared before"),
+        ("label-dot", "label"),
+        ("labels-dup", "unique"),
+        ("value-out", "n_fft"),
+        ("window", "kaiser"),
+        ("reference-family", "mp3"),
+        ("reference-params", "n_fft"),
+        ("reference-dup", "unique"),
+        ("grid-continuous", "grid"),
+        ("study-not-table", "study"),
+        ("nsgcq-mode-choices", 'when = { mode = "framewise" }'),
+        ("nsgcq-reference", "frameSize"),
+    ]
+]
 
 STORED = [
     Case("show-unknown", ["show", "nope", "--storage", "{url}"], says="no study named"),
     Case("export-unknown", ["export", "nope", "--storage", "{url}"], says="no study named"),
     Case("report-unknown", ["report", "nope", "--storage", "{url}"], says="no study named"),
     Case("resume-unknown", ["resume", "nope", "--storage", "{url}"], says="no study named"),
-    Case("list-missing-storage", ["list", "--storage", "sqlite:///missing.db"],
-         says="no study storage", absent=("missing.db",)),
-    Case("show-missing-storage", ["show", "fix", "--storage", "sqlite:///missing.db"],
-         says="no study storage", absent=("missing.db",)),
+    Case(
+        "list-missing-storage",
+        ["list", "--storage", "sqlite:///missing.db"],
+        says="no study storage",
+        absent=("missing.db",),
+    ),
+    Case(
+        "show-missing-storage",
+        ["show", "fix", "--storage", "sqlite:///missing.db"],
+        says="no study storage",
+        absent=("missing.db",),
+    ),
     Case("show-missing-folder", ["show", "fix", "--storage", "sqlite:///nope/x.db"], says="nope"),
-    Case("export-out-folder", ["export", "fix", "--storage", "{url}", "-o", "adir"],
-         says="is a folder"),
-    Case("export-out-under-file", ["export", "fix", "--storage", "{url}", "-o", "afile/x.json"],
-         says="afile is a file"),
-    Case("export-out-missing-folder", ["export", "fix", "--storage", "{url}", "-o", "nope/x.json"],
-         says="does not exist"),
-    Case("export-essentia-under-file", ["export", "fix", "--storage", "{url}", "-o", "afile/x.json",
-                                        "--format", "essentia"], says="is a file"),
-    Case("report-out-folder", ["report", "fix", "--storage", "{url}", "-o", "adir"],
-         says="is a folder"),
-    Case("report-out-under-file", ["report", "fix", "--storage", "{url}", "-o", "afile/r.html"],
-         says="is a file"),
-    Case("export-empty-study", ["export", "empty", "--storage", "{url}", "-o", "e.json"],
-         says="no complete trial", absent=("e.json",)),
+    Case(
+        "export-out-folder",
+        ["export", "fix", "--storage", "{url}", "-o", "adir"],
+        says="is a folder",
+    ),
+    Case(
+        "export-out-under-file",
+        ["export", "fix", "--storage", "{url}", "-o", "afile/x.json"],
+        says="afile is a file",
+    ),
+    Case(
+        "export-out-missing-folder",
+        ["export", "fix", "--storage", "{url}", "-o", "nope/x.json"],
+        says="does not exist",
+    ),
+    Case(
+        "export-essentia-under-file",
+        ["export", "fix", "--storage", "{url}", "-o", "afile/x.json", "--format", "essentia"],
+        says="is a file",
+    ),
+    Case(
+        "report-out-folder",
+        ["report", "fix", "--storage", "{url}", "-o", "adir"],
+        says="is a folder",
+    ),
+    Case(
+        "report-out-under-file",
+        ["report", "fix", "--storage", "{url}", "-o", "afile/r.html"],
+        says="is a file",
+    ),
+    Case(
+        "export-empty-study",
+        ["export", "empty", "--storage", "{url}", "-o", "e.json"],
+        says="no complete trial",
+        absent=("e.json",),
+    ),
     Case("show-empty-study", ["show", "empty", "--storage", "{url}"], rc=0, not_in_stdout=("nan",)),
-    Case("show-json-empty-study", ["show", "empty", "--storage", "{url}", "--json"], rc=0,
-         not_in_stdout=("NaN", "Infinity")),
-    Case("show-foreign-study", ["show", "not-ours", "--storage", "{foreign}"],
-         says="not made by sliceq22"),
-    Case("run-foreign-study", ["run", "studies/not-ours.toml", "--storage", "{foreign}"],
-         says="not made by sliceq22"),
+    Case(
+        "show-json-empty-study",
+        ["show", "empty", "--storage", "{url}", "--json"],
+        rc=0,
+        not_in_stdout=("NaN", "Infinity"),
+    ),
+    Case(
+        "show-foreign-study",
+        ["show", "not-ours", "--storage", "{foreign}"],
+        says="not made by sliceq22",
+    ),
+    Case(
+        "run-foreign-study",
+        ["run", "studies/not-ours.toml", "--storage", "{foreign}"],
+        says="not made by sliceq22",
+    ),
     Case("list-foreign-names", ["list", "--storage", "{foreign}"], rc=0),
-    Case("run-changed-study-file", ["run", "studies/changed.toml", "--storage", "{url}"],
-         says="different study file"),
-    Case("run-root-missing", ["run", "studies/root-missing.toml", "--storage", "{url}"],
-         says="different study file"),
+    Case(
+        "run-changed-study-file",
+        ["run", "studies/changed.toml", "--storage", "{url}"],
+        says="different study file",
+    ),
+    Case(
+        "run-root-missing",
+        ["run", "studies/root-missing.toml", "--storage", "{url}"],
+        says="different study file",
+    ),
     # Refused by Ray before anything is written: the stored budget stays as it was.
-    Case("resume-bad-ray-budget", ["resume", "fix", "--storage", "{url}", "--trials", "500",
-                                   "--ray-address", "127.0.0.1:1"], says="cannot reach"),
-    Case("run-bad-ray-host", ["run", "studies/fix.toml", "--storage", "{url}", "--trials", "300",
-                              "--ray-address", "not_a_host:99999"], says="not_a_host"),
-    Case("resume-dataset-moved", ["resume", "moved", "--storage", "{url}", "--trials", "500"],
-         says="ds/gone"),
-    Case("run-bom-accepted", ["run", "studies/bom.toml", "--storage", "{url}",
-                              "--ray-address", "127.0.0.1:1"], says="cannot reach"),
-    Case("data-info-missing", ["data", "info", "--dataset", "folder", "--root", "ds/missing"],
-         says="does not exist"),
-    Case("data-info-file", ["data", "info", "--dataset", "folder", "--root", "afile"],
-         says="not a folder"),
-    Case("convert-into-itself", ["data", "convert", "folder", "ds/ok", "ds/ok", "--no-progress"],
-         says="inside ROOT", absent=("ds/ok/train", "ds/ok/.sliceq22-partial")),
-    Case("convert-into-own-folder",
-         ["data", "convert", "folder", "ds/ok", "ds/ok/out", "--no-progress"],
-         says="inside ROOT", absent=("ds/ok/out",)),
-    Case("convert-root-missing",
-         ["data", "convert", "folder", "ds/missing", "conv-a", "--no-progress"],
-         says="does not exist", absent=("conv-a",)),
-    Case("convert-nan-cleans-up",
-         ["data", "convert", "folder", "ds/nan", "conv-b", "--no-progress"],
-         says="non-finite", absent=("conv-b",)),
-    Case("convert-truncated", ["data", "convert", "folder", "ds/trunc", "conv-c", "--no-progress"],
-         says="truncated", absent=("conv-c",)),
-    Case("convert-out-is-file", ["data", "convert", "folder", "ds/ok", "afile", "--no-progress"],
-         says="afile"),
-    Case("convert-onair-missing",
-         ["data", "convert", "onair", "ds/missing", "conv-d", "--no-progress"],
-         says="ds/missing", absent=("conv-d",)),
+    Case(
+        "resume-bad-ray-budget",
+        ["resume", "fix", "--storage", "{url}", "--trials", "500", "--ray-address", "127.0.0.1:1"],
+        says="cannot reach",
+    ),
+    Case(
+        "run-bad-ray-host",
+        [
+            "run",
+            "studies/fix.toml",
+            "--storage",
+            "{url}",
+            "--trials",
+            "300",
+            "--ray-address",
+            "not_a_host:99999",
+        ],
+        says="not_a_host",
+    ),
+    Case(
+        "resume-dataset-moved",
+        ["resume", "moved", "--storage", "{url}", "--trials", "500"],
+        says="ds/gone",
+    ),
+    Case(
+        "run-bom-accepted",
+        ["run", "studies/bom.toml", "--storage", "{url}", "--ray-address", "127.0.0.1:1"],
+        says="cannot reach",
+    ),
+    Case(
+        "data-info-missing",
+        ["data", "info", "--dataset", "folder", "--root", "ds/missing"],
+        says="does not exist",
+    ),
+    Case(
+        "data-info-file",
+        ["data", "info", "--dataset", "folder", "--root", "afile"],
+        says="not a folder",
+    ),
+    Case(
+        "convert-into-itself",
+        ["data", "convert", "folder", "ds/ok", "ds/ok", "--no-progress"],
+        says="inside ROOT",
+        absent=("ds/ok/train", "ds/ok/.sliceq22-partial"),
+    ),
+    Case(
+        "convert-into-own-folder",
+        ["data", "convert", "folder", "ds/ok", "ds/ok/out", "--no-progress"],
+        says="inside ROOT",
+        absent=("ds/ok/out",),
+    ),
+    Case(
+        "convert-root-missing",
+        ["data", "convert", "folder", "ds/missing", "conv-a", "--no-progress"],
+        says="does not exist",
+        absent=("conv-a",),
+    ),
+    Case(
+        "convert-nan-cleans-up",
+        ["data", "convert", "folder", "ds/nan", "conv-b", "--no-progress"],
+        says="non-finite",
+        absent=("conv-b",),
+    ),
+    Case(
+        "convert-truncated",
+        ["data", "convert", "folder", "ds/trunc", "conv-c", "--no-progress"],
+        says="truncated",
+        absent=("conv-c",),
+    ),
+    Case(
+        "convert-out-is-file",
+        ["data", "convert", "folder", "ds/ok", "afile", "--no-progress"],
+        says="afile",
+    ),
+    Case(
+        "convert-onair-missing",
+        ["data", "convert", "onair", "ds/missing", "conv-d", "--no-progress"],
+        says="ds/missing",
+        absent=("conv-d",),
+    ),
 ]
 
 # Storage URLs (part B's rules): one line, and nothing created in another program's database.
@@ -600,30 +785,56 @@ URLS = [
     Case("list-in-memory", ["list", "--storage", "sqlite://"], says="in-memory"),
     Case("list-in-memory-slash", ["list", "--storage", "sqlite:///"], says="in-memory"),
     Case("run-in-memory", ["run", "studies/fix.toml", "--storage", "sqlite://"], says="vanish"),
-    Case("resume-in-memory", ["resume", "fix", "--storage", "sqlite:///:memory:"],
-         says="in-memory"),
+    Case(
+        "resume-in-memory", ["resume", "fix", "--storage", "sqlite:///:memory:"], says="in-memory"
+    ),
     Case("show-not-a-url", ["show", "fix", "--storage", "not-a-url"], says="sqlite:///"),
     Case("list-bare-path", ["list", "--storage", "studies.db"], says="sqlite:///studies.db"),
     Case("list-unknown-scheme", ["list", "--storage", "foo://bar"], says="unknown kind"),
     Case("list-sqlite-folder", ["list", "--storage", "sqlite:///{root}/adir"], says="is a folder"),
-    Case("list-other-program", ["list", "--storage", "sqlite:///people.db"], says="another program",
-         tables_kept=("people.db",)),
-    Case("run-other-program", ["run", "studies/fix.toml", "--storage", "sqlite:///people.db"],
-         says="another program", tables_kept=("people.db",)),
-    Case("run-ray-client", ["run", "studies/fix.toml", "--storage", "{url}", "--ray-address",
-                            "ray://127.0.0.1:10001"], says="ray job submit"),
-    Case("show-postgres-unreachable", ["show", "fix", "--storage",
-                                       "postgresql+psycopg2://u:secret@127.0.0.1:1/db"]),
+    Case(
+        "list-other-program",
+        ["list", "--storage", "sqlite:///people.db"],
+        says="another program",
+        tables_kept=("people.db",),
+    ),
+    Case(
+        "run-other-program",
+        ["run", "studies/fix.toml", "--storage", "sqlite:///people.db"],
+        says="another program",
+        tables_kept=("people.db",),
+    ),
+    Case(
+        "run-ray-client",
+        ["run", "studies/fix.toml", "--storage", "{url}", "--ray-address", "ray://127.0.0.1:10001"],
+        says="ray job submit",
+    ),
+    Case(
+        "show-postgres-unreachable",
+        ["show", "fix", "--storage", "postgresql+psycopg2://u:secret@127.0.0.1:1/db"],
+    ),
 ]
 
 # Runs that start Ray (or used to hang): subprocesses with a timeout that fails the test.
 RUNS = [
-    Case("run-all-silent", ["run", "studies/allsilent.toml", "--storage", "{url}"],
-         says="every target is silent", subprocess=True),
-    Case("run-one-sample-track", ["run", "studies/short.toml", "--storage", "{url}"],
-         says="too short", subprocess=True),
-    Case("run-duration-past-track", ["run", "studies/long.toml", "--storage", "{url}"],
-         says="shorter than duration", subprocess=True),
+    Case(
+        "run-all-silent",
+        ["run", "studies/allsilent.toml", "--storage", "{url}"],
+        says="every target is silent",
+        subprocess=True,
+    ),
+    Case(
+        "run-one-sample-track",
+        ["run", "studies/short.toml", "--storage", "{url}"],
+        says="too short",
+        subprocess=True,
+    ),
+    Case(
+        "run-duration-past-track",
+        ["run", "studies/long.toml", "--storage", "{url}"],
+        says="shorter than duration",
+        subprocess=True,
+    ),
 ]
 
 CASES = USAGE + EVALUATE + SPECTROGRAM + STUDY_FILE_CASES + STORED + URLS + RUNS
@@ -655,8 +866,11 @@ def test_endless_budget_ends_with_the_other_targets_bests(world: World) -> None:
     assert "repeated candidate" in out  # a million draws on 4 points: repeats cost nothing
     study = optuna.load_study(study_name="fix", storage=world.url)
     complete = [t for t in study.get_trials() if t.state.name == "COMPLETE"]
-    keys = {json.dumps(t.params, sort_keys=True) for t in complete if "memo_of" not in
-            t.user_attrs["sliceq22.candidate"]}
+    keys = {
+        json.dumps(t.params, sort_keys=True)
+        for t in complete
+        if "memo_of" not in t.user_attrs["sliceq22.candidate"]
+    }
     assert len(keys) == 4 and len(complete) < 100
     for trial in complete:
         memo = trial.user_attrs["sliceq22.candidate"].get("memo_of")
@@ -674,8 +888,9 @@ def test_stored_and_exported_json_is_standard(world: World) -> None:
     result = trial_attrs(optuna.load_study(study_name="fix", storage=world.url).trials[0])
     assert result["scores"]["bass"] is None
     assert result["unscored"]["bass"] == "silent in every track"
-    out, _ = check(Case("export", ["export", "fix", "--storage", "{url}", "-o", "best.json"], rc=0),
-                   world)
+    out, _ = check(
+        Case("export", ["export", "fix", "--storage", "{url}", "-o", "best.json"], rc=0), world
+    )
     doc = _strict((world.root / "best.json").read_text())
     assert set(doc["targets"]) == {"drums", "other", "vocals"}
     shown, _ = check(Case("show", ["show", "fix", "--storage", "{url}", "--json"], rc=0), world)
@@ -686,8 +901,9 @@ def test_constraint_limits_are_shown_as_written() -> None:
     from sliceq22.search.config import Constraints
     from sliceq22.search.constraints import check_candidate
 
-    reason = check_candidate("stft", {}, Constraints(max_memory_mb=0.001), rate=RATE,
-                             length=RATE, channels=2)
+    reason = check_candidate(
+        "stft", {}, Constraints(max_memory_mb=0.001), rate=RATE, length=RATE, channels=2
+    )
     assert reason is not None and reason.endswith("constraints.max_memory_mb 0.001"), reason
 
 
@@ -707,22 +923,33 @@ def test_read_only_commands_create_no_files(world: World) -> None:
 def test_sigterm_stops_a_run_cleanly(world: World) -> None:
     """SIGTERM stops a run like Ctrl-C: exit 143, one line, running trials failed and requeued."""
     url = f"sqlite:///{world.root / 'term.db'}"
-    text = study_file("term", trials=50, root="ds/ok", replace=("hop = { choices = [256, 512] }",
-                                                  "hop = { low = 128, high = 1024 }"))
+    text = study_file(
+        "term",
+        trials=50,
+        root="ds/ok",
+        replace=("hop = { choices = [256, 512] }", "hop = { low = 128, high = 1024 }"),
+    )
     (world.root / "studies/term.toml").write_text(text)
     env = {**os.environ, "SLICEQ22_NO_PROGRESS": "1"}
-    proc = subprocess.Popen([*CLI, "run", "studies/term.toml", "--storage", url, "--workers", "1"],
-                            cwd=world.root, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                            text=True, start_new_session=True)
+    proc = subprocess.Popen(
+        [*CLI, "run", "studies/term.toml", "--storage", url, "--workers", "1"],
+        cwd=world.root,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        start_new_session=True,
+    )
     try:
         end = time.time() + HANG_S
         while time.time() < end and proc.poll() is None:
             try:
                 running = optuna.load_study(study_name="term", storage=url).get_trials(
-                    deepcopy=False, states=(optuna.trial.TrialState.RUNNING,))
+                    deepcopy=False, states=(optuna.trial.TrialState.RUNNING,)
+                )
                 if running and "sliceq22.candidate" in running[0].user_attrs:
                     break
-            except Exception:  # noqa: BLE001 - the study does not exist yet
+            except Exception:  # the study does not exist yet
                 pass
             time.sleep(0.2)
         assert proc.poll() is None, proc.communicate()

@@ -49,7 +49,10 @@ def test_json_has_scores_per_target_and_track_details(as_json: dict):
         "options": {"metric": "sdr-global", "mixture": "sum"},
     }
     assert as_json["transform"]["params"] == {
-        "n_fft": 4096, "hop": 1024, "window": "hann", "precision": "single"
+        "n_fft": 4096,
+        "hop": 1024,
+        "window": "hann",
+        "precision": "single",
     }
     assert as_json["mean_over_targets"] == pytest.approx(np.mean(list(as_json["scores"].values())))
 
@@ -83,8 +86,16 @@ def test_table_lists_each_target_and_the_aggregate(as_json: dict):
 
 def test_options_reach_the_objective_and_the_excerpt():
     done = evaluate(
-        *STFT, "--metric", "sdr-bss", "--mixture", "recorded",
-        "--duration", "3", "--offset", "1", "--json",
+        *STFT,
+        "--metric",
+        "sdr-bss",
+        "--mixture",
+        "recorded",
+        "--duration",
+        "3",
+        "--offset",
+        "1",
+        "--json",
     )
     assert done.returncode == 0, done.stderr
     document = json.loads(done.stdout)
@@ -111,10 +122,14 @@ def stem_folder(tmp_path_factory: pytest.TempPathFactory) -> Path:
             # Each target its own band: a one-pole low-pass of white noise, shifted.
             noise = rng.standard_normal((2 * 44100, 2))
             audio = 0.1 * np.cumsum(noise, axis=0) / np.sqrt(np.arange(1, 2 * 44100 + 1))[:, None]
-            audio = audio * np.cos(2 * np.pi * (200 + 900 * k) / 44100 * np.arange(2 * 44100))[:, None]
+            audio = (
+                audio * np.cos(2 * np.pi * (200 + 900 * k) / 44100 * np.arange(2 * 44100))[:, None]
+            )
             if target == silent:
                 audio[:] = 0.0
-            soundfile.write(folder / f"{target}.wav", audio.astype(np.float32), 44100, subtype="FLOAT")
+            soundfile.write(
+                folder / f"{target}.wav", audio.astype(np.float32), 44100, subtype="FLOAT"
+            )
     return root
 
 

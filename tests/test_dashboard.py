@@ -1,4 +1,5 @@
-"""optuna-dashboard on sliceq22 studies: the ``dashboard`` command on a real study, and what it shows.
+"""optuna-dashboard on sliceq22 studies: the ``dashboard`` command on a real study, and what it
+shows.
 
 optuna-dashboard shows every non-text attribute cut at 1024 characters with no
 marker; what a person reads first must therefore be short and of its own.
@@ -44,8 +45,9 @@ family = "stft"
 n_fft = { choices = [512, 4096] }
 hop = { choices = [256, 1024] }
 """
-    (folder / "s.toml").write_text(study_text("dash", trials=4, space=space,
-                                              sampler='name = "grid"\nseed = 1'))
+    (folder / "s.toml").write_text(
+        study_text("dash", trials=4, space=space, sampler='name = "grid"\nseed = 1')
+    )
     url = f"sqlite:///{folder / 'dash.db'}"
     done = run_cli("run", "s.toml", "--storage", url, cwd=folder, timeout=300)
     assert done.returncode == 0, done.stderr
@@ -73,7 +75,10 @@ def test_what_a_person_reads_first_is_short_and_of_its_own(study: tuple[Path, st
         assert len(_shown(t.user_attrs["scores"])) < CUT
         assert json.loads(_shown(t.user_attrs["scores"])) == trial_attrs(t)["scores"]
         # The bulky part holds no scores of its own, and its per-track detail comes last.
-        assert "scores" not in t.user_attrs[RESULT] and list(t.user_attrs[RESULT])[-1] == "track_scores"
+        assert (
+            "scores" not in t.user_attrs[RESULT]
+            and list(t.user_attrs[RESULT])[-1] == "track_scores"
+        )
     for t in infeasible:
         reason = t.user_attrs["infeasible"]
         assert isinstance(reason, str) and "hop" in reason and len(reason) < CUT
@@ -95,7 +100,10 @@ def test_reference_lies_in_the_space_under_its_names(study: tuple[Path, str]) ->
 
 
 def test_space_params_only_where_the_reference_lies_in_the_space() -> None:
-    config = parse_study_text(study_text("p", space="""
+    config = parse_study_text(
+        study_text(
+            "p",
+            space="""
 [[transforms]]
 family = "stft"
 [transforms.space]
@@ -108,12 +116,20 @@ family = "stft"
 [transforms.space]
 n_fft = 8192
 hop = { choices = [2048] }
-"""), "test")
+""",
+        ),
+        "test",
+    )
     entries = config.transforms
     assert space_params("stft", {"n_fft": 4096, "hop": 1024}, entries) == {
-        "stft.n_fft": 4096, "stft.hop": 1024, "transform": "stft"}
+        "stft.n_fft": 4096,
+        "stft.hop": 1024,
+        "transform": "stft",
+    }
     assert space_params("stft", {"n_fft": 8192, "hop": 2048}, entries) == {
-        "long.hop": 2048, "transform": "long"}
+        "long.hop": 2048,
+        "transform": "long",
+    }
     assert space_params("stft", {"n_fft": 2048, "hop": 512}, entries) is None  # not a choice
     assert space_params("stft", {"n_fft": 4096, "hop": 1000}, entries) is None  # off the step
     assert space_params("stft", {"n_fft": 4096, "hop": 1024, "window": "hamming"}, entries) is None
@@ -121,11 +137,19 @@ hop = { choices = [2048] }
 
 
 def test_older_layout_reads_the_same() -> None:
-    """Studies stored before the short attributes (scores, failure, infeasible packed) read alike."""
+    """Studies stored before the short attributes (scores, failure, infeasible packed) read
+    alike."""
     study = optuna.create_study(directions=["maximize"] * 4)
     old = study.ask()
-    old.set_user_attr(CANDIDATE, {"label": "stft", "family": "stft", "transform_params": {},
-                                  "infeasible": "hop 4096 > n_fft/2"})
+    old.set_user_attr(
+        CANDIDATE,
+        {
+            "label": "stft",
+            "family": "stft",
+            "transform_params": {},
+            "infeasible": "hop 4096 > n_fft/2",
+        },
+    )
     old.set_user_attr(RESULT, {"scores": {"drums": 1.0}, "failure": "no finite score"})
     old.set_user_attr("heartbeat", 12.0)
     frozen = study.trials[0]
@@ -143,12 +167,21 @@ def _get_json(url: str) -> object:
 def test_dashboard_command_serves_the_study(study: tuple[Path, str]) -> None:
     folder, url = study
     before = [(t.number, t.state, t.user_attrs, t.system_attrs) for t in trials(url, "dash")]
-    proc = subprocess.Popen([*CLI, "dashboard", "dash", "--storage", url, "--port", "0"], cwd=folder,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                            env={**os.environ}, start_new_session=True)
+    proc = subprocess.Popen(
+        [*CLI, "dashboard", "dash", "--storage", url, "--port", "0"],
+        cwd=folder,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env={**os.environ},
+        start_new_session=True,
+    )
     try:
         line = proc.stdout.readline()  # type: ignore[union-attr]
-        assert "http://127.0.0.1:" in line, (line, proc.stderr.read() if proc.poll() is not None else "")
+        assert "http://127.0.0.1:" in line, (
+            line,
+            proc.stderr.read() if proc.poll() is not None else "",
+        )
         page = line.split("http://", 1)[1].split()[0]
         base = "http://" + page.split("/", 1)[0]
         assert page.endswith(f"/dashboard/studies/{_study_id(url)}")
@@ -156,14 +189,20 @@ def test_dashboard_command_serves_the_study(study: tuple[Path, str]) -> None:
         assert [s["study_name"] for s in summaries] == ["dash"]
         detail = _get_json(f"{base}/api/studies/{summaries[0]['study_id']}")
         assert detail["objective_names"] == ["drums", "bass", "other", "vocals"]  # type: ignore[index]
-        shown = {a["key"]: a["value"] for t in detail["trials"] for a in t["user_attrs"]  # type: ignore[index]
-                 if t["state"] == "Complete"}
+        shown = {
+            a["key"]: a["value"]
+            for t in detail["trials"]
+            for a in t["user_attrs"]  # type: ignore[index]
+            if t["state"] == "Complete"
+        }
         assert "scores" in shown and "heartbeat" not in shown
     finally:
         os.killpg(proc.pid, signal.SIGTERM)
         proc.wait(timeout=30)
     # Reading it changed nothing.
-    assert [(t.number, t.state, t.user_attrs, t.system_attrs) for t in trials(url, "dash")] == before
+    assert [
+        (t.number, t.state, t.user_attrs, t.system_attrs) for t in trials(url, "dash")
+    ] == before
 
 
 def _study_id(url: str) -> int:
@@ -190,9 +229,13 @@ def test_dashboard_errors_are_one_line(study: tuple[Path, str], tmp_path: Path) 
     assert len(result.stderr.strip().splitlines()) == 1 and "Traceback" not in result.stderr
     empty = tmp_path / "empty.db"
     empty.touch()
-    proc = subprocess.Popen([*CLI, "dashboard", "--storage", f"sqlite:///{empty}", "--port", "0"],
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                            start_new_session=True)
+    proc = subprocess.Popen(
+        [*CLI, "dashboard", "--storage", f"sqlite:///{empty}", "--port", "0"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        start_new_session=True,
+    )
     try:
         line = proc.stdout.readline()  # type: ignore[union-attr]
         base = "http://" + line.split("http://", 1)[1].split("/", 1)[0]

@@ -14,6 +14,8 @@ import musdb
 import numpy as np
 import pytest
 import stempeg
+from scipy.signal import resample_poly
+
 from datatrees import (
     RATE,
     TARGETS,
@@ -23,8 +25,6 @@ from datatrees import (
     stem_mp4,
     write,
 )
-from scipy.signal import resample_poly
-
 from sliceq22.data import DatasetSpec, dataset_fingerprint, example_tracks, load_tracks
 from sliceq22.data.audio import decode_stream
 from sliceq22.data.stems_mp4 import stem_order
@@ -43,17 +43,36 @@ def hq(root: Path, **kw) -> DatasetSpec:
     [
         ({"duration": -1}, "dataset.duration: -1 must be > 0"),
         ({"duraton": 2}, "dataset.duraton: unknown key (did you mean 'duration'?)"),
-        ({"source": "musbd"}, "dataset.source: 'musbd' is not one of example, musdb, folder, onair (did you mean 'musdb'?)"),
-        ({"source": "musdb", "split": "valid", "subsets": ["train", "test"]}, "dataset.split: 'valid' needs subsets = ['train']"),
-        ({"source": "musdb", "subsets": ["validation"]}, "dataset.subsets: 'validation' is not a MUSDB18 subset"),
+        (
+            {"source": "musbd"},
+            "dataset.source: 'musbd' is not one of example, musdb, folder, onair (did you mean "
+            "'musdb'?)",
+        ),
+        (
+            {"source": "musdb", "split": "valid", "subsets": ["train", "test"]},
+            "dataset.split: 'valid' needs subsets = ['train']",
+        ),
+        (
+            {"source": "musdb", "subsets": ["validation"]},
+            "dataset.subsets: 'validation' is not a MUSDB18 subset",
+        ),
         ({"source": "folder"}, "dataset.root: required for source 'folder'"),
-        ({"source": "folder", "root": "x", "split": "train"}, "dataset.split: only used by source 'musdb', not by 'folder'"),
+        (
+            {"source": "folder", "root": "x", "split": "train"},
+            "dataset.split: only used by source 'musdb', not by 'folder'",
+        ),
         ({"offset": -0.5, "duration": 1}, "dataset.offset: -0.5 must be >= 0"),
         ({"duration": "long"}, "dataset.duration: 'long' must be a number of seconds"),
         ({"max_tracks": 0}, "dataset.max_tracks: 0 must be >= 1"),
         ({"is_wav": "yes", "source": "musdb"}, "dataset.is_wav: 'yes' must be true or false"),
-        ({"on_length_mismatch": "pad"}, "dataset.on_length_mismatch: 'pad' is not one of refuse, truncate"),
-        ({"on_rate_mismatch": "convert"}, "dataset.on_rate_mismatch: 'convert' is not one of refuse, resample"),
+        (
+            {"on_length_mismatch": "pad"},
+            "dataset.on_length_mismatch: 'pad' is not one of refuse, truncate",
+        ),
+        (
+            {"on_rate_mismatch": "convert"},
+            "dataset.on_rate_mismatch: 'convert' is not one of refuse, resample",
+        ),
         ({"tracks": ["a", "a"]}, "dataset.tracks: ['a', 'a'] names an entry twice"),
     ],
 )
@@ -65,7 +84,14 @@ def test_spec_from_mapping_refusals_name_the_key(table, message):
 
 def test_spec_roundtrip_and_split_implies_train():
     spec = DatasetSpec.from_mapping(
-        {"source": "musdb", "root": "/data/musdb", "split": "valid", "is_wav": True, "duration": 5, "seed": 3}
+        {
+            "source": "musdb",
+            "root": "/data/musdb",
+            "split": "valid",
+            "is_wav": True,
+            "duration": 5,
+            "seed": 3,
+        }
     )
     assert spec.subsets == ("train",) and spec.duration == 5.0
     assert DatasetSpec.from_mapping(spec.to_mapping()) == spec
@@ -88,7 +114,10 @@ def test_example_raw_shape_and_stream_order():
     for k, t in enumerate(TARGETS, start=1):
         assert np.array_equal(raw.targets[t], streams[k])
     assert np.array_equal(raw.recorded_mixture, streams[0])
-    assert stem_order(stempeg.example_stem_path()) == (list(TARGETS), ["Drums", "Bass", "Other", "Vox"])
+    assert stem_order(stempeg.example_stem_path()) == (
+        list(TARGETS),
+        ["Drums", "Bass", "Other", "Vox"],
+    )
     # The decoder path used for .stem.mp4 datasets gives the same samples as stempeg.
     path = stempeg.example_stem_path()
     assert np.array_equal(decode_stream(path, 2, 2), streams[2])
@@ -150,7 +179,11 @@ def test_example_excerpts_are_deterministic_and_exact():
     assert dataset_fingerprint([a]) == dataset_fingerprint([b])
     assert dataset_fingerprint([a]) != dataset_fingerprint([fixed])
     fp = dataset_fingerprint([a])
-    assert fp["rate"] == RATE and fp["tracks"][0]["offset"] == a.offset and fp["tracks"][0]["samples"] == a.length
+    assert (
+        fp["rate"] == RATE
+        and fp["tracks"][0]["offset"] == a.offset
+        and fp["tracks"][0]["samples"] == a.length
+    )
     with pytest.raises(DatasetError, match=r"is 5\.90 s long, shorter than duration 7 s"):
         example_tracks(duration=7.0)
 
@@ -160,7 +193,9 @@ def test_musdb_hq_tree_loads_exactly_with_split(tmp_path):
     written = {
         VALID: musdb_hq_track(tmp_path, VALID, excerpt(1.0, RATE)),
         "Zz - Other": musdb_hq_track(tmp_path, "Zz - Other", excerpt(1.0, 2 * RATE)),
-        "Test - Song": musdb_hq_track(tmp_path, "Test - Song", excerpt(1.0, 3 * RATE), subset="test"),
+        "Test - Song": musdb_hq_track(
+            tmp_path, "Test - Song", excerpt(1.0, 3 * RATE), subset="test"
+        ),
     }
     tracks = load_tracks(hq(tmp_path))
     assert [t.name for t in tracks] == [VALID, "Zz - Other", "Test - Song"]
@@ -174,8 +209,13 @@ def test_musdb_hq_tree_loads_exactly_with_split(tmp_path):
     ex = load_tracks(hq(tmp_path, tracks=("Zz - Other",), duration=0.5, offset=0.25))[0]
     start = int(0.25 * RATE)
     assert ex.offset == start
-    assert np.array_equal(ex.targets["bass"], written["Zz - Other"]["bass"][:, start : start + RATE // 2])
-    with pytest.raises(DatasetError, match=r"dataset\.tracks: 'Zz - Othr' is not in .* \(did you mean 'Zz - Other'\?\)"):
+    assert np.array_equal(
+        ex.targets["bass"], written["Zz - Other"]["bass"][:, start : start + RATE // 2]
+    )
+    with pytest.raises(
+        DatasetError,
+        match=r"dataset\.tracks: 'Zz - Othr' is not in .* \(did you mean 'Zz - Other'\?\)",
+    ):
         load_tracks(hq(tmp_path, tracks=("Zz - Othr",)))
 
 
@@ -186,7 +226,9 @@ def test_musdb_roots_refused(tmp_path):
     with pytest.raises(DatasetError, match=r"empty: no train/ or test/ folder"):
         load_tracks(hq(tmp_path / "empty"))
     (tmp_path / "empty" / "train").mkdir()
-    with pytest.raises(DatasetError, match=r"empty: no track folders \(MUSDB18-HQ, is_wav\) in subset train"):
+    with pytest.raises(
+        DatasetError, match=r"empty: no track folders \(MUSDB18-HQ, is_wav\) in subset train"
+    ):
         load_tracks(hq(tmp_path / "empty"))
     with pytest.raises(DatasetError, match=r"empty/test: subset folder does not exist"):
         load_tracks(hq(tmp_path / "empty", subsets=("test",)))
@@ -206,7 +248,10 @@ def test_missing_stem_refused_where_musdb_drops_it(tmp_path):
     # ... the loader refuses, naming the folder and the file.
     with pytest.raises(DatasetError) as err:
         load_tracks(hq(tmp_path))
-    assert str(err.value) == f"{tmp_path / 'train' / 'A - B'}: missing stem bass.wav (musdb would drop it silently)"
+    assert (
+        str(err.value)
+        == f"{tmp_path / 'train' / 'A - B'}: missing stem bass.wav (musdb would drop it silently)"
+    )
 
 
 def test_mono_stem_duplicated_where_musdb_corrupts_it(tmp_path):
@@ -230,8 +275,12 @@ def test_length_mismatch_refused_or_truncated(tmp_path):
     with pytest.raises(DatasetError) as err:
         load_tracks(hq(tmp_path))
     msg = str(err.value)
-    assert msg.startswith(f"{tmp_path / 'train' / 'A - B'}: stems differ in length (drums.wav 44100, ")
-    assert "vocals.wav 44000" in msg and msg.endswith("set on_length_mismatch = 'truncate' to cut all to the shortest")
+    assert msg.startswith(
+        f"{tmp_path / 'train' / 'A - B'}: stems differ in length (drums.wav 44100, "
+    )
+    assert "vocals.wav 44000" in msg and msg.endswith(
+        "set on_length_mismatch = 'truncate' to cut all to the shortest"
+    )
     t = load_tracks(hq(tmp_path, on_length_mismatch="truncate"))[0]
     assert t.length == RATE - 100
     for s in TARGETS:
@@ -243,19 +292,24 @@ def test_rate_mismatch_refused_or_resampled(tmp_path):
     stems = excerpt(1.0)
     original_bass = stems["bass"]
     # The bass delivered at 48 kHz: the same signal, resampled up.
-    stems["bass"] = resample_poly(original_bass.astype(np.float64), 160, 147, axis=-1).astype(np.float32)
+    stems["bass"] = resample_poly(original_bass.astype(np.float64), 160, 147, axis=-1).astype(
+        np.float32
+    )
     musdb_hq_track(tmp_path, "A - B", stems, rates={"bass": 48000})
     with pytest.raises(DatasetError) as err:
         load_tracks(hq(tmp_path))
     assert str(err.value) == (
-        f"{tmp_path / 'train' / 'A - B' / 'bass.wav'}: sample rate 48000 Hz differs from the dataset's "
-        "44100 Hz; set on_rate_mismatch = 'resample' to resample it"
+        f"{tmp_path / 'train' / 'A - B' / 'bass.wav'}: sample rate 48000 Hz differs from the "
+        "dataset's 44100 Hz; set on_rate_mismatch = 'resample' to resample it"
     )
     t = load_tracks(hq(tmp_path, on_rate_mismatch="resample"))[0]
     assert t.rate == RATE and t.length == RATE
     # Back at 44.1 kHz the bass matches the original away from the filter's edge effects.
     mid = slice(2000, RATE - 2000)
-    err_db = 10 * np.log10(np.sum(original_bass[:, mid] ** 2) / np.sum((original_bass[:, mid] - t.targets["bass"][:, mid]) ** 2))
+    err_db = 10 * np.log10(
+        np.sum(original_bass[:, mid] ** 2)
+        / np.sum((original_bass[:, mid] - t.targets["bass"][:, mid]) ** 2)
+    )
     assert err_db > 40
     assert "bass.wav: resampled 48000 -> 44100 Hz" in t.notes
     # Asking for 48 kHz resamples the other four instead.
@@ -270,12 +324,17 @@ def test_three_channels_and_unreadable_files_refused(tmp_path):
     musdb_hq_track(tmp_path / "a", "A - B", stems)
     with pytest.raises(DatasetError) as err:
         load_tracks(hq(tmp_path / "a"))
-    assert str(err.value) == f"{tmp_path / 'a' / 'train' / 'A - B' / 'other.wav'}: 3 channels; only mono and stereo stems are supported"
+    assert (
+        str(err.value) == f"{tmp_path / 'a' / 'train' / 'A - B' / 'other.wav'}: 3 channels; "
+        "only mono and stereo stems are supported"
+    )
     musdb_hq_track(tmp_path / "b", "A - B", excerpt(0.3))
     (tmp_path / "b" / "train" / "A - B" / "drums.wav").write_bytes(b"RIFF not really a wav file")
     with pytest.raises(DatasetError) as err:
         load_tracks(hq(tmp_path / "b"))
-    assert str(err.value).startswith(f"{tmp_path / 'b' / 'train' / 'A - B' / 'drums.wav'}: unreadable audio file (")
+    assert str(err.value).startswith(
+        f"{tmp_path / 'b' / 'train' / 'A - B' / 'drums.wav'}: unreadable audio file ("
+    )
     assert "\n" not in str(err.value)
 
 
@@ -313,9 +372,30 @@ def test_musdb_stem_mp4_decodes_exactly_and_checks_streams(tmp_path):
     for k, s in enumerate(("mixture", "drums", "bass", "other")):
         write(tmp_path / f"{s}.wav", stems[s], subtype="PCM_16")
         ins += ["-i", str(tmp_path / f"{s}.wav")]
-    subprocess.run(["ffmpeg", "-nostdin", "-v", "error", *ins, "-map", "0", "-map", "1", "-map", "2",
-                    "-map", "3", "-c:a", "alac", str(path)], check=True)
-    with pytest.raises(DatasetError, match=r"C - D\.stem\.mp4: 4 audio streams; a MUSDB18 stem file has 5"):
+    subprocess.run(
+        [
+            "ffmpeg",
+            "-nostdin",
+            "-v",
+            "error",
+            *ins,
+            "-map",
+            "0",
+            "-map",
+            "1",
+            "-map",
+            "2",
+            "-map",
+            "3",
+            "-c:a",
+            "alac",
+            str(path),
+        ],
+        check=True,
+    )
+    with pytest.raises(
+        DatasetError, match=r"C - D\.stem\.mp4: 4 audio streams; a MUSDB18 stem file has 5"
+    ):
         load_tracks(DatasetSpec(source="musdb", root=str(tmp_path / "four")))
 
 
@@ -325,20 +405,34 @@ def _box(kind: bytes, payload: bytes) -> bytes:
 
 def test_stem_metadata_order_is_read_and_checked(tmp_path):
     def file_with(names):
-        stem = ('{"version": 1, "stems": [' + ", ".join(f'{{"name": "{n}"}}' for n in names) + "]}").encode()
+        stem = (
+            '{"version": 1, "stems": [' + ", ".join(f'{{"name": "{n}"}}' for n in names) + "]}"
+        ).encode()
         path = tmp_path / f"{'_'.join(names)}.stem.mp4"
-        path.write_bytes(_box(b"ftyp", b"M4A \0\0\0\0") + _box(b"moov", _box(b"mvhd", b"\0" * 8) + _box(b"udta", _box(b"stem", stem))))
+        path.write_bytes(
+            _box(b"ftyp", b"M4A \0\0\0\0")
+            + _box(b"moov", _box(b"mvhd", b"\0" * 8) + _box(b"udta", _box(b"stem", stem)))
+        )
         return path
 
-    assert stem_order(file_with(["Vox", "Drums", "Bass", "Other"]))[0] == ["vocals", "drums", "bass", "other"]
-    with pytest.raises(DatasetError, match=r"stem metadata names the streams \['Drums', 'Bass', 'Synth', 'Vox'\]"):
+    assert stem_order(file_with(["Vox", "Drums", "Bass", "Other"]))[0] == [
+        "vocals",
+        "drums",
+        "bass",
+        "other",
+    ]
+    with pytest.raises(
+        DatasetError, match=r"stem metadata names the streams \['Drums', 'Bass', 'Synth', 'Vox'\]"
+    ):
         stem_order(file_with(["Drums", "Bass", "Synth", "Vox"]))
 
 
 # ------------------------------------------------------------------------- folder
 def test_folder_source_flac_optional_mixture_and_silent_target(tmp_path):
     a = excerpt(0.5)
-    written_a = {s: write(tmp_path / "song a" / f"{s}.flac", a[s], subtype="PCM_24") for s in TARGETS}
+    written_a = {
+        s: write(tmp_path / "song a" / f"{s}.flac", a[s], subtype="PCM_24") for s in TARGETS
+    }
     b = excerpt(0.5, 2 * RATE)
     b["vocals"] = np.zeros_like(b["vocals"])
     written_b = {s: write(tmp_path / "song b" / f"{s}.wav", b[s]) for s in ("mixture", *TARGETS)}
@@ -358,12 +452,18 @@ def test_folder_source_flac_optional_mixture_and_silent_target(tmp_path):
     (tmp_path / "song a" / "bass.flac").unlink()
     with pytest.raises(DatasetError) as err:
         load_tracks(DatasetSpec(source="folder", root=str(tmp_path)))
-    assert str(err.value) == f"{tmp_path / 'song a'}: missing stem bass (expected bass.wav or .flac)"
+    assert (
+        str(err.value) == f"{tmp_path / 'song a'}: missing stem bass (expected bass.wav or .flac)"
+    )
 
 
 def test_folder_root_refusals(tmp_path):
     with pytest.raises(DatasetError, match=r"missing: dataset root does not exist$"):
         load_tracks(DatasetSpec(source="folder", root=str(tmp_path / "missing")))
     musdb_hq_track(tmp_path, "A - B", excerpt(0.1))
-    with pytest.raises(DatasetError, match=r"no track folder .*looks like a MUSDB18-HQ tree: use source 'musdb' with is_wav = true"):
+    with pytest.raises(
+        DatasetError,
+        match=r"no track folder .*looks like a MUSDB18-HQ tree: use source 'musdb' with is_wav = "
+        r"true",
+    ):
         load_tracks(DatasetSpec(source="folder", root=str(tmp_path)))

@@ -37,16 +37,26 @@ def test_no_candidate_of_the_shipped_spaces_exceeds_the_memory_budget(name: str)
         trial = study.ask()
         entry, params = sample_candidate(trial, config.transforms)
         reason = check_candidate(
-            entry.family, params, config.constraints, rate=44100, length=TEN_MINUTES,
-            channels=2, track_bytes=INT16_TRACK,
+            entry.family,
+            params,
+            config.constraints,
+            rate=44100,
+            length=TEN_MINUTES,
+            channels=2,
+            track_bytes=INT16_TRACK,
         )
         assert reason is None or "max_memory_mb" not in reason, (params, reason)
         study.tell(trial, 0.0)
         if reason is None:
             scored += 1
-            estimates.append(estimate_memory_mb(
-                make_transform(entry.family, params), length=TEN_MINUTES, channels=2,
-                track_bytes=INT16_TRACK))
+            estimates.append(
+                estimate_memory_mb(
+                    make_transform(entry.family, params),
+                    length=TEN_MINUTES,
+                    channels=2,
+                    track_bytes=INT16_TRACK,
+                )
+            )
     assert scored >= 75  # the draw reached every family, not only refusals
     # the estimate is informative: it spans the space's range, and stays below budget
     assert max(estimates) <= budget and max(estimates) > 1.05 * min(estimates)

@@ -139,9 +139,7 @@ def test_silent_target_is_nan_and_leaves_the_others_as_museval(example, leaky, m
         museval.evaluate(np.transpose(refs, (0, 2, 1)), np.transpose(leaky, (0, 2, 1)))
     ours = sdr_bss(refs, leaky, RATE)
     assert math.isnan(ours[3])
-    np.testing.assert_allclose(
-        ours[:3], np.nanmedian(museval_leaky[:3], axis=1), rtol=0, atol=1e-6
-    )
+    np.testing.assert_allclose(ours[:3], np.nanmedian(museval_leaky[:3], axis=1), rtol=0, atol=1e-6)
     assert math.isnan(sdr_global(refs[3], leaky[3]))
 
 

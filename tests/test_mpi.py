@@ -150,8 +150,9 @@ def test_silent_target_is_excluded_not_aggregated(track: Track):
 
 def test_inplace_estimates_equal_the_copying_ones():
     rng = np.random.default_rng(2)
-    blocks = [rng.standard_normal((5, 2, 7, 3)) + 1j * rng.standard_normal((5, 2, 7, 3))
-              for _ in range(2)]
+    blocks = [
+        rng.standard_normal((5, 2, 7, 3)) + 1j * rng.standard_normal((5, 2, 7, 3)) for _ in range(2)
+    ]
     expected = [np.abs(b[1:]) * np.exp(1j * np.angle(b[0])) for b in blocks]
     copied = mpi_coefficients(blocks)
     inplace = mpi_coefficients([b.copy() for b in blocks], inplace=True)

@@ -13,12 +13,12 @@ import math
 import essentia.standard as es
 import numpy as np
 import pytest
-from transformcheck import RATE, assert_batch_matches_single_calls, mixture_excerpt
 
 from sliceq22.errors import InfeasibleError, ParameterError
 from sliceq22.transforms import make_transform
 from sliceq22.transforms.base import snr_db
 from sliceq22.transforms.nsgcq import NsgConstantQ, essentia_lengths, tukey_frame_window
+from transformcheck import RATE, assert_batch_matches_single_calls, mixture_excerpt
 
 #: The seed's framewise setting (issue 2).
 SEED = {"minFrequency": 65.41, "maxFrequency": 6000.0, "binsPerOctave": 48}

@@ -160,9 +160,10 @@ def test_fast_and_exact_lengths_reconstruct_and_agree_in_shape() -> None:
         restored = transform.inverse(transform.forward(x), x.shape[-1])
         assert restored.shape == x.shape and snr_db(x, restored) >= 110.0
         size = transform.dft_size(x.shape[-1])
-        assert transform.block_shapes(x.shape[-1])[1][1] == essentia_lengths(
-            transform.params, RATE, size
-        )[1][0]
+        assert (
+            transform.block_shapes(x.shape[-1])[1][1]
+            == essentia_lengths(transform.params, RATE, size)[1][0]
+        )
 
 
 @pytest.mark.parametrize("extra", [{}, {"rasterize": "none", "phaseMode": "local"}])

@@ -10,10 +10,10 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from transformcheck import RATE, mixture_excerpt
 
 from sliceq22.transforms import make_transform
 from sliceq22.transforms.streaming import ArraySource, collect
+from transformcheck import RATE, mixture_excerpt
 
 SEED = {"minFrequency": 65.41, "maxFrequency": 6000.0, "binsPerOctave": 48}
 SEED_FRAMEWISE = {**SEED, "mode": "framewise", "frameSize": 8192, "transitionSize": 1024}

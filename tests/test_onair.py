@@ -12,8 +12,8 @@ import logging
 import musdb
 import numpy as np
 import pytest
-from datatrees import RATE, TARGETS, excerpt, onair_track, split_signal
 
+from datatrees import RATE, TARGETS, excerpt, onair_track, split_signal
 from sliceq22.cli import main
 from sliceq22.data import DatasetSpec, describe_tracks, load_tracks
 from sliceq22.data.onair import rule_target
@@ -40,26 +40,59 @@ def tree(tmp_path):
     a = excerpt(0.5, RATE)
     hats, kick, snare = split_signal(a["drums"], 3, seed=1)
     lead, amb, pluck = split_signal(a["other"], 3, seed=2)
-    set_me_free = onair_track(root, MISC, "Set Me Free", {
-        "mix": a["mixture"], "Hats.wav": hats, "Kick.wav": kick, "Snare.wav": snare,
-        "Bass.wav": a["bass"], "Vox.wav": a["vocals"], "Lead Fill.wav": lead,
-        "Ambience, FX, Drones.wav": amb, "Pluck.wav": pluck,
-    })
+    set_me_free = onair_track(
+        root,
+        MISC,
+        "Set Me Free",
+        {
+            "mix": a["mixture"],
+            "Hats.wav": hats,
+            "Kick.wav": kick,
+            "Snare.wav": snare,
+            "Bass.wav": a["bass"],
+            "Vox.wav": a["vocals"],
+            "Lead Fill.wav": lead,
+            "Ambience, FX, Drones.wav": amb,
+            "Pluck.wav": pluck,
+        },
+    )
     b = excerpt(0.5, 2 * RATE)
     drums, brushes = split_signal(b["drums"], 2, seed=3)
     from scipy.signal import resample_poly
 
     keys48 = resample_poly(b["other"].astype(np.float64), 160, 147, axis=-1).astype(np.float32)
-    idea9 = onair_track(root, LOFI, "Night Drive", {
-        "mix": b["mixture"], "Idea 9 Stems - Drums.wav": drums, "Idea 9 Stems - Brushes.wav": brushes,
-        "Idea 9 Stems - 808.wav": b["bass"][0],  # mono
-        "Idea 9 Stems - Vocal Chops.wav": b["vocals"], "Idea 9 Stems - Keys.wav": keys48,
-    }, rates={"Idea 9 Stems - Keys.wav": 48000})
+    idea9 = onair_track(
+        root,
+        LOFI,
+        "Night Drive",
+        {
+            "mix": b["mixture"],
+            "Idea 9 Stems - Drums.wav": drums,
+            "Idea 9 Stems - Brushes.wav": brushes,
+            "Idea 9 Stems - 808.wav": b["bass"][0],  # mono
+            "Idea 9 Stems - Vocal Chops.wav": b["vocals"],
+            "Idea 9 Stems - Keys.wav": keys48,
+        },
+        rates={"Idea 9 Stems - Keys.wav": 48000},
+    )
     c = excerpt(0.5, 3 * RATE)
-    nobass = onair_track(root, LOFI, "No Low End", {
-        "mix": c["mixture"], "Drums.wav": c["drums"], "Keys.wav": c["other"], "Vox.wav": c["vocals"],
-    })
-    return root, {"set_me_free": set_me_free, "idea9": idea9, "nobass": nobass, "keys_original": b["other"]}
+    nobass = onair_track(
+        root,
+        LOFI,
+        "No Low End",
+        {
+            "mix": c["mixture"],
+            "Drums.wav": c["drums"],
+            "Keys.wav": c["other"],
+            "Vox.wav": c["vocals"],
+        },
+    )
+    return root, {
+        "set_me_free": set_me_free,
+        "idea9": idea9,
+        "nobass": nobass,
+        "keys_original": b["other"],
+    }
 
 
 def test_rules_on_base_names():
@@ -80,7 +113,10 @@ def test_table_mapping_sums_files_exactly(tree):
     t = load_tracks(onair(root, tracks=("Set Me Free - OnAir Music",)))[0]
     f = w["set_me_free"]
     assert np.array_equal(t.targets["drums"], summed(f["Hats.wav"], f["Kick.wav"], f["Snare.wav"]))
-    assert np.array_equal(t.targets["other"], summed(f["Lead Fill.wav"], f["Ambience, FX, Drones.wav"], f["Pluck.wav"]))
+    assert np.array_equal(
+        t.targets["other"],
+        summed(f["Lead Fill.wav"], f["Ambience, FX, Drones.wav"], f["Pluck.wav"]),
+    )
     assert np.array_equal(t.targets["bass"], f["Bass.wav"])
     assert np.array_equal(t.targets["vocals"], f["Vox.wav"])
     # The mastered mix is kept, and it is not the stem sum.
@@ -103,7 +139,9 @@ def test_name_rules_mono_and_48k_stems(tree):
     t = load_tracks(onair(root, tracks=(name,), on_rate_mismatch="resample"))[0]
     f = w["idea9"]
     assert t.rate == RATE and t.length == RATE // 2
-    assert np.array_equal(t.targets["drums"], summed(f["Idea 9 Stems - Drums.wav"], f["Idea 9 Stems - Brushes.wav"]))
+    assert np.array_equal(
+        t.targets["drums"], summed(f["Idea 9 Stems - Drums.wav"], f["Idea 9 Stems - Brushes.wav"])
+    )
     assert np.array_equal(t.targets["bass"], np.repeat(f["Idea 9 Stems - 808.wav"], 2, axis=0))
     assert np.array_equal(t.targets["vocals"], f["Idea 9 Stems - Vocal Chops.wav"])
     orig, got = w["keys_original"], t.targets["other"]
@@ -112,7 +150,10 @@ def test_name_rules_mono_and_48k_stems(tree):
     assert snr > 40
     assert "mapping: name rules (track not in the mapping table)" in t.notes
     assert "bass = Idea 9 Stems - 808.wav [rule '808']" in t.notes
-    assert "drums = Idea 9 Stems - Brushes.wav [rule 'brush'] + Idea 9 Stems - Drums.wav [rule 'drum']" in t.notes
+    assert (
+        "drums = Idea 9 Stems - Brushes.wav [rule 'brush'] + Idea 9 Stems - Drums.wav [rule 'drum']"
+        in t.notes
+    )
     assert "mixture = Night Drive - OnAir Music.wav [rule 'mastered mix']" in t.notes
     assert "Idea 9 Stems - 808.wav: mono, duplicated to both channels" in t.notes
 
@@ -144,10 +185,19 @@ def test_track_without_bass_skipped_unless_included(tree, caplog):
 def test_table_marks_incomplete_and_missing_listed_file(tmp_path):
     root = tmp_path / "onair"
     a = excerpt(0.3)
-    onair_track(root, MISC, "Reflections", {"mix": a["mixture"], "Beat.wav": a["drums"], "Vox.wav": a["vocals"]})
-    ronin = {"mix": a["mixture"], "Ronin ft. KXNE Stems - Drums.wav": a["drums"],
-             "Ronin ft. KXNE Stems - 808.wav": a["bass"], "Ronin ft. KXNE Stems - Acappella.wav": a["vocals"],
-             "Ronin ft. KXNE Stems - Main Loop.wav": a["other"]}
+    onair_track(
+        root,
+        MISC,
+        "Reflections",
+        {"mix": a["mixture"], "Beat.wav": a["drums"], "Vox.wav": a["vocals"]},
+    )
+    ronin = {
+        "mix": a["mixture"],
+        "Ronin ft. KXNE Stems - Drums.wav": a["drums"],
+        "Ronin ft. KXNE Stems - 808.wav": a["bass"],
+        "Ronin ft. KXNE Stems - Acappella.wav": a["vocals"],
+        "Ronin ft. KXNE Stems - Main Loop.wav": a["other"],
+    }
     onair_track(root, MISC, "Ronin", ronin)
     with pytest.raises(DatasetError) as err:
         load_tracks(onair(root, tracks=("Ronin - OnAir Music",)))
@@ -157,13 +207,21 @@ def test_table_marks_incomplete_and_missing_listed_file(tmp_path):
     )
     # A renamed file is pointed at.
     (root / MISC / "Ronin - OnAir Music" / "Ronin ft. KXNE Stems - Main Loop.wav").rename(
-        root / MISC / "Ronin - OnAir Music" / "Ronin ft. KXNE Stems - Plucks.wav")
+        root / MISC / "Ronin - OnAir Music" / "Ronin ft. KXNE Stems - Plucks.wav"
+    )
     (root / MISC / "Ronin - OnAir Music" / "Ronin ft. KXNE Stems - Drums.wav").rename(
-        root / MISC / "Ronin - OnAir Music" / "Ronin ft. KXNE Stems - Drum.wav")
-    with pytest.raises(DatasetError, match=r"lists 'Ronin ft\. KXNE Stems - Drums\.wav' for drums, but the file "
-                       r"is missing \(an unlisted file is named 'Ronin ft\. KXNE Stems - Drum\.wav'\)$"):
+        root / MISC / "Ronin - OnAir Music" / "Ronin ft. KXNE Stems - Drum.wav"
+    )
+    with pytest.raises(
+        DatasetError,
+        match=r"lists 'Ronin ft\. KXNE Stems - Drums\.wav' for drums, but the file "
+        r"is missing \(an unlisted file is named 'Ronin ft\. KXNE Stems - Drum\.wav'\)$",
+    ):
         load_tracks(onair(root, tracks=("Ronin - OnAir Music",)))
-    with pytest.raises(DatasetError, match=r"Reflections - OnAir Music.*drums and bass are not delivered as separate stems"):
+    with pytest.raises(
+        DatasetError,
+        match=r"Reflections - OnAir Music.*drums and bass are not delivered as separate stems",
+    ):
         load_tracks(onair(root, tracks=("Reflections - OnAir Music",)))
 
 
@@ -175,29 +233,60 @@ def test_user_mapping_overrides_and_subsets(tree, tmp_path):
         'drums = ["Idea 9 Stems - Drums.wav", "Idea 9 Stems - Brushes.wav"]\n'
         'bass = ["Idea 9 Stems - 808.wav"]\n'
         'other = ["Idea 9 Stems - Vocal Chops.wav"]\n'
-        'vocals = []\n'
+        "vocals = []\n"
     )
-    t = load_tracks(onair(root, tracks=("Night Drive - OnAir Music",), mapping=str(table), on_rate_mismatch="resample"))[0]
+    t = load_tracks(
+        onair(
+            root,
+            tracks=("Night Drive - OnAir Music",),
+            mapping=str(table),
+            on_rate_mismatch="resample",
+        )
+    )[0]
     f = w["idea9"]
     # Vocal chops moved to other; the unlisted Keys file is still mapped by rule and summed in.
     assert f"mapping: {table}" in t.notes
-    assert "other = Idea 9 Stems - Vocal Chops.wav [table] + Idea 9 Stems - Keys.wav [rule 'default']" in t.notes
+    assert (
+        "other = Idea 9 Stems - Vocal Chops.wav [table] + Idea 9 Stems - Keys.wav [rule 'default']"
+        in t.notes
+    )
     assert t.silent_targets() == ["vocals"]
     keys = t.targets["other"].astype(np.float64) - f["Idea 9 Stems - Vocal Chops.wav"]
     assert np.max(np.abs(keys - w["keys_original"])[:, 2000:-2000]) < 0.01
     bad = tmp_path / "bad.toml"
     bad.write_text('[tracks."X - OnAir Music"]\ndrumz = ["Kick.wav"]\n')
-    with pytest.raises(DatasetError, match=r"bad\.toml: tracks\.'X - OnAir Music'\.drumz: unknown key \(did you mean 'drums'\?\)"):
+    with pytest.raises(
+        DatasetError,
+        match=r"bad\.toml: tracks\.'X - OnAir Music'\.drumz: unknown key \(did you mean "
+        r"'drums'\?\)",
+    ):
         load_tracks(onair(root, mapping=str(bad)))
-    assert [t.name for t in load_tracks(onair(root, subsets=("misc",)))] == ["Set Me Free - OnAir Music"]
-    with pytest.raises(DatasetError, match=r"dataset\.subsets: 'Vol-9' matches no subset folder .*found: OnAir-Music-Dataset-v4-LoFi-Vol-3, OnAir-Music-Dataset-v4-misc"):
+    assert [t.name for t in load_tracks(onair(root, subsets=("misc",)))] == [
+        "Set Me Free - OnAir Music"
+    ]
+    with pytest.raises(
+        DatasetError,
+        match=r"dataset\.subsets: 'Vol-9' matches no subset folder .*found: "
+        r"OnAir-Music-Dataset-v4-LoFi-Vol-3, OnAir-Music-Dataset-v4-misc",
+    ):
         load_tracks(onair(root, subsets=("Vol-9",)))
 
 
 def test_convert_cli_writes_a_tree_musdb_reads(tree, tmp_path, capsys):
     root, _ = tree
     out = tmp_path / "converted"
-    status = main(["data", "convert", "onair", str(root), str(out), "--on-rate-mismatch", "resample", "--no-progress"])
+    status = main(
+        [
+            "data",
+            "convert",
+            "onair",
+            str(root),
+            str(out),
+            "--on-rate-mismatch",
+            "resample",
+            "--no-progress",
+        ]
+    )
     captured = capsys.readouterr()
     printed = captured.out
     assert status == 0
@@ -208,7 +297,9 @@ def test_convert_cli_writes_a_tree_musdb_reads(tree, tmp_path, capsys):
     direct = load_tracks(onair(root, on_rate_mismatch="resample"))
     db = musdb.DB(root=str(out), is_wav=True)
     assert [t.name for t in db] == sorted(t.name for t in direct)
-    via_musdb = {t.name: t for t in load_tracks(DatasetSpec(source="musdb", root=str(out), is_wav=True))}
+    via_musdb = {
+        t.name: t for t in load_tracks(DatasetSpec(source="musdb", root=str(out), is_wav=True))
+    }
     for t in direct:
         again = via_musdb[t.name]
         for s in TARGETS:
@@ -221,13 +312,30 @@ def test_convert_cli_writes_a_tree_musdb_reads(tree, tmp_path, capsys):
     assert manifest["rate"] == RATE and manifest["skipped"][0]["name"] == "No Low End - OnAir Music"
     assert not (out / ".sliceq22-partial").exists()
     # Again without --overwrite: refused before anything is written, one line, exit 2.
-    status = main(["data", "convert", "onair", str(root), str(out), "--on-rate-mismatch", "resample", "--no-progress"])
+    status = main(
+        [
+            "data",
+            "convert",
+            "onair",
+            str(root),
+            str(out),
+            "--on-rate-mismatch",
+            "resample",
+            "--no-progress",
+        ]
+    )
     err = capsys.readouterr().err
     assert status == 2
-    assert err == (f"sliceq22: error: {out / 'train'}: 2 track folder(s) already exist "
-                   "('Night Drive - OnAir Music'...); pass --overwrite to replace them\n")
+    assert err == (
+        f"sliceq22: error: {out / 'train'}: 2 track folder(s) already exist "
+        "('Night Drive - OnAir Music'...); pass --overwrite to replace them\n"
+    )
     status = main(["data", "convert", "onair", str(tmp_path / "nope"), str(out)])
-    assert status == 2 and capsys.readouterr().err == f"sliceq22: error: {tmp_path / 'nope'}: dataset root does not exist\n"
+    assert (
+        status == 2
+        and capsys.readouterr().err
+        == f"sliceq22: error: {tmp_path / 'nope'}: dataset root does not exist\n"
+    )
 
 
 def test_info_cli_lists_tracks_and_problems(tree, capsys):
@@ -237,10 +345,27 @@ def test_info_cli_lists_tracks_and_problems(tree, capsys):
     assert status == 2 and err == "sliceq22: error: 1 track(s) refused (see above)\n"
     lines = out.splitlines()
     assert lines[0] == f"onair {root}: 3 track(s)"
-    assert any("Night Drive - OnAir Music" in ln and "REFUSED:" in ln and "48000 Hz" in ln for ln in lines)
-    assert any("No Low End - OnAir Music" in ln and "SKIPPED: no separate bass stem" in ln for ln in lines)
-    status = main(["data", "info", "--dataset", "onair", "--root", str(root), "--on-rate-mismatch", "resample",
-                   "--duration", "0.25", "--json"])
+    assert any(
+        "Night Drive - OnAir Music" in ln and "REFUSED:" in ln and "48000 Hz" in ln for ln in lines
+    )
+    assert any(
+        "No Low End - OnAir Music" in ln and "SKIPPED: no separate bass stem" in ln for ln in lines
+    )
+    status = main(
+        [
+            "data",
+            "info",
+            "--dataset",
+            "onair",
+            "--root",
+            str(root),
+            "--on-rate-mismatch",
+            "resample",
+            "--duration",
+            "0.25",
+            "--json",
+        ]
+    )
     doc = json.loads(capsys.readouterr().out)
     assert status == 0
     rows = {r["name"]: r for r in doc["tracks"]}

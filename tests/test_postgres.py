@@ -1,4 +1,5 @@
-"""Studies on a real PostgreSQL server (started by the suite from the pgserver wheel), real Optuna, real Ray.
+"""Studies on a real PostgreSQL server (started by the suite from the pgserver wheel), real Optuna,
+real Ray.
 
 Everything goes through the CLI with a password-authenticated TCP URL; the
 password must show up nowhere: not in any command's output, not in the study
@@ -16,11 +17,11 @@ from urllib.parse import quote
 import optuna
 import pytest
 from optuna.trial import TrialState
-from pg import PgServer, postgres_processes
-from studyrun import kill_session, run_cli, start_cli, study_text, trials, wait_for
 
+from pg import PgServer, postgres_processes
 from sliceq22 import TARGETS
 from sliceq22.search.trialattrs import trial_attrs
+from studyrun import kill_session, run_cli, start_cli, study_text, trials, wait_for
 
 pytestmark = pytest.mark.slow
 
@@ -38,10 +39,18 @@ def test_server_is_real_and_checks_the_password(pg_server: PgServer) -> None:
 
     assert pg_server.running() and set(pg_server.server_pids()) <= set(postgres_processes())
     with pytest.raises(psycopg2.OperationalError, match="password authentication failed"):
-        psycopg2.connect(host="127.0.0.1", port=pg_server.port, user="sliceq22", password="not-it", dbname="sliceq22")
+        psycopg2.connect(
+            host="127.0.0.1",
+            port=pg_server.port,
+            user="sliceq22",
+            password="not-it",
+            dbname="sliceq22",
+        )
 
 
-def test_study_on_postgres_end_to_end_without_the_password(pg_server: PgServer, tmp_path: Path) -> None:
+def test_study_on_postgres_end_to_end_without_the_password(
+    pg_server: PgServer, tmp_path: Path
+) -> None:
     pw = pg_server.password
     url = pg_server.create_database("e2e")
     (tmp_path / "s.toml").write_text(study_text("pg-e2e", trials=4))
@@ -76,8 +85,15 @@ def test_study_on_postgres_end_to_end_without_the_password(pg_server: PgServer, 
     shown = run_cli("show", "pg-e2e", "--storage", url, cwd=tmp_path)
     listed = run_cli("list", "--storage", url, cwd=tmp_path)
     # The storage can also come from the environment; the report names it, masked.
-    reported = run_cli("report", "pg-e2e", "--no-spectrograms", "-o", "r.html", cwd=tmp_path,
-                       env={"SLICEQ22_STORAGE": url})
+    reported = run_cli(
+        "report",
+        "pg-e2e",
+        "--no-spectrograms",
+        "-o",
+        "r.html",
+        cwd=tmp_path,
+        env={"SLICEQ22_STORAGE": url},
+    )
     outputs += [shown, listed, reported]
     assert shown.returncode == 0 and "4/4 finished" in shown.stdout, shown.stderr
     assert listed.returncode == 0 and "pg-e2e" in listed.stdout, listed.stderr
@@ -96,7 +112,9 @@ def test_study_on_postgres_end_to_end_without_the_password(pg_server: PgServer, 
     assert pw not in dump
 
 
-def test_unreachable_or_refused_postgres_is_one_masked_line(pg_server: PgServer, tmp_path: Path) -> None:
+def test_unreachable_or_refused_postgres_is_one_masked_line(
+    pg_server: PgServer, tmp_path: Path
+) -> None:
     pw = pg_server.password
     (tmp_path / "s.toml").write_text(study_text("nowhere"))
     with socket.socket() as sock:  # a port nothing listens on
@@ -104,9 +122,17 @@ def test_unreachable_or_refused_postgres_is_one_masked_line(pg_server: PgServer,
         closed_port = sock.getsockname()[1]
     unreachable = f"postgresql+psycopg2://sliceq22:{pw}@127.0.0.1:{closed_port}/studies"
     wrong_pw = f"pw-wrong-{secrets.token_hex(6)}"
-    cases = [(args, unreachable, "Connection refused") for args in (
-        ["run", "s.toml"], ["resume", "nowhere"], ["show", "nowhere"], ["list"], ["export", "nowhere"],
-        ["report", "nowhere"])]
+    cases = [
+        (args, unreachable, "Connection refused")
+        for args in (
+            ["run", "s.toml"],
+            ["resume", "nowhere"],
+            ["show", "nowhere"],
+            ["list"],
+            ["export", "nowhere"],
+            ["report", "nowhere"],
+        )
+    ]
     cases += [
         (["run", "s.toml"], pg_server.url(password=wrong_pw), "password authentication failed"),
         (["show", "nowhere"], pg_server.url("no_such_db"), 'database "no_such_db" does not exist'),
@@ -126,10 +152,17 @@ def test_every_password_form_is_masked(pg_server: PgServer, tmp_path: Path) -> N
     # libpq query parameter (SQLAlchemy passes it to psycopg2), and pasted raw (a user's mistake).
     import psycopg2
 
-    token = "".join(secrets.choice("ghjkmnpqrstvwxyz") for _ in range(10))  # no digits: cannot match a port or pid
+    token = "".join(
+        secrets.choice("ghjkmnpqrstvwxyz") for _ in range(10)
+    )  # no digits: cannot match a port or pid
     secret = f"p@ss:w/rd?{token}"
-    conn = psycopg2.connect(host="127.0.0.1", port=pg_server.port, user="sliceq22", password=pg_server.password,
-                            dbname="postgres")
+    conn = psycopg2.connect(
+        host="127.0.0.1",
+        port=pg_server.port,
+        user="sliceq22",
+        password=pg_server.password,
+        dbname="postgres",
+    )
     try:
         conn.autocommit = True
         with conn.cursor() as cur:
@@ -139,11 +172,15 @@ def test_every_password_form_is_masked(pg_server: PgServer, tmp_path: Path) -> N
         conn.close()
     port, enc = pg_server.port, quote(secret, safe="")
     wrong = quote(f"no{secret}", safe="")
-    works = [f"postgresql+psycopg2://odd:{enc}@127.0.0.1:{port}/odd",
-             f"postgresql+psycopg2:///odd?host=127.0.0.1&port={port}&user=odd&password={enc}"]
-    fails = [f"postgresql+psycopg2://odd:{wrong}@127.0.0.1:{port}/odd",
-             f"postgresql+psycopg2:///odd?host=127.0.0.1&port={port}&user=odd&password={wrong}",
-             f"postgresql+psycopg2://odd:{secret}@127.0.0.1:{port}/odd"]
+    works = [
+        f"postgresql+psycopg2://odd:{enc}@127.0.0.1:{port}/odd",
+        f"postgresql+psycopg2:///odd?host=127.0.0.1&port={port}&user=odd&password={enc}",
+    ]
+    fails = [
+        f"postgresql+psycopg2://odd:{wrong}@127.0.0.1:{port}/odd",
+        f"postgresql+psycopg2:///odd?host=127.0.0.1&port={port}&user=odd&password={wrong}",
+        f"postgresql+psycopg2://odd:{secret}@127.0.0.1:{port}/odd",
+    ]
     # The whole secret, raw or encoded, or any part of it: its random tail and its distinctive head.
     pieces = (secret, enc, wrong, token, "p@ss:", "p%40ss")
     problems = []  # every form is tried, so one failure shows them all
@@ -163,13 +200,19 @@ def test_resume_after_driver_sigkill_on_postgres(pg_server: PgServer, tmp_path: 
     url = pg_server.create_database("crash")
     # Trials of a few hundred ms each and a budget that takes seconds, so that the kill,
     # a few ms after a running trial is seen, cannot land after the study is done.
-    (tmp_path / "s.toml").write_text(study_text("pg-crash", trials=6, dataset='source = "example"\nduration = 4.0'))
+    (tmp_path / "s.toml").write_text(
+        study_text("pg-crash", trials=6, dataset='source = "example"\nduration = 4.0')
+    )
     proc = start_cli("run", "s.toml", "--storage", url, "--workers", "1", cwd=tmp_path)
-    # Kill once a trial is recorded as dispatched (its candidate and driver named on it), so that most
-    # often a killed trial has a candidate to retry; another may have been asked for but not yet drawn.
+
+    # Kill once a trial is recorded as dispatched (its candidate and driver named on it), so that
+    # most
+    # often a killed trial has a candidate to retry; another may have been asked for but not yet
+    # drawn.
     def mid_trial(ts) -> bool:
         return len(_complete(ts)) >= 2 and any(
-            t.state == TrialState.RUNNING and "driver_pid" in trial_attrs(t) for t in ts)
+            t.state == TrialState.RUNNING and "driver_pid" in trial_attrs(t) for t in ts
+        )
 
     try:
         assert wait_for(lambda: mid_trial(trials(url, "pg-crash")), timeout=180)
@@ -185,7 +228,10 @@ def test_resume_after_driver_sigkill_on_postgres(pg_server: PgServer, tmp_path: 
     resumed = run_cli("resume", "pg-crash", "--storage", url, "--workers", "1", cwd=tmp_path)
     assert resumed.returncode == 0, resumed.stderr
     assert "6/6 trials finished" in resumed.stdout
-    assert f"recovered abandoned trial(s) {', '.join(map(str, leftovers))}" in resumed.stdout, (running, resumed.stdout)
+    assert f"recovered abandoned trial(s) {', '.join(map(str, leftovers))}" in resumed.stdout, (
+        running,
+        resumed.stdout,
+    )
     final = trials(url, "pg-crash")
     complete = _complete(final)
     assert len(complete) == 6
@@ -194,9 +240,14 @@ def test_resume_after_driver_sigkill_on_postgres(pg_server: PgServer, tmp_path: 
     assert all(now[n] == before[n] for n in before)  # no completed trial lost or changed
     by_number = {t.number: t for t in final}
     for n in leftovers:
-        assert by_number[n].state == TrialState.FAIL and "abandoned" in trial_attrs(by_number[n])["failure"]
+        assert (
+            by_number[n].state == TrialState.FAIL
+            and "abandoned" in trial_attrs(by_number[n])["failure"]
+        )
         retried = [t for t in final if trial_attrs(t).get("retry_of") == n]
-        if "driver_pid" not in running[n]:  # killed before its candidate was recorded: nothing ran, no retry
+        if (
+            "driver_pid" not in running[n]
+        ):  # killed before its candidate was recorded: nothing ran, no retry
             assert not retried
             continue
         assert len(retried) == 1 and retried[0].params == by_number[n].params

@@ -1,4 +1,5 @@
-"""``sliceq22 report`` on real studies (real Optuna, Ray, SQLite, audio), checked in headless Chromium.
+"""``sliceq22 report`` on real studies (real Optuna, Ray, SQLite, audio), checked in headless
+Chromium.
 
 Two studies are run through the CLI into one SQLite file: a per-target study
 of the STFT and the sliCQT on three short stem folders (random sampler, so the
@@ -68,16 +69,23 @@ def studies(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     stems = write_stem_folder(root / "stems", 2, 1.5)
     url = f"sqlite:///{root / 'studies.db'}"
     per_target = study_text(
-        "tf-search", mode="per-target", trials=6, dataset=f'source = "folder"\nroot = "{stems}"',
-        space=STFT_SPACE + SLICQT_SPACE, sampler='name = "random"\nseed = 3',
-        extra="[constraints]\nmax_slice_length = 32768\n")
+        "tf-search",
+        mode="per-target",
+        trials=6,
+        dataset=f'source = "folder"\nroot = "{stems}"',
+        space=STFT_SPACE + SLICQT_SPACE,
+        sampler='name = "random"\nseed = 3',
+        extra="[constraints]\nmax_slice_length = 32768\n",
+    )
     shared = study_text(EVIL, mode="shared", trials=2, sampler='name = "random"\nseed = 1')
     (root / "a.toml").write_text(per_target)
     (root / "b.toml").write_text(shared)
     out: dict[str, Any] = {"root": root, "url": url}
     for key, file, name in (("a", "a.toml", "tf-search"), ("b", "b.toml", EVIL)):
         t0 = time.perf_counter()
-        done = run_cli("run", file, "--storage", url, "--workers", "2" if key == "a" else "1", cwd=root)
+        done = run_cli(
+            "run", file, "--storage", url, "--workers", "2" if key == "a" else "1", cwd=root
+        )
         ran = time.perf_counter() - t0
         assert done.returncode == 0, done.stderr
         exported = run_cli("export", name, "--storage", url, "-o", f"{key}.json", cwd=root)
@@ -156,7 +164,11 @@ def test_summary_table_equals_export(studies: dict[str, Any], key: str) -> None:
     best = {}
     for row in rows[1:]:
         target = row[0][1]
-        best[target] = (float(row[1][0]["data-value"]), int(row[2][1]), float(row[5][0]["data-value"]))
+        best[target] = (
+            float(row[1][0]["data-value"]),
+            int(row[2][1]),
+            float(row[5][0]["data-value"]),
+        )
     for target in TARGETS:
         entry = doc["targets"][target]
         score, trial, ref = best[target]
@@ -164,7 +176,10 @@ def test_summary_table_equals_export(studies: dict[str, Any], key: str) -> None:
         assert trial == entry["trial"]
         assert ref == doc["reference"]["stft-4096-1024"]["scores"][target]
     if doc["mode"] == "shared":
-        assert best["shared"][0] == doc["shared"]["score"] and best["shared"][1] == doc["shared"]["trial"]
+        assert (
+            best["shared"][0] == doc["shared"]["score"]
+            and best["shared"][1] == doc["shared"]["trial"]
+        )
     else:
         assert doc["shared"] is None and "shared" not in best
     # Trial counts are the ones `sliceq22 show` reports.
@@ -183,7 +198,8 @@ def test_report_is_self_contained_and_small(studies: dict[str, Any]) -> None:
         assert not re.search(r"<(script|img|iframe)[^>]*\bsrc=", html)
         assert not re.search(r"<link[^>]*\bhref=", html)
     a = studies["a"]["html"]
-    # Per-target study: 4 spectrogram figures (one per target), importances drawn (random parameters).
+    # Per-target study: 4 spectrogram figures (one per target), importances drawn (random
+    # parameters).
     assert len(re.findall(r'<div id="figure-\d+" class="plotly-graph-div"', a)) >= 10
     for target in TARGETS:
         assert f"{target}: the {target} stem of track" in a
@@ -203,7 +219,9 @@ def test_failures_are_grouped_with_reasons(studies: dict[str, Any]) -> None:
     rows = _tables(studies["a"]["html"])["failures"][1:]
     assert sum(int(row[1][1]) for row in rows if row[0][1] == "infeasible") == infeasible
     long = [row for row in rows if "exceeds constraints.max_slice_length" in row[3][1]]
-    assert len(long) == 1 and long[0][2][1] == "slice length # exceeds constraints.max_slice_length #"
+    assert (
+        len(long) == 1 and long[0][2][1] == "slice length # exceeds constraints.max_slice_length #"
+    )
     numbers = [int(n) for n in long[0][4][1].split(", ")]
     trials = {t.number: t for t in _trials(studies["url"], "tf-search")}
     assert all(trial_attrs(trials[n])["label"] == "slicqt-long" for n in numbers)
@@ -243,20 +261,41 @@ class Chromium:
         self.profile = tempfile.mkdtemp(prefix="sliceq22-chromium-")
         to_chrome_r, self._w = os.pipe()
         self._r, from_chrome_w = os.pipe()
-        args = [CHROMIUM, "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                "--disable-component-update", "--disable-sync", "--no-first-run", "--hide-scrollbars",
-                f"--user-data-dir={self.profile}", "--remote-debugging-pipe", "about:blank"]
+        args = [
+            CHROMIUM,
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--disable-background-networking",
+            "--disable-component-update",
+            "--disable-sync",
+            "--no-first-run",
+            "--hide-scrollbars",
+            f"--user-data-dir={self.profile}",
+            "--remote-debugging-pipe",
+            "about:blank",
+        ]
         # bash puts the pipe ends on the descriptors Chromium expects, then becomes Chromium.
         wire = f'exec "$@" 3<&{to_chrome_r} 4>&{from_chrome_w}'
-        self.proc = subprocess.Popen(["bash", "-c", wire, "chromium", *args], pass_fds=(to_chrome_r, from_chrome_w),
-                                     stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        self.proc = subprocess.Popen(
+            ["bash", "-c", wire, "chromium", *args],
+            pass_fds=(to_chrome_r, from_chrome_w),
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
         os.close(to_chrome_r)
         os.close(from_chrome_w)
         self._buffer = b""
         self._id = 0
         self.events: list[dict[str, Any]] = []
 
-    def call(self, method: str, params: dict | None = None, session: str | None = None, timeout: float = 60) -> dict:
+    def call(
+        self,
+        method: str,
+        params: dict | None = None,
+        session: str | None = None,
+        timeout: float = 60,
+    ) -> dict:
         self._id += 1
         message: dict[str, Any] = {"id": self._id, "method": method, "params": params or {}}
         if session:
@@ -328,16 +367,24 @@ def _render(path: Path, screenshot: Path | None, width: int = 1280) -> dict[str,
     browser = Chromium()
     try:
         target = browser.call("Target.createTarget", {"url": "about:blank"})["targetId"]
-        session = browser.call("Target.attachToTarget", {"targetId": target, "flatten": True})["sessionId"]
+        session = browser.call("Target.attachToTarget", {"targetId": target, "flatten": True})[
+            "sessionId"
+        ]
         for domain in ("Page", "Runtime", "Log"):
             browser.call(f"{domain}.enable", session=session)
-        browser.call("Emulation.setDeviceMetricsOverride",
-                     {"width": width, "height": 1000, "deviceScaleFactor": 1, "mobile": False}, session=session)
+        browser.call(
+            "Emulation.setDeviceMetricsOverride",
+            {"width": width, "height": 1000, "deviceScaleFactor": 1, "mobile": False},
+            session=session,
+        )
         browser.call("Page.navigate", {"url": path.resolve().as_uri()}, session=session)
 
         def evaluate(expression: str) -> Any:
-            return browser.call("Runtime.evaluate", {"expression": expression, "returnByValue": True},
-                                session=session)["result"].get("value")
+            return browser.call(
+                "Runtime.evaluate",
+                {"expression": expression, "returnByValue": True},
+                session=session,
+            )["result"].get("value")
 
         end = time.monotonic() + 60
         while time.monotonic() < end:
@@ -348,19 +395,28 @@ def _render(path: Path, screenshot: Path | None, width: int = 1280) -> dict[str,
             time.sleep(0.25)
         height = int(evaluate("document.documentElement.scrollHeight"))
         # The whole page as one viewport, so every figure is laid out and drawn for the screenshot.
-        browser.call("Emulation.setDeviceMetricsOverride",
-                     {"width": width, "height": min(height, 16000), "deviceScaleFactor": 1, "mobile": False},
-                     session=session)
+        browser.call(
+            "Emulation.setDeviceMetricsOverride",
+            {"width": width, "height": min(height, 16000), "deviceScaleFactor": 1, "mobile": False},
+            session=session,
+        )
         time.sleep(1.5)
         figures = evaluate(PROBE)
         if screenshot is not None:
-            data = browser.call("Page.captureScreenshot", {"format": "png"}, session=session)["data"]
+            data = browser.call("Page.captureScreenshot", {"format": "png"}, session=session)[
+                "data"
+            ]
             screenshot.parent.mkdir(parents=True, exist_ok=True)
             screenshot.write_bytes(base64.b64decode(data))
         name = evaluate("document.getElementById('study-name').textContent")
         dialogs = [e for e in browser.events if e.get("method") == "Page.javascriptDialogOpening"]
-        return {"figures": figures, "errors": _errors(browser.events), "name": name, "dialogs": dialogs,
-                "height": height}
+        return {
+            "figures": figures,
+            "errors": _errors(browser.events),
+            "name": name,
+            "dialogs": dialogs,
+            "height": height,
+        }
     finally:
         browser.close()
 

@@ -48,8 +48,12 @@ def nsgcq(bins: int, rasterize: str = "none"):
     # objective only needs the bands to reach FMAX.
     return make_transform(
         "nsgcq",
-        {"minFrequency": 32.7, "maxFrequency": 17000.0, "binsPerOctave": bins,
-         "rasterize": rasterize},
+        {
+            "minFrequency": 32.7,
+            "maxFrequency": 17000.0,
+            "binsPerOctave": bins,
+            "rasterize": rasterize,
+        },
     )
 
 
@@ -94,8 +98,11 @@ def test_stft_cells_tile_the_measured_region_once():
 
 
 def test_slicqt_cells_tile_the_measured_region_once():
-    for params in ({}, {"rasterize": "full"}, {"scale": "mel", "bins": 120, "sllen": 16384,
-                                                "trlen": 4096, "fmin": 30.0}):
+    for params in (
+        {},
+        {"rasterize": "full"},
+        {"scale": "mel", "bins": 120, "sllen": 16384, "trlen": 4096, "fmin": 30.0},
+    ):
         transform = make_transform("slicqt", params)
         length = int(SECONDS * RATE)
         grids = transform.cell_grid(length)
@@ -109,10 +116,21 @@ GEOMETRY_CASES = [
     ("stft", {"n_fft": 4096, "hop": 1024}),
     ("stft", {"n_fft": 16384, "hop": 4096}),
     ("nsgcq", {"minFrequency": 100.0, "maxFrequency": 17000.0, "binsPerOctave": 24}),
-    ("nsgcq", {"minFrequency": 100.0, "maxFrequency": 17000.0, "binsPerOctave": 24,
-               "rasterize": "none"}),
-    ("nsgcq", {"minFrequency": 100.0, "maxFrequency": 17000.0, "binsPerOctave": 24,
-               "mode": "framewise", "frameSize": 16384, "transitionSize": 2048}),
+    (
+        "nsgcq",
+        {"minFrequency": 100.0, "maxFrequency": 17000.0, "binsPerOctave": 24, "rasterize": "none"},
+    ),
+    (
+        "nsgcq",
+        {
+            "minFrequency": 100.0,
+            "maxFrequency": 17000.0,
+            "binsPerOctave": 24,
+            "mode": "framewise",
+            "frameSize": 16384,
+            "transitionSize": 2048,
+        },
+    ),
     ("slicqt", {}),
     ("slicqt", {"rasterize": "full"}),
 ]
@@ -156,10 +174,18 @@ def test_white_noise_renyi_within_0_2_bits_across_stft_and_nsgcq(noise):
     transforms["slicqt bark-262"] = make_transform("slicqt", {})
     base = {"minFrequency": 32.7, "maxFrequency": 17000.0, "binsPerOctave": 24}
     transforms["nsgcq framewise"] = make_transform(
-        "nsgcq", {**base, "mode": "framewise", "frameSize": 16384, "transitionSize": 2048})
+        "nsgcq", {**base, "mode": "framewise", "frameSize": 16384, "transitionSize": 2048}
+    )
     transforms["nsgcq framewise local"] = make_transform(
-        "nsgcq", {**base, "mode": "framewise", "frameSize": 16384, "transitionSize": 2048,
-                  "phaseMode": "local"})
+        "nsgcq",
+        {
+            **base,
+            "mode": "framewise",
+            "frameSize": 16384,
+            "transitionSize": 2048,
+            "phaseMode": "local",
+        },
+    )
     transforms["nsgcq gamma 20"] = make_transform("nsgcq", {**base, "gamma": 20})
     values = {name: float(objective.values(t, noise)[0][0]) for name, t in transforms.items()}
     spread = max(values.values()) - min(values.values())
@@ -204,8 +230,14 @@ def test_framewise_nsgcq_coefficients_are_essentias_per_frame_output(example, ex
     from sliceq22.transforms.nsgcq import NsgConstantQ, tukey_frame_window
 
     frame, transition = 16384, 2048
-    params = {"minFrequency": 32.7, "maxFrequency": 17000.0, "mode": "framewise",
-              "frameSize": frame, "transitionSize": transition, **extra}
+    params = {
+        "minFrequency": 32.7,
+        "maxFrequency": 17000.0,
+        "mode": "framewise",
+        "frameSize": frame,
+        "transitionSize": transition,
+        **extra,
+    }
     transform = make_transform("nsgcq", params)
     x = example.mixture()[0, 5 * RATE : 6 * RATE + RATE // 2].astype(np.float32)
     blocks = transform.forward(x)
@@ -276,8 +308,9 @@ def test_tonal_ridge_is_zero_on_noise_and_high_on_a_resolved_tone(noise):
     objective = get_objective("tonal-ridge", **REGION)
     tone_and_clicks = synthetic()
     for transform in (stft(16384), nsgcq(96)):
-        (on_noise,), _ = objective.values(transform, np.random.default_rng(3).standard_normal(
-            noise.shape))
+        (on_noise,), _ = objective.values(
+            transform, np.random.default_rng(3).standard_normal(noise.shape)
+        )
         assert abs(on_noise) < 0.02
         (tone, clicks), diagnostics = objective.values(transform, tone_and_clicks)
         assert 0.0 < diagnostics["noise_fraction"] < 0.5
@@ -293,8 +326,10 @@ RESOLUTIONS = [1024, 2048, 4096, 8192, 16384]
 def example_hoyer(example):
     objective = get_objective("hoyer", **REGION)
     return np.array(
-        [[objective.evaluate_track(stft(n), example).scores[t] for t in TARGETS]
-         for n in RESOLUTIONS]
+        [
+            [objective.evaluate_track(stft(n), example).scores[t] for t in TARGETS]
+            for n in RESOLUTIONS
+        ]
     )
 
 
@@ -364,7 +399,9 @@ def test_transform_not_covering_the_region_is_infeasible_before_any_audio():
     objective = get_objective("renyi", fmin=32.9, fmax=FMAX)
     audio = np.zeros((1, 1, RATE))
     calls_before = Counting.calls
-    with pytest.raises(InfeasibleError, match="cover 43.1-.* but the objective measures 32.9-16000"):
+    with pytest.raises(
+        InfeasibleError, match="cover 43.1-.* but the objective measures 32.9-16000"
+    ):
         objective.values(short, audio)
     assert Counting.calls == calls_before
 
@@ -394,17 +431,44 @@ def test_channels_mean_averages_the_per_channel_values(example):
 def _cli(*args: str) -> subprocess.CompletedProcess:
     env = dict(os.environ, OMP_NUM_THREADS="1", OPENBLAS_NUM_THREADS="1")
     return subprocess.run(
-        [sys.executable, "-m", "sliceq22", "evaluate", "--dataset", "example", "--duration", "2",
-         "--offset", "1", *args],
-        capture_output=True, text=True, timeout=300, env=env, check=False,
+        [
+            sys.executable,
+            "-m",
+            "sliceq22",
+            "evaluate",
+            "--dataset",
+            "example",
+            "--duration",
+            "2",
+            "--offset",
+            "1",
+            *args,
+        ],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env=env,
+        check=False,
     )
 
 
 def test_cli_evaluate_prints_renyi_per_target():
     from sliceq22.data import DatasetSpec, load_tracks
 
-    options = ["--objective", "renyi", "--option", "alpha=2", "--option", "fmax=16000",
-               "--transform", "stft", "--param", "n_fft=2048", "--param", "hop=512"]
+    options = [
+        "--objective",
+        "renyi",
+        "--option",
+        "alpha=2",
+        "--option",
+        "fmax=16000",
+        "--transform",
+        "stft",
+        "--param",
+        "n_fft=2048",
+        "--param",
+        "hop=512",
+    ]
     done = _cli(*options, "--json")
     assert done.returncode == 0, done.stderr
     document = json.loads(done.stdout)
@@ -413,7 +477,8 @@ def test_cli_evaluate_prints_renyi_per_target():
     assert document["objective"]["options"]["alpha"] == 2.0
     (track,) = load_tracks(DatasetSpec(source="example", duration=2.0, offset=1.0))
     expected = get_objective("renyi", alpha=2, fmax=16000).evaluate_track(
-        make_transform("stft", {"n_fft": 2048, "hop": 512}), track)
+        make_transform("stft", {"n_fft": 2048, "hop": 512}), track
+    )
     assert document["scores"] == pytest.approx(expected.scores, abs=1e-9)
 
     table = _cli(*options)

@@ -129,8 +129,9 @@ def test_single_precision_stays_within_1e_6_of_double(example, name):
     family, params = FRAMED[name]
     for measure in ("renyi-3", "hoyer", "tonal-ridge"):
         scored = objective(measure)
-        double = scored.evaluate_track(make_transform(family, {**params, "precision": "double"}),
-                                       example).scores
+        double = scored.evaluate_track(
+            make_transform(family, {**params, "precision": "double"}), example
+        ).scores
         single = scored.evaluate_track(make_transform(family, params), example).scores
         difference = max(abs(single[t] - double[t]) for t in TARGETS)
         assert difference <= (1e-6 if measure == "renyi-3" else 1e-7), (measure, difference)

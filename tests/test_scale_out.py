@@ -21,7 +21,7 @@ from studyrun import kill_session, run_cli, start_cli, study_text, trials, wait_
 
 pytestmark = pytest.mark.slow
 
-#: Heavier candidates (~1 s per trial on the whole example), 10 points: the two-driver and outage drills.
+#: Heavier candidates (~1 s per trial on the whole example), 10 points: two-driver, outages.
 SLOW_SPACE = """
 [[transforms]]
 family = "stft"
@@ -53,7 +53,8 @@ def _finish(proc, timeout: float = 300) -> tuple[int, str, str]:
 
 
 def test_two_drivers_share_one_budget(pg_server: PgServer, tmp_path: Path) -> None:
-    """Drill 1: two drivers, one study, budget N: exactly N complete, each candidate evaluated once."""
+    """Drill 1: two drivers, one study, budget N: exactly N complete, each candidate evaluated
+    once."""
     # A fresh database: the two drivers, started at the same moment, create Optuna's tables
     # between them (serialised by sliceq22.search.storage), with no `list` first.
     url = pg_server.create_database("drill1")
@@ -62,10 +63,19 @@ def test_two_drivers_share_one_budget(pg_server: PgServer, tmp_path: Path) -> No
     # second driver, whose Ray runtime starts a few seconds after the first's
     # on a loaded machine, still finds work (with 1.5 s excerpts one driver
     # could finish all 8 alone).
-    (tmp_path / "s.toml").write_text(study_text("two-drivers", trials=budget, space=SLOW_SPACE,
-                                                dataset='source = "example"',
-                                                sampler='name = "random"\nseed = 5'))
-    procs = [start_cli("run", "s.toml", "--storage", url, "--workers", "1", cwd=tmp_path) for _ in range(2)]
+    (tmp_path / "s.toml").write_text(
+        study_text(
+            "two-drivers",
+            trials=budget,
+            space=SLOW_SPACE,
+            dataset='source = "example"',
+            sampler='name = "random"\nseed = 5',
+        )
+    )
+    procs = [
+        start_cli("run", "s.toml", "--storage", url, "--workers", "1", cwd=tmp_path)
+        for _ in range(2)
+    ]
     results = [_finish(p) for p in procs]
     for code, _, err in results:
         assert code == 0, err
@@ -83,25 +93,48 @@ def test_two_drivers_share_one_budget(pg_server: PgServer, tmp_path: Path) -> No
     # Each trial was evaluated by exactly one worker of one driver: a result, a worker, one driver.
     for t in final:
         attrs = trial_attrs(t)
-        assert attrs["tracks_evaluated"] == 1 and attrs["worker_pid"] and attrs["driver_pid"] in drivers
+        assert (
+            attrs["tracks_evaluated"] == 1
+            and attrs["worker_pid"]
+            and attrs["driver_pid"] in drivers
+        )
 
 
 def test_node_removed_mid_study_fails_and_retries_its_trials(tmp_path: Path) -> None:
-    """Drill 2: a two-node Ray cluster loses its worker node; its trial fails with a reason and is retried."""
+    """Drill 2: a two-node Ray cluster loses its worker node; its trial fails with a reason and is
+    retried."""
     from ray.cluster_utils import Cluster
 
-    cluster = Cluster(initialize_head=True, head_node_args={"num_cpus": 1, "include_dashboard": False})
+    cluster = Cluster(
+        initialize_head=True, head_node_args={"num_cpus": 1, "include_dashboard": False}
+    )
     try:
         node = cluster.add_node(num_cpus=1)
         cluster.wait_for_nodes()
         url = f"sqlite:///{tmp_path / 'studies.db'}"
         dataset = 'source = "example"\nduration = 4.0'
-        (tmp_path / "s.toml").write_text(study_text("node-loss", trials=6, space=SPACE, dataset=dataset,
-                                                    sampler='name = "random"\nseed = 2'))
-        proc = start_cli("run", "s.toml", "--storage", url, "--ray-address", cluster.address, cwd=tmp_path)
+        (tmp_path / "s.toml").write_text(
+            study_text(
+                "node-loss",
+                trials=6,
+                space=SPACE,
+                dataset=dataset,
+                sampler='name = "random"\nseed = 2',
+            )
+        )
+        proc = start_cli(
+            "run", "s.toml", "--storage", url, "--ray-address", cluster.address, cwd=tmp_path
+        )
         try:
-            on_node = lambda: [t for t in trials(url, "node-loss")  # noqa: E731
-                               if t.state == TrialState.RUNNING and trial_attrs(t).get("worker_node") == node.node_id]
+
+            def on_node():
+                return [
+                    t
+                    for t in trials(url, "node-loss")
+                    if t.state == TrialState.RUNNING
+                    and trial_attrs(t).get("worker_node") == node.node_id
+                ]
+
             assert wait_for(lambda: bool(on_node()), timeout=180), proc.stderr
             victims = {t.number for t in on_node()}
             cluster.remove_node(node)
@@ -121,22 +154,43 @@ def test_node_removed_mid_study_fails_and_retries_its_trials(tmp_path: Path) -> 
         assert len(retries) == 1 and retries[0].state == TrialState.COMPLETE
         assert retries[0].params == by_number[n].params
     assert _by_state(final)[TrialState.COMPLETE] == 6
-    assert all(trial_attrs(t)["worker_node"] != node.node_id for t in final
-               if t.state == TrialState.COMPLETE and trial_attrs(t).get("retry_of") is not None)
+    assert all(
+        trial_attrs(t)["worker_node"] != node.node_id
+        for t in final
+        if t.state == TrialState.COMPLETE and trial_attrs(t).get("retry_of") is not None
+    )
 
 
-def _run_with_outage(server: PgServer, url: str, tmp_path: Path, name: str, outage_s: float,
-                     patience: int) -> tuple[int, str, str]:
+def _run_with_outage(
+    server: PgServer, url: str, tmp_path: Path, name: str, outage_s: float, patience: int
+) -> tuple[int, str, str]:
     # ~1 s trials on the whole example: the outage must begin while trials remain
     # (with 1.5 s excerpts and memoised repeats all 6 could finish before it).
-    (tmp_path / f"{name}.toml").write_text(study_text(name, trials=6, space=SLOW_SPACE,
-                                                      dataset='source = "example"',
-                                                      sampler='name = "random"\nseed = 9'))
-    proc = start_cli("run", f"{name}.toml", "--storage", url, "--workers", "2", "--db-patience", str(patience),
-                     cwd=tmp_path)
+    (tmp_path / f"{name}.toml").write_text(
+        study_text(
+            name,
+            trials=6,
+            space=SLOW_SPACE,
+            dataset='source = "example"',
+            sampler='name = "random"\nseed = 9',
+        )
+    )
+    proc = start_cli(
+        "run",
+        f"{name}.toml",
+        "--storage",
+        url,
+        "--workers",
+        "2",
+        "--db-patience",
+        str(patience),
+        cwd=tmp_path,
+    )
     try:
-        assert wait_for(lambda: len([t for t in trials(url, name) if t.state == TrialState.COMPLETE]) >= 2,
-                        timeout=180), proc.stderr
+        assert wait_for(
+            lambda: len([t for t in trials(url, name) if t.state == TrialState.COMPLETE]) >= 2,
+            timeout=180,
+        ), proc.stderr
         server.stop()
         time.sleep(outage_s)
         server.start()
@@ -146,7 +200,8 @@ def _run_with_outage(server: PgServer, url: str, tmp_path: Path, name: str, outa
 
 
 def test_database_outage_is_waited_out(tmp_path: Path) -> None:
-    """Drill 4a: the database stops for a few seconds; the driver waits, then finishes the budget."""
+    """Drill 4a: the database stops for a few seconds; the driver waits, then finishes the
+    budget."""
     with PgServer() as server:
         url = server.create_database("outage")
         code, _, err = _run_with_outage(server, url, tmp_path, "outage", outage_s=5, patience=60)
@@ -159,13 +214,18 @@ def test_database_outage_is_waited_out(tmp_path: Path) -> None:
 
 
 def test_database_outage_beyond_patience_stops_cleanly_then_resumes(tmp_path: Path) -> None:
-    """Drill 4b: the database stays away longer than the patience: one clear line, exit 2; resume finishes."""
+    """Drill 4b: the database stays away longer than the patience: one clear line, exit 2; resume
+    finishes."""
     with PgServer() as server:
         url = server.create_database("longoutage")
         code, _, err = _run_with_outage(server, url, tmp_path, "long", outage_s=8, patience=2)
         assert code == 2, err
         last = err.strip().splitlines()[-1]
-        assert "lost the study storage" in last and "sliceq22 resume" in last and "Traceback" not in err
+        assert (
+            "lost the study storage" in last
+            and "sliceq22 resume" in last
+            and "Traceback" not in err
+        )
         assert server.password not in err
         before = {t.number: t.values for t in trials(url, "long") if t.state == TrialState.COMPLETE}
         assert before
@@ -179,7 +239,9 @@ def test_database_outage_beyond_patience_stops_cleanly_then_resumes(tmp_path: Pa
 
 
 @pytest.mark.parametrize("backend", ["postgresql", "sqlite"])
-def test_budget_lock_excludes_a_second_driver(backend: str, pg_server: PgServer, tmp_path: Path) -> None:
+def test_budget_lock_excludes_a_second_driver(
+    backend: str, pg_server: PgServer, tmp_path: Path
+) -> None:
     """The lock under which drivers check the budget and ask really excludes another holder."""
     import threading
 
@@ -216,7 +278,9 @@ def test_budget_lock_excludes_a_second_driver(backend: str, pg_server: PgServer,
     assert waited > 1.0, waited
 
 
-def test_trial_with_a_stale_heartbeat_from_another_host_is_failed_and_retried(tmp_path: Path) -> None:
+def test_trial_with_a_stale_heartbeat_from_another_host_is_failed_and_retried(
+    tmp_path: Path,
+) -> None:
     """A trial left RUNNING by a driver on another machine that stopped beating is taken over."""
     import optuna
 
@@ -228,18 +292,35 @@ def test_trial_with_a_stale_heartbeat_from_another_host_is_failed_and_retried(tm
     assert run_cli("run", "s.toml", "--storage", url, "--trials", "1", cwd=tmp_path).returncode == 0
     # What a driver on another host leaves behind when it loses power mid-trial.
     study = optuna.load_study(study_name="stale", storage=url)
-    ghost = study.ask({"stft.n_fft": optuna.distributions.CategoricalDistribution([1024, 2048, 4096])})
+    ghost = study.ask(
+        {"stft.n_fft": optuna.distributions.CategoricalDistribution([1024, 2048, 4096])}
+    )
     ghost.suggest_categorical("stft.hop", [128, 256, 512])
     params = {"n_fft": ghost.params["stft.n_fft"], "hop": ghost.params["stft.hop"]}
-    ghost.set_user_attr(CANDIDATE, {"label": "stft", "family": "stft", "transform_params": params,
-                                    "driver_host": "elsewhere.example", "driver_pid": 1})
+    ghost.set_user_attr(
+        CANDIDATE,
+        {
+            "label": "stft",
+            "family": "stft",
+            "transform_params": params,
+            "driver_host": "elsewhere.example",
+            "driver_pid": 1,
+        },
+    )
     ghost.set_user_attr("heartbeat", time.time() - 1000)
     done = run_cli("run", "s.toml", "--storage", url, "--trials", "3", cwd=tmp_path)
     assert done.returncode == 0, done.stderr
     assert f"recovered abandoned trial(s) {ghost.number}" in done.stdout
     final = {t.number: t for t in trials(url, "stale")}
     assert final[ghost.number].state == TrialState.FAIL
-    assert "no heartbeat from its driver on elsewhere.example" in trial_attrs(final[ghost.number])["failure"]
+    assert (
+        "no heartbeat from its driver on elsewhere.example"
+        in trial_attrs(final[ghost.number])["failure"]
+    )
     retry = [t for t in final.values() if trial_attrs(t).get("retry_of") == ghost.number]
-    assert len(retry) == 1 and retry[0].state == TrialState.COMPLETE and retry[0].params == final[ghost.number].params
+    assert (
+        len(retry) == 1
+        and retry[0].state == TrialState.COMPLETE
+        and retry[0].params == final[ghost.number].params
+    )
     assert sum(t.state == TrialState.COMPLETE for t in final.values()) == 3

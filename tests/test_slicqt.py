@@ -14,7 +14,6 @@ import math
 import numpy as np
 import pytest
 import stempeg
-from transformcheck import BARK262, assert_batch_matches_single_calls
 
 from sliceq22 import TARGETS
 from sliceq22.errors import InfeasibleError, ParameterError
@@ -25,6 +24,7 @@ from sliceq22.transforms import slicqt as slicqt_module
 from sliceq22.transforms.base import snr_db
 from sliceq22.transforms.scales import make_scale
 from sliceq22.transforms.slicqt import SliCQT, fast_slice_length
+from transformcheck import BARK262, assert_batch_matches_single_calls
 
 #: (bands, frames) of each block of one slice, bark-262 (sevagh/nsgt; xumx-sliCQ docs).
 BARK262_BLOCKS = [
@@ -60,7 +60,8 @@ BARK262_MPI_MATRIX = {
 #: frames per slice summed over bands, first and last blocks, its suggested sllen).
 OTHER_SCALES = {
     "cqlog": (
-        {"scale": "cqlog", "bins": 142, "fmin": 129.7, "fmax": 22050, "sllen": 37340, "trlen": 9336},
+        {"scale": "cqlog", "bins": 142, "fmin": 129.7, "fmax": 22050,
+         "sllen": 37340, "trlen": 9336},
         {"bands": 143, "blocks": 95, "total": 38104, "required": 37340,
          "head": [(1, 220), (23, 16), (5, 20), (5, 24)], "tail": [(1, 1312), (1, 1336)]},
     ),
@@ -84,7 +85,8 @@ RECONSTRUCTION = {
     "mel": OTHER_SCALES["mel"][0],
     "vqlog": {"scale": "vqlog", "bins": 84, "fmin": 32.9, "fmax": 22050, "gamma": 30,
               "sllen": 68388, "trlen": 17096},
-    "oct": {"scale": "oct", "bins": 12, "fmin": 65.4, "fmax": 22050, "sllen": 46692, "trlen": 11672},
+    "oct": {"scale": "oct", "bins": 12, "fmin": 65.4, "fmax": 22050,
+            "sllen": 46692, "trlen": 11672},
 }  # fmt: skip
 
 
@@ -110,9 +112,7 @@ def test_bark262_layout_matches_sevagh(example: np.ndarray):
     for band, hz in BARK262_FREQUENCIES.items():
         assert freqs[band] == pytest.approx(hz, rel=1e-12, abs=1e-9), band
     coefficients = transform.forward(example[0])
-    assert [c.shape for c in coefficients] == [
-        (2, *s) for s in transform.block_shapes(268288)
-    ]
+    assert [c.shape for c in coefficients] == [(2, *s) for s in transform.block_shapes(268288)]
     # single precision is the default; double keeps complex128
     assert all(c.dtype == np.complex64 for c in coefficients)
     double = make_transform("slicqt", {**BARK262, "precision": "double"}).forward(example[0])
@@ -161,9 +161,7 @@ def test_slice_count_matches_sevagh():
 @pytest.mark.parametrize("rasterize", ["none", "full"])
 @pytest.mark.parametrize("scale", sorted(RECONSTRUCTION))
 def test_reconstruction_on_example(example: np.ndarray, scale: str, rasterize: str):
-    transform = make_transform(
-        "slicqt", {**RECONSTRUCTION[scale], "rasterize": rasterize}
-    )
+    transform = make_transform("slicqt", {**RECONSTRUCTION[scale], "rasterize": rasterize})
     mixture = example[0]
     restored = transform.inverse(transform.forward(mixture), mixture.shape[-1])
     assert restored.shape == mixture.shape and restored.dtype == np.float64
@@ -171,12 +169,8 @@ def test_reconstruction_on_example(example: np.ndarray, scale: str, rasterize: s
 
 
 @pytest.mark.parametrize("rasterize", ["none", "full"])
-def test_single_precision_reconstructs_above_100_db(
-    example: np.ndarray, rasterize: str
-):
-    transform = make_transform(
-        "slicqt", {**BARK262, "rasterize": rasterize, "precision": "single"}
-    )
+def test_single_precision_reconstructs_above_100_db(example: np.ndarray, rasterize: str):
+    transform = make_transform("slicqt", {**BARK262, "rasterize": rasterize, "precision": "single"})
     coefficients = transform.forward(example[0])
     assert all(c.dtype == np.complex64 for c in coefficients)
     restored = transform.inverse(coefficients, example.shape[-1])
@@ -212,7 +206,8 @@ def test_global_phase_reconstructs_and_keeps_magnitudes(rasterize: str):
 
 
 def test_global_phase_advances_with_the_band_centre():
-    """A sinusoid on a band's centre bin: local phase stands still, global turns by 2π·r/M per frame."""
+    """A sinusoid on a band's centre bin: local phase stands still, global turns by 2π·r/M per
+    frame."""
     transform = make_transform("slicqt", BARK262)
     glob = make_transform("slicqt", {**BARK262, "phase": "global"})
     frame = transform.frame
@@ -221,9 +216,7 @@ def test_global_phase_advances_with_the_band_centre():
     t = np.arange(3 * transform.sllen)
     audio = np.cos(2 * np.pi * centre * t / transform.sllen)
     block = next(
-        i
-        for i, (first, count, _) in enumerate(frame.blocks)
-        if first <= band < first + count
+        i for i, (first, count, _) in enumerate(frame.blocks) if first <= band < first + count
     )
     row = band - frame.blocks[block][0]
     middle = slice(3 * frames // 8, 5 * frames // 8)  # flat part of the slice window
@@ -265,12 +258,11 @@ def test_frequencies_in_block_order_and_oct_spacing():
     assert len(freqs) == sum(shape[1] for shape in transform.block_shapes(1000))
     assert freqs[0] == 0.0 and freqs[-1] == 22050.0
     assert np.all(np.diff(freqs) > 0)
-    # Essentia-style octave scale: 2^(1/12) between neighbours from fmin, floor(12·log2(fmax/fmin)) + 1 bands.
+    # Essentia-style octave scale: 2^(1/12) between neighbours from fmin, floor(12·log2(fmax/fmin))
+    # + 1 bands.
     scale_bands = freqs[1:-1]
     assert len(scale_bands) == math.floor(12 * math.log2(22050 / 65.4)) + 1
-    np.testing.assert_allclose(
-        scale_bands[1:] / scale_bands[:-1], 2 ** (1 / 12), rtol=1e-12
-    )
+    np.testing.assert_allclose(scale_bands[1:] / scale_bands[:-1], 2 ** (1 / 12), rtol=1e-12)
 
 
 def test_overlap_add_joins_slices():
@@ -291,10 +283,7 @@ def test_overlap_add_joins_slices():
 def test_make_transform_validates_strings_and_probe_passes():
     transform = make_transform(
         "slicqt",
-        {
-            k: str(v)
-            for k, v in {**BARK262, "rasterize": "full", "phase": "global"}.items()
-        },
+        {k: str(v) for k, v in {**BARK262, "rasterize": "full", "phase": "global"}.items()},
     )
     assert transform.slice_length == 18060
     assert transform.required_slice_length == 18060

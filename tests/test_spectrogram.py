@@ -1,4 +1,5 @@
-"""Spectrogram views (``sliceq22.report.spectrogram``) and ``sliceq22 spectrogram``, on real transforms.
+"""Spectrogram views (``sliceq22.report.spectrogram``) and ``sliceq22 spectrogram``, on real
+transforms.
 
 Signals with known answers: sines must peak at their frequencies, a click at
 its time (in the ragged view of a full-signal transform and in the
@@ -27,8 +28,17 @@ SETTINGS = {
     "stft": ("stft", {"n_fft": 4096, "hop": 1024}),
     "slicqt": ("slicqt", {"scale": "bark", "bins": 100, "sllen": 18432, "trlen": 4096}),
     "nsgcq": ("nsgcq", {"minFrequency": 40.0, "maxFrequency": 16000.0, "binsPerOctave": 24}),
-    "nsgcq-framewise": ("nsgcq", {"mode": "framewise", "frameSize": 8192, "transitionSize": 1024,
-                                  "minFrequency": 65.41, "maxFrequency": 6000.0, "binsPerOctave": 48}),
+    "nsgcq-framewise": (
+        "nsgcq",
+        {
+            "mode": "framewise",
+            "frameSize": 8192,
+            "transitionSize": 1024,
+            "minFrequency": 65.41,
+            "maxFrequency": 6000.0,
+            "binsPerOctave": 48,
+        },
+    ),
 }
 
 
@@ -46,17 +56,23 @@ def _view(views, kind):
 @pytest.mark.parametrize("name", list(SETTINGS))
 def test_sines_peak_at_their_frequencies(name: str) -> None:
     family, params = SETTINGS[name]
-    views = compute_views(make_transform(family, params, rate=RATE), _sines(), columns=400, rows=300)
+    views = compute_views(
+        make_transform(family, params, rate=RATE), _sines(), columns=400, rows=300
+    )
     kinds = [v.kind for v in views]
     sliced = family == "slicqt" or params.get("mode") == "framewise"
     assert kinds == (["ragged", "matrix", "overlap-add"] if sliced else ["ragged", "matrix"])
     for view in views:
-        assert view.image.dtype == np.int8 and view.image.max() == 0 and view.image.min() >= FLOOR_DB
+        assert (
+            view.image.dtype == np.int8 and view.image.max() == 0 and view.image.min() >= FLOOR_DB
+        )
         assert view.image.shape[1] <= 400 and view.image.shape[0] <= 300
     for view in (v for v in views if v.kind != "matrix"):
         assert view.log_y and view.y_title == "frequency (Hz)"
         # Mean level per row, in the middle half of the time axis (no edge effects).
-        middle = view.image[:, view.image.shape[1] // 4: 3 * view.image.shape[1] // 4].astype(float)
+        middle = view.image[:, view.image.shape[1] // 4 : 3 * view.image.shape[1] // 4].astype(
+            float
+        )
         level = middle.mean(axis=1)
         first = view.y[np.argmax(level)]
         assert abs(np.log2(first / 440.0)) < 0.06, (view.kind, first)  # within a semitone
@@ -65,14 +81,23 @@ def test_sines_peak_at_their_frequencies(name: str) -> None:
         assert abs(np.log2(second / 3000.0)) < 0.06, (view.kind, second)
 
 
-@pytest.mark.parametrize("name,kind", [("stft", "ragged"), ("nsgcq", "ragged"), ("slicqt", "overlap-add"),
-                                        ("nsgcq-framewise", "overlap-add")])
+@pytest.mark.parametrize(
+    "name,kind",
+    [
+        ("stft", "ragged"),
+        ("nsgcq", "ragged"),
+        ("slicqt", "overlap-add"),
+        ("nsgcq-framewise", "overlap-add"),
+    ],
+)
 def test_click_is_drawn_at_its_time(name: str, kind: str) -> None:
     family, params = SETTINGS[name]
     audio = np.random.default_rng(0).standard_normal((1, 2 * RATE)).astype(np.float32) * 1e-5
     click = int(0.75 * RATE)
     audio[0, click] = 1.0
-    view = _view(compute_views(make_transform(family, params, rate=RATE), audio, columns=500, rows=200), kind)
+    view = _view(
+        compute_views(make_transform(family, params, rate=RATE), audio, columns=500, rows=200), kind
+    )
     assert view.x_title == "time (s)"
     high = view.y > 2000.0  # fine time resolution in every family up there
     loudest = view.x[np.argmax(view.image[high].astype(float).mean(axis=0))]
@@ -110,7 +135,9 @@ def test_matrix_view_uses_the_family_rasterized_form() -> None:
     audio = _sines(1.0)
     transform = make_transform(family, {**params, "rasterize": "none"}, rate=RATE)
     matrix = _view(compute_views(transform, audio, columns=100000, rows=1000), "matrix")
-    (full,) = make_transform(family, {**params, "rasterize": "full"}, rate=RATE).block_shapes(audio.shape[-1])
+    (full,) = make_transform(family, {**params, "rasterize": "full"}, rate=RATE).block_shapes(
+        audio.shape[-1]
+    )
     slices, bands, frames = full
     assert "rasterize=full" in matrix.note
     assert matrix.image.shape == (bands - 2, slices * frames)  # DC and Nyquist bands left out
@@ -146,26 +173,74 @@ def _heatmaps(html: str) -> int:
 
 def test_cli_html_from_file_and_dataset(tone: Path) -> None:
     folder = tone.parent
-    done = run_cli("spectrogram", str(tone), "--transform", "stft", "--param", "n_fft=2048", "--param", "hop=512",
-                   "--start", "0.5", "--duration", "1", "-o", "t.html", cwd=folder)
+    done = run_cli(
+        "spectrogram",
+        str(tone),
+        "--transform",
+        "stft",
+        "--param",
+        "n_fft=2048",
+        "--param",
+        "hop=512",
+        "--start",
+        "0.5",
+        "--duration",
+        "1",
+        "-o",
+        "t.html",
+        cwd=folder,
+    )
     assert done.returncode == 0, done.stderr
     html = (folder / "t.html").read_text()
     assert html.count("* plotly.js v") == 1 and _heatmaps(html) == 2
     assert "tone.wav from 0.50 s, 1.00 s" in html
-    data = run_cli("spectrogram", "--dataset", "example", "--target", "vocals", "--duration", "1", "--offset", "2",
-                   "--transform", "slicqt", "--param", "bins=60", "--param", "sllen=18432", "-o", "v.html",
-                   "--columns", "300", "--rows", "100", cwd=folder)
+    data = run_cli(
+        "spectrogram",
+        "--dataset",
+        "example",
+        "--target",
+        "vocals",
+        "--duration",
+        "1",
+        "--offset",
+        "2",
+        "--transform",
+        "slicqt",
+        "--param",
+        "bins=60",
+        "--param",
+        "sllen=18432",
+        "-o",
+        "v.html",
+        "--columns",
+        "300",
+        "--rows",
+        "100",
+        cwd=folder,
+    )
     assert data.returncode == 0, data.stderr
     html = (folder / "v.html").read_text()
-    # The example's excerpt times count from the file's first sample (4096 trimmed samples before it).
+    # The example's excerpt times count from the file's first sample (4096 trimmed samples before
+    # it).
     assert _heatmaps(html) == 3 and re.search(r"vocals of [^\"]+ from 2\.09 s, 1\.00 s", html)
 
 
 def test_cli_png(tone: Path) -> None:
     # kaleido 1.x drives the Chromium that scripts/setup.sh installs (no browser download).
     folder = tone.parent
-    done = run_cli("spectrogram", str(tone), "--transform", "stft", "--columns", "600", "--rows", "120",
-                   "-o", "t.png", cwd=folder)
+    done = run_cli(
+        "spectrogram",
+        str(tone),
+        "--transform",
+        "stft",
+        "--columns",
+        "600",
+        "--rows",
+        "120",
+        "-o",
+        "t.png",
+        cwd=folder,
+    )
     assert done.returncode == 0, done.stderr
     head = (folder / "t.png").read_bytes()[:24]
     assert head[:8] == b"\x89PNG\r\n\x1a\n"
@@ -173,12 +248,18 @@ def test_cli_png(tone: Path) -> None:
     assert width == 900 and height == 120 + 2 * 300  # max(900, columns + 200); two views of 300 px
 
 
-@pytest.mark.parametrize("args,message", [
-    (["--transform", "nope"], "unknown transform family 'nope'"),
-    (["--transform", "stft", "-o", "x.txt"], "must end in .html or .png"),
-    (["--transform", "stft", "--channel", "3"], "channel 3 does not exist"),
-    (["--transform", "stft", "--param", "n_fft=512", "--param", "hop=1024"], "hop 1024 must be at most"),
-])
+@pytest.mark.parametrize(
+    "args,message",
+    [
+        (["--transform", "nope"], "unknown transform family 'nope'"),
+        (["--transform", "stft", "-o", "x.txt"], "must end in .html or .png"),
+        (["--transform", "stft", "--channel", "3"], "channel 3 does not exist"),
+        (
+            ["--transform", "stft", "--param", "n_fft=512", "--param", "hop=1024"],
+            "hop 1024 must be at most",
+        ),
+    ],
+)
 def test_cli_errors(tone: Path, args: list[str], message: str) -> None:
     done = run_cli("spectrogram", str(tone), *args, cwd=tone.parent)
     assert done.returncode == 2 and message in done.stderr, done.stderr

@@ -5,11 +5,11 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import scipy.signal
-from transformcheck import RATE, assert_batch_matches_single_calls, mixture_excerpt
 
 from sliceq22.errors import ParameterError
 from sliceq22.transforms import make_transform
 from sliceq22.transforms.base import snr_db
+from transformcheck import RATE, assert_batch_matches_single_calls, mixture_excerpt
 
 
 @pytest.fixture(scope="module")

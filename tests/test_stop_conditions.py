@@ -15,14 +15,13 @@ import optuna
 import pytest
 import soundfile
 
+import failobjective
 from sliceq22 import TARGETS
 from sliceq22.errors import Sliceq22Error
 from sliceq22.search.config import parse_study_text
 from sliceq22.search.driver import MAX_FAILURE_STREAK, StudyDriver
 from sliceq22.search.storage import open_storage
 from sliceq22.search.worker import WORKER_ENV
-
-import failobjective
 
 ray = pytest.importorskip("ray")
 TESTS = Path(__file__).resolve().parent
@@ -58,9 +57,16 @@ def local_ray() -> Iterator[None]:
     """A local Ray runtime whose workers know the failing objective."""
     failobjective.register()
     path = os.pathsep.join([str(TESTS), os.environ.get("PYTHONPATH", "")]).rstrip(os.pathsep)
-    ray.init(num_cpus=1, include_dashboard=False, logging_level="ERROR", log_to_driver=False,
-             runtime_env={"env_vars": {**WORKER_ENV, "PYTHONPATH": path},
-                          "worker_process_setup_hook": "failobjective.register"})
+    ray.init(
+        num_cpus=1,
+        include_dashboard=False,
+        logging_level="ERROR",
+        log_to_driver=False,
+        runtime_env={
+            "env_vars": {**WORKER_ENV, "PYTHONPATH": path},
+            "worker_process_setup_hook": "failobjective.register",
+        },
+    )
     yield
     ray.shutdown()
 
@@ -74,8 +80,11 @@ def test_a_run_stops_after_failures_in_a_row(local_ray, tmp_path: Path) -> None:
     config = parse_study_text(STUDY.format(root=tmp_path / "ds"), "fails.toml")
     url = f"sqlite:///{tmp_path / 'study.db'}"
     driver = StudyDriver(config, open_storage(url, create=True), workers=1, progress=False)
-    with pytest.raises(Sliceq22Error, match=rf"{MAX_FAILURE_STREAK} trials in a row failed "
-                       r"\(last: RuntimeError: always-fails: fails on purpose on t\)"):
+    with pytest.raises(
+        Sliceq22Error,
+        match=rf"{MAX_FAILURE_STREAK} trials in a row failed "
+        r"\(last: RuntimeError: always-fails: fails on purpose on t\)",
+    ):
         driver.run()
     trials = optuna.load_study(study_name="fails", storage=url).get_trials()
     failed = [t for t in trials if t.state == optuna.trial.TrialState.FAIL]

@@ -30,13 +30,16 @@ def _tables(path: Path) -> set[str]:
         return {row[0] for row in conn.execute("SELECT name FROM sqlite_master WHERE type='table'")}
 
 
-@pytest.mark.parametrize(("storage", "message"), [
-    ("not-a-url", "give sqlite:///not-a-url"),
-    ("/some/path/studies.db", "give sqlite:////some/path/studies.db"),
-    ("foo://bar", "unknown kind of database 'foo'"),
-    ("sqlite:////", "is a folder, not a database file"),
-    ("sqlite://", "in-memory database"),
-])
+@pytest.mark.parametrize(
+    ("storage", "message"),
+    [
+        ("not-a-url", "give sqlite:///not-a-url"),
+        ("/some/path/studies.db", "give sqlite:////some/path/studies.db"),
+        ("foo://bar", "unknown kind of database 'foo'"),
+        ("sqlite:////", "is a folder, not a database file"),
+        ("sqlite://", "in-memory database"),
+    ],
+)
 def test_bad_urls_name_the_form_to_use(tmp_path: Path, storage: str, message: str) -> None:
     (tmp_path / "s.toml").write_text(study_text("u", trials=1))
     for args in (["list"], ["show", "u"], ["run", "s.toml"], ["dashboard", "u"]):
@@ -67,11 +70,13 @@ def test_foreign_database_is_never_given_optuna_tables(tmp_path: Path) -> None:
     before = db.read_bytes()
     (tmp_path / "s.toml").write_text(study_text("f", trials=1))
     url = f"sqlite:///{db}"
-    for args, message in ((["list"], "holds no studies: it holds 1 table(s) of another program (invoices)"),
-                          (["show", "f"], "of another program"),
-                          (["export", "f"], "of another program"),
-                          (["run", "s.toml"], "does not add its tables to another program's database"),
-                          (["resume", "f"], "of another program")):
+    for args, message in (
+        (["list"], "holds no studies: it holds 1 table(s) of another program (invoices)"),
+        (["show", "f"], "of another program"),
+        (["export", "f"], "of another program"),
+        (["run", "s.toml"], "does not add its tables to another program's database"),
+        (["resume", "f"], "of another program"),
+    ):
         line = _one_line(run_cli(*args, "--storage", url, cwd=tmp_path, timeout=60))
         assert message in line, (args, line)
     assert db.read_bytes() == before and _tables(db) == {"invoices"}
@@ -94,10 +99,19 @@ def test_fresh_postgresql_database_opened_by_many_processes_at_once(pg_server) -
     """Optuna's table creation races (UNIQUE violations) unless serialised; here it is."""
     url = pg_server.create_database("race")
     start = time.time() + 6.0  # every process imported and waiting by then
-    code = ("import sys, time; from sliceq22.search.storage import open_storage; "
-            f"time.sleep(max(0.0, {start!r} - time.time())); open_storage(sys.argv[1]); print('ok')")
-    procs = [subprocess.Popen([sys.executable, "-c", code, url], stdout=subprocess.PIPE,
-                              stderr=subprocess.PIPE, text=True) for _ in range(4)]
+    code = (
+        "import sys, time; from sliceq22.search.storage import open_storage; "
+        f"time.sleep(max(0.0, {start!r} - time.time())); open_storage(sys.argv[1]); print('ok')"
+    )
+    procs = [
+        subprocess.Popen(
+            [sys.executable, "-c", code, url],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for _ in range(4)
+    ]
     outcomes = [p.communicate(timeout=120) for p in procs]
     for proc, (out, err) in zip(procs, outcomes):
         assert proc.returncode == 0 and out.strip() == "ok", err[-2000:]

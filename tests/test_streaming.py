@@ -11,7 +11,6 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import stempeg
-from transformcheck import BARK262
 
 from sliceq22 import TARGETS
 from sliceq22.data.track import Track
@@ -21,6 +20,7 @@ from sliceq22.oracles.metrics import sdr_bss_frames, sdr_global
 from sliceq22.oracles.mpi import TrackSignals, mpi_estimates, mpi_map
 from sliceq22.transforms import make_transform
 from sliceq22.transforms.streaming import ArraySource, collect, overlap_add_units
+from transformcheck import BARK262
 
 EDGE = 4096  # AAC priming/ending bursts of the bundled example
 #: Small pieces: the 6 s example spans dozens of them.
@@ -32,16 +32,30 @@ FAMILIES = {
     "slicqt-bark262": ("slicqt", BARK262),
     "slicqt-mel-matrix": (
         "slicqt",
-        {"scale": "mel", "bins": 116, "fmin": 20.0, "fmax": 16000.0, "sllen": 9216,
-         "trlen": 2048, "rasterize": "full"},
+        {
+            "scale": "mel",
+            "bins": 116,
+            "fmin": 20.0,
+            "fmax": 16000.0,
+            "sllen": 9216,
+            "trlen": 2048,
+            "rasterize": "full",
+        },
     ),
     "nsgcq-framewise-seed": (
         "nsgcq",
-        {"mode": "framewise", "frameSize": 8192, "transitionSize": 1024,
-         "minFrequency": 65.41, "maxFrequency": 6000.0, "binsPerOctave": 48},
+        {
+            "mode": "framewise",
+            "frameSize": 8192,
+            "transitionSize": 1024,
+            "minFrequency": 65.41,
+            "maxFrequency": 6000.0,
+            "binsPerOctave": 48,
+        },
     ),
     "nsgcq-full-24": (
-        "nsgcq", {"minFrequency": 32.9, "maxFrequency": 21000.0, "binsPerOctave": 24},
+        "nsgcq",
+        {"minFrequency": 32.9, "maxFrequency": 21000.0, "binsPerOctave": 24},
     ),
 }
 

@@ -32,7 +32,11 @@ hop = { low = 128, high = 512, log = true }
 
 def test_shipped_study_files_validate() -> None:
     files = sorted((ROOT / "studies").glob("*.toml"))
-    assert {f.name for f in files} >= {"example.toml", "musdb18hq-mpi-shared.toml", "musdb18hq-mpi-per-target.toml"}
+    assert {f.name for f in files} >= {
+        "example.toml",
+        "musdb18hq-mpi-shared.toml",
+        "musdb18hq-mpi-per-target.toml",
+    }
     for path in files:
         config = load_study_file(path)
         assert config.transforms, path
@@ -53,17 +57,44 @@ def test_base_parses_with_defaults() -> None:
     [
         (lambda s: s.replace('name = "t"', 'name = "t"\ncolour = 1'), "study.colour: unknown key"),
         (lambda s: s + "\n[samplr]\nname='tpe'\n", "did you mean [sampler]"),
-        (lambda s: s.replace("low = 128", "lo = 128"), "transforms[0].space.hop.lo: unknown key (did you mean 'low'?)"),
-        (lambda s: s.replace('family = "stft"', 'family = "stft"\nspce = 1'), "transforms[0].spce: unknown key (did you mean 'space'?)"),
-        (lambda s: s.replace('mode = "shared"', 'mode = "both"'), "study.mode: 'both' must be one of shared, per-target"),
+        (
+            lambda s: s.replace("low = 128", "lo = 128"),
+            "transforms[0].space.hop.lo: unknown key (did you mean 'low'?)",
+        ),
+        (
+            lambda s: s.replace('family = "stft"', 'family = "stft"\nspce = 1'),
+            "transforms[0].spce: unknown key (did you mean 'space'?)",
+        ),
+        (
+            lambda s: s.replace('mode = "shared"', 'mode = "both"'),
+            "study.mode: 'both' must be one of shared, per-target",
+        ),
         (lambda s: s.replace("trials = 3", "trials = 0"), "study.trials: 0 must be ≥ 1"),
-        (lambda s: s.replace("low = 128, high = 512", "low = 512, high = 128"), "transforms[0].space.hop: low 512 must be ≤ high 128"),
-        (lambda s: s.replace("low = 128, high = 512", "low = 0, high = 512"), "transforms[0].space.hop.low: 0 must be > 0 on a log scale"),
-        (lambda s: s.replace("n_fft = {", "nfft = {"), "transforms[0].space.nfft: stft: unknown parameter 'nfft' (did you mean 'n_fft'?)"),
-        (lambda s: s.replace("[1024, 2048]", "[1024, 'big']"), "transforms[0].space.n_fft: stft.n_fft: 'big' is not a valid int"),
-        (lambda s: s.replace('family = "stft"', 'family = "wavelet"'), "transforms[0].family: unknown transform family 'wavelet'"),
+        (
+            lambda s: s.replace("low = 128, high = 512", "low = 512, high = 128"),
+            "transforms[0].space.hop: low 512 must be ≤ high 128",
+        ),
+        (
+            lambda s: s.replace("low = 128, high = 512", "low = 0, high = 512"),
+            "transforms[0].space.hop.low: 0 must be > 0 on a log scale",
+        ),
+        (
+            lambda s: s.replace("n_fft = {", "nfft = {"),
+            "transforms[0].space.nfft: stft: unknown parameter 'nfft' (did you mean 'n_fft'?)",
+        ),
+        (
+            lambda s: s.replace("[1024, 2048]", "[1024, 'big']"),
+            "transforms[0].space.n_fft: stft.n_fft: 'big' is not a valid int",
+        ),
+        (
+            lambda s: s.replace('family = "stft"', 'family = "wavelet"'),
+            "transforms[0].family: unknown transform family 'wavelet'",
+        ),
         (lambda s: s.replace("low = 128", "low = 0"), "transforms[0].space.hop"),
-        (lambda s: s + "\n[pruner]\nname = 'median'\n".replace("median", "hyperband"), "pruner.name: 'hyperband' must be one of"),
+        (
+            lambda s: s + "\n[pruner]\nname = 'median'\n".replace("median", "hyperband"),
+            "pruner.name: 'hyperband' must be one of",
+        ),
         (lambda s: s.replace('source = "example"', 'source = "nowhere"'), "dataset.source"),
         (lambda s: s + "\n[objective]\nname = 'psnr'\n", "objective:"),
     ],
@@ -93,12 +124,19 @@ def test_malformed_toml_and_missing_file(tmp_path: Path) -> None:
 
 def test_canonical_form_ignores_budget_and_description() -> None:
     a = parse_study_text(BASE)
-    b = parse_study_text(BASE.replace("trials = 3", "trials = 30").replace('name = "t"', 'name = "t"\ndescription = "x"'))
+    b = parse_study_text(
+        BASE.replace("trials = 3", "trials = 30").replace(
+            'name = "t"', 'name = "t"\ndescription = "x"'
+        )
+    )
     c = parse_study_text(BASE.replace("[1024, 2048]", "[1024, 4096]"))
     assert a.canonical() == b.canonical()
     assert a.canonical() != c.canonical()
 
 
 def test_passwords_are_masked() -> None:
-    assert mask_url("postgresql+psycopg2://me:s3cr%40t@db.example:5432/x") == "postgresql+psycopg2://me:***@db.example:5432/x"
+    assert (
+        mask_url("postgresql+psycopg2://me:s3cr%40t@db.example:5432/x")
+        == "postgresql+psycopg2://me:***@db.example:5432/x"
+    )
     assert mask_url("sqlite:///a.db") == "sqlite:///a.db"

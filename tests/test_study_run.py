@@ -67,7 +67,9 @@ def test_study_runs_exports_and_continues(tmp_path: Path) -> None:
         assert entry["family"] == "stft"
         stored = trial_attrs(by_number[entry["trial"]])["transform_params"]
         assert {k: entry["params"][k] for k in stored} == stored
-        assert entry["params"]["window"] == "hann"  # defaults filled in: the constructor takes it as is
+        assert (
+            entry["params"]["window"] == "hann"
+        )  # defaults filled in: the constructor takes it as is
     ref = doc["reference"]["stft-4096-1024"]
     assert ref["params"]["n_fft"] == 4096 and ref["scores"] == trial_attrs(reference[0])["scores"]
 
@@ -75,11 +77,15 @@ def test_study_runs_exports_and_continues(tmp_path: Path) -> None:
     again = run_cli("run", "s.toml", "--storage", url, cwd=tmp_path)
     assert again.returncode == 0, again.stderr
     assert len(_complete(trials(url, "e2e"))) == 5
-    more = run_cli("resume", "e2e", "--storage", url, "--trials", "7", "--workers", "1", cwd=tmp_path)
+    more = run_cli(
+        "resume", "e2e", "--storage", url, "--trials", "7", "--workers", "1", cwd=tmp_path
+    )
     assert more.returncode == 0, more.stderr
     after = trials(url, "e2e")
     assert len(_complete(after)) == 7
-    assert {t.number: t.values for t in complete} == {t.number: t.values for t in _complete(after) if t.number in by_number}
+    assert {t.number: t.values for t in complete} == {
+        t.number: t.values for t in _complete(after) if t.number in by_number
+    }
 
     shown = run_cli("show", "e2e", "--storage", url, cwd=tmp_path)
     assert shown.returncode == 0 and "7/7 finished" in shown.stdout
@@ -87,25 +93,42 @@ def test_study_runs_exports_and_continues(tmp_path: Path) -> None:
     assert listed.returncode == 0 and "e2e" in listed.stdout
 
     # The same name with a different study file: refused, storage untouched.
-    (tmp_path / "changed.toml").write_text(study_text("e2e", trials=5).replace("[512, 1024, 2048, 4096]", "[512, 8192]"))
+    (tmp_path / "changed.toml").write_text(
+        study_text("e2e", trials=5).replace("[512, 1024, 2048, 4096]", "[512, 8192]")
+    )
     refused = run_cli("run", "changed.toml", "--storage", url, cwd=tmp_path)
     assert refused.returncode == 2
-    assert "exists with a different study file" in refused.stderr and "Traceback" not in refused.stderr
+    assert (
+        "exists with a different study file" in refused.stderr and "Traceback" not in refused.stderr
+    )
     assert len(refused.stderr.strip().splitlines()) == 1
-    assert [(t.number, t.state, t.values) for t in trials(url, "e2e")] == [(t.number, t.state, t.values) for t in after]
+    assert [(t.number, t.state, t.values) for t in trials(url, "e2e")] == [
+        (t.number, t.state, t.values) for t in after
+    ]
 
 
 def test_bad_storage_and_names(tmp_path: Path) -> None:
     (tmp_path / "s.toml").write_text(study_text("x"))
     cases = [
-        (["run", "s.toml", "--storage", "postgresql+psycopg2://me:hunter2@127.0.0.1:9/none"], "cannot open storage"),
-        (["run", "s.toml", "--storage", f"sqlite:///{tmp_path}/no/such/dir/x.db"], "does not exist"),
+        (
+            ["run", "s.toml", "--storage", "postgresql+psycopg2://me:hunter2@127.0.0.1:9/none"],
+            "cannot open storage",
+        ),
+        (
+            ["run", "s.toml", "--storage", f"sqlite:///{tmp_path}/no/such/dir/x.db"],
+            "does not exist",
+        ),
         (["show", "nope", "--storage", _url(tmp_path)], "no study storage"),
         (["run", "missing.toml"], "study file not found"),
-        (["run", "s.toml", "--ray-address", "127.0.0.1:9"], "cannot reach the Ray cluster at 127.0.0.1:9"),
+        (
+            ["run", "s.toml", "--ray-address", "127.0.0.1:9"],
+            "cannot reach the Ray cluster at 127.0.0.1:9",
+        ),
     ]
     (tmp_path / "junk.db").write_bytes(b"this is not a database" * 100)
-    cases.append((["run", "s.toml", "--storage", f"sqlite:///{tmp_path}/junk.db"], "cannot open storage"))
+    cases.append(
+        (["run", "s.toml", "--storage", f"sqlite:///{tmp_path}/junk.db"], "cannot open storage")
+    )
     for args, message in cases:
         result = run_cli(*args, cwd=tmp_path, timeout=120)
         assert result.returncode == 2, (args, result.stderr)
@@ -122,7 +145,12 @@ def test_read_only_storage_is_refused_and_left_unchanged(tmp_path: Path) -> None
     no_override = ["setpriv", "--bounding-set=-dac_override,-dac_read_search", "--"]
     (tmp_path / "s.toml").write_text(study_text("ro", trials=2))
     db = tmp_path / "ro.db"
-    assert run_cli("run", "s.toml", "--storage", f"sqlite:///{db}", "--trials", "1", cwd=tmp_path).returncode == 0
+    assert (
+        run_cli(
+            "run", "s.toml", "--storage", f"sqlite:///{db}", "--trials", "1", cwd=tmp_path
+        ).returncode
+        == 0
+    )
     db.chmod(0o444)
     before = db.read_bytes()
     locked_dir = tmp_path / "locked"
@@ -151,8 +179,13 @@ def test_resume_after_driver_sigkill(tmp_path: Path) -> None:
     url = _url(tmp_path)
     proc = start_cli("run", "s.toml", "--storage", url, "--workers", "1", cwd=tmp_path)
     try:
-        assert wait_for(lambda: len(_complete(trials(url, "crash"))) >= 2 and any(
-            t.state == TrialState.RUNNING for t in trials(url, "crash")), timeout=180), proc.stderr
+        assert wait_for(
+            lambda: (
+                len(_complete(trials(url, "crash"))) >= 2
+                and any(t.state == TrialState.RUNNING for t in trials(url, "crash"))
+            ),
+            timeout=180,
+        ), proc.stderr
     finally:
         kill_session(proc)
     # Read after the kill: nothing changes any more, and this is what the killed run left.
@@ -189,15 +222,21 @@ def test_worker_killed_mid_trial_is_failed_and_retried(tmp_path: Path) -> None:
     url = _url(tmp_path)
     proc = start_cli("run", "s.toml", "--storage", url, "--workers", "1", cwd=tmp_path)
     try:
+
         def running_worker():
             for t in trials(url, "workerkill"):
-                if t.state == TrialState.RUNNING and "worker_pid" in trial_attrs(t) and t.number >= 1:
+                if (
+                    t.state == TrialState.RUNNING
+                    and "worker_pid" in trial_attrs(t)
+                    and t.number >= 1
+                ):
                     return t
             return None
 
         found: list = []
-        assert wait_for(lambda: found.append(running_worker()) or found[-1] is not None,
-                        timeout=180)
+        assert wait_for(
+            lambda: found.append(running_worker()) or found[-1] is not None, timeout=180
+        )
         victim = found[-1]  # the trial seen running, not a second read that may miss it
         os.kill(trial_attrs(victim)["worker_pid"], signal.SIGKILL)
         out, err = proc.communicate(timeout=300)
@@ -208,7 +247,11 @@ def test_worker_killed_mid_trial_is_failed_and_retried(tmp_path: Path) -> None:
     failed = next(t for t in final if t.number == victim.number)
     assert failed.state == TrialState.FAIL and "worker died" in trial_attrs(failed)["failure"]
     retry = [t for t in final if trial_attrs(t).get("retry_of") == victim.number]
-    assert len(retry) == 1 and retry[0].state == TrialState.COMPLETE and retry[0].params == failed.params
+    assert (
+        len(retry) == 1
+        and retry[0].state == TrialState.COMPLETE
+        and retry[0].params == failed.params
+    )
     assert len(_complete(final)) == 4
 
 
@@ -225,10 +268,14 @@ hop = { choices = [256, 512] }
     docs = {}
     for mode in ("per-target", "shared"):
         (tmp_path / f"{mode}.toml").write_text(
-            study_text(mode, mode=mode, trials=5, space=space, sampler='name = "grid"\nseed = 1'))
+            study_text(mode, mode=mode, trials=5, space=space, sampler='name = "grid"\nseed = 1')
+        )
         result = run_cli("run", f"{mode}.toml", "--storage", url, "--workers", "2", cwd=tmp_path)
         assert result.returncode == 0, result.stderr
-        assert run_cli("export", mode, "--storage", url, "-o", f"{mode}.json", cwd=tmp_path).returncode == 0
+        assert (
+            run_cli("export", mode, "--storage", url, "-o", f"{mode}.json", cwd=tmp_path).returncode
+            == 0
+        )
         docs[mode] = json.loads((tmp_path / f"{mode}.json").read_text())
     shared = docs["shared"]["shared"]
     assert shared is not None and docs["per-target"]["shared"] is None
@@ -237,7 +284,9 @@ hop = { choices = [256, 512] }
         assert docs["per-target"]["targets"][target]["score"] >= shared["scores"][target] - 1e-9
     # Grid studies see every candidate: the per-target bests are the same in both modes.
     for target in TARGETS:
-        assert docs["per-target"]["targets"][target]["score"] == pytest.approx(docs["shared"]["targets"][target]["score"], abs=1e-9)
+        assert docs["per-target"]["targets"][target]["score"] == pytest.approx(
+            docs["shared"]["targets"][target]["score"], abs=1e-9
+        )
 
 
 def test_pruning_stops_a_bad_trial_early(tmp_path: Path) -> None:
@@ -266,11 +315,15 @@ name = "median"
 warmup_tracks = 1
 """
     url = _url(tmp_path)
-    (tmp_path / "s.toml").write_text(study_text("prune", mode="shared", trials=5, dataset=dataset, space=space))
+    (tmp_path / "s.toml").write_text(
+        study_text("prune", mode="shared", trials=5, dataset=dataset, space=space)
+    )
     result = run_cli("run", "s.toml", "--storage", url, "--workers", "1", cwd=tmp_path)
     assert result.returncode == 0, result.stderr
     final = trials(url, "prune")
-    pruned = [t for t in final if t.state == TrialState.PRUNED and "infeasible" not in trial_attrs(t)]
+    pruned = [
+        t for t in final if t.state == TrialState.PRUNED and "infeasible" not in trial_attrs(t)
+    ]
     assert len(pruned) == 2
     for t in pruned:
         assert trial_attrs(t)["tracks_evaluated"] < 4
@@ -284,10 +337,14 @@ def test_one_worker_fixed_seed_is_reproducible(tmp_path: Path) -> None:
         folder = tmp_path / run
         folder.mkdir()
         (folder / "s.toml").write_text(study_text("repro", trials=6))
-        result = run_cli("run", "s.toml", "--workers", "1", cwd=folder)  # default storage in the working directory
+        result = run_cli(
+            "run", "s.toml", "--workers", "1", cwd=folder
+        )  # default storage in the working directory
         assert result.returncode == 0, result.stderr
         assert (folder / "sliceq22.db").exists()
-        orders.append([(t.params, t.state) for t in trials(f"sqlite:///{folder / 'sliceq22.db'}", "repro")])
+        orders.append(
+            [(t.params, t.state) for t in trials(f"sqlite:///{folder / 'sliceq22.db'}", "repro")]
+        )
     assert orders[0] == orders[1]
     assert len({json.dumps(p, sort_keys=True) for p, _ in orders[0]}) >= 4
 
@@ -299,12 +356,23 @@ def test_study_runs_on_a_converted_onair_tree(tmp_path: Path) -> None:
     for i, title in enumerate(("First Light", "Second Wind")):
         a = excerpt(1.0, (i + 1) * RATE)
         kick, snare = split_signal(a["drums"], 2, seed=i)
-        onair_track(root, "OnAir-Music-Dataset-v4-misc", title, {
-            "mix": a["mixture"], "Kick.wav": kick, "Snare.wav": snare, "Bass.wav": a["bass"],
-            "Vox.wav": a["vocals"], "Guitar.wav": a["other"],
-        })
+        onair_track(
+            root,
+            "OnAir-Music-Dataset-v4-misc",
+            title,
+            {
+                "mix": a["mixture"],
+                "Kick.wav": kick,
+                "Snare.wav": snare,
+                "Bass.wav": a["bass"],
+                "Vox.wav": a["vocals"],
+                "Guitar.wav": a["other"],
+            },
+        )
     out = tmp_path / "converted"
-    converted = run_cli("data", "convert", "onair", str(root), str(out), "--no-progress", cwd=tmp_path)
+    converted = run_cli(
+        "data", "convert", "onair", str(root), str(out), "--no-progress", cwd=tmp_path
+    )
     assert converted.returncode == 0, converted.stderr
     dataset = f'source = "musdb"\nroot = "{out}"\nis_wav = true'
     (tmp_path / "s.toml").write_text(study_text("onair", mode="shared", trials=3, dataset=dataset))
@@ -313,5 +381,8 @@ def test_study_runs_on_a_converted_onair_tree(tmp_path: Path) -> None:
     assert result.returncode == 0, result.stderr
     complete = _complete(trials(url, "onair"))
     assert len(complete) == 3
-    assert all(set(trial_attrs(t)["track_scores"]) == {"First Light - OnAir Music", "Second Wind - OnAir Music"}
-               for t in complete)
+    assert all(
+        set(trial_attrs(t)["track_scores"])
+        == {"First Light - OnAir Music", "Second Wind - OnAir Music"}
+        for t in complete
+    )

@@ -11,11 +11,10 @@ import numpy as np
 import pytest
 import soundfile as sf
 
+from datatrees import RATE, excerpt
 from sliceq22 import TARGETS
 from sliceq22.data import DatasetSpec, load_tracks
 from sliceq22.data.track import Track
-
-from datatrees import RATE, excerpt
 
 
 def _write_pcm16_folder(
@@ -73,8 +72,9 @@ def test_pcm16_kept_as_int16_and_read_bit_exactly_as_soundfile(tmp_path: Path) -
     assert np.array_equal(track.read_mixture("sum", 100, 900), summed[:, 100:900])
     assert track.silent_targets() == ["vocals"]
     # The fingerprint is the float32 one: a study stored before int16 storage still matches.
-    as_float = Track("song", RATE, {t: written[t] for t in TARGETS}, written["mixture"],
-                     source="folder")
+    as_float = Track(
+        "song", RATE, {t: written[t] for t in TARGETS}, written["mixture"], source="folder"
+    )
     assert as_float.dtypes["drums"] == "float32"
     assert track.fingerprint() == as_float.fingerprint()
     assert track.fingerprint()["sha1"] == _old_sha1(written)

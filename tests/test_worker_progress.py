@@ -20,6 +20,7 @@ import optuna
 import pytest
 import soundfile as sf
 
+import progressobjective
 from sliceq22 import TARGETS
 from sliceq22.cli import main
 from sliceq22.data import DatasetSpec, load_tracks
@@ -29,8 +30,6 @@ from sliceq22.search.driver import StudyDriver
 from sliceq22.search.shipping import TrackRecipe, ship_tracks
 from sliceq22.search.storage import open_storage
 from sliceq22.search.worker import PROGRESS_INTERVAL_S, WORKER_ENV, remote_evaluate
-
-import progressobjective
 
 ray = pytest.importorskip("ray")
 TESTS = Path(__file__).resolve().parent
@@ -42,9 +41,16 @@ def local_ray() -> Iterator[None]:
     """A local Ray runtime whose workers know the test objective."""
     progressobjective.register()
     path = os.pathsep.join([str(TESTS), os.environ.get("PYTHONPATH", "")]).rstrip(os.pathsep)
-    ray.init(num_cpus=2, include_dashboard=False, logging_level="ERROR", log_to_driver=False,
-             runtime_env={"env_vars": {**WORKER_ENV, "PYTHONPATH": path},
-                          "worker_process_setup_hook": "progressobjective.register"})
+    ray.init(
+        num_cpus=2,
+        include_dashboard=False,
+        logging_level="ERROR",
+        log_to_driver=False,
+        runtime_env={
+            "env_vars": {**WORKER_ENV, "PYTHONPATH": path},
+            "worker_process_setup_hook": "progressobjective.register",
+        },
+    )
     yield
     ray.shutdown()
 
@@ -60,8 +66,12 @@ def _write_pcm16_tracks(root: Path, n: int, seconds: float) -> Path:
         folder.mkdir(parents=True)
         start = 8192 + i * 20000
         for k, name in enumerate(("mixture", *TARGETS)):
-            sf.write(folder / f"{name}.wav", streams[k][:, start : start + length].T, 44100,
-                     subtype="PCM_16")
+            sf.write(
+                folder / f"{name}.wav",
+                streams[k][:, start : start + length].T,
+                44100,
+                subtype="PCM_16",
+            )
     return root
 
 
@@ -161,13 +171,15 @@ hop = {{ choices = [256, 512] }}
 
 
 @pytest.mark.parametrize("via", ["auto", "object-store"])
-def test_study_bar_shows_progress_within_a_track_and_stores_none(local_ray, tmp_path: Path, capsys,
-                                                                  via: str) -> None:
+def test_study_bar_shows_progress_within_a_track_and_stores_none(
+    local_ray, tmp_path: Path, capsys, via: str
+) -> None:
     root = _write_pcm16_tracks(tmp_path / "data", 1, 2.0)
     config = parse_study_text(STUDY.format(name=f"progress-{via}", root=root), "study.toml")
     url = f"sqlite:///{tmp_path / 'study.db'}"
-    driver = StudyDriver(config, open_storage(url, create=True), workers=1, progress=True,
-                         tracks_via=via)
+    driver = StudyDriver(
+        config, open_storage(url, create=True), workers=1, progress=True, tracks_via=via
+    )
     summary = driver.run()
     assert summary.completed_now == 2
     # On a local runtime, auto lets the worker read the files: nothing in the object store.
@@ -185,9 +197,27 @@ def test_study_bar_shows_progress_within_a_track_and_stores_none(local_ray, tmp_
 
 def test_evaluate_progress_goes_to_stderr_only(capsys) -> None:
     progressobjective.register()
-    status = main(["evaluate", "--dataset", "example", "--duration", "2", "--transform", "stft",
-                   "--param", "n_fft=1024", "--param", "hop=256", "--objective", "piece-progress",
-                   "--option", "sleep=0.005", "--progress", "--json"])
+    status = main(
+        [
+            "evaluate",
+            "--dataset",
+            "example",
+            "--duration",
+            "2",
+            "--transform",
+            "stft",
+            "--param",
+            "n_fft=1024",
+            "--param",
+            "hop=256",
+            "--objective",
+            "piece-progress",
+            "--option",
+            "sleep=0.005",
+            "--progress",
+            "--json",
+        ]
+    )
     out, err = capsys.readouterr()
     assert status == 0
     document = json.loads(out)  # stdout is one clean JSON document
@@ -195,8 +225,25 @@ def test_evaluate_progress_goes_to_stderr_only(capsys) -> None:
     fractions = [int(p) for p in re.findall(r"track 1/1 (\d+)%", err)]
     assert fractions and max(fractions) >= 50 and fractions == sorted(fractions), err[-1000:]
     # Without --progress and without a terminal: no bar.
-    main(["evaluate", "--dataset", "example", "--duration", "2", "--transform", "stft",
-          "--param", "n_fft=1024", "--param", "hop=256", "--objective", "piece-progress",
-          "--option", "sleep=0", "--json"])
+    main(
+        [
+            "evaluate",
+            "--dataset",
+            "example",
+            "--duration",
+            "2",
+            "--transform",
+            "stft",
+            "--param",
+            "n_fft=1024",
+            "--param",
+            "hop=256",
+            "--objective",
+            "piece-progress",
+            "--option",
+            "sleep=0",
+            "--json",
+        ]
+    )
     out, err = capsys.readouterr()
     assert "track 1/1" not in err and json.loads(out)["scores"]

@@ -20,14 +20,24 @@ from sliceq22.errors import Sliceq22Error
 from sliceq22.interrupt import EXIT_TERMINATED, Terminated, was_terminated
 
 #: Modules under ``sliceq22.cli`` that register sub-commands, in help order.
-COMMAND_MODULES: tuple[str, ...] = ("evaluate", "run", "results", "data", "report", "spectrogram",
-                                      "dashboard")
+COMMAND_MODULES: tuple[str, ...] = (
+    "evaluate",
+    "run",
+    "results",
+    "data",
+    "report",
+    "spectrogram",
+    "dashboard",
+)
 
 
 def add_storage_argument(parser: argparse.ArgumentParser) -> None:
     """Add ``--storage URL`` (the study storage) to a sub-command that reads stored studies."""
-    parser.add_argument("--storage", metavar="URL",
-                        help="study storage (default $SLICEQ22_STORAGE or sqlite:///sliceq22.db)")
+    parser.add_argument(
+        "--storage",
+        metavar="URL",
+        help="study storage (default $SLICEQ22_STORAGE or sqlite:///sliceq22.db)",
+    )
 
 
 class OneLineParser(argparse.ArgumentParser):
@@ -66,8 +76,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     except KeyboardInterrupt as exc:  # Ctrl-C, or SIGTERM during a run (sliceq22.interrupt)
         if isinstance(exc, Terminated) or was_terminated():
-            print("sliceq22: terminated (SIGTERM); running trials were stopped and are run again "
-                  "by the next run or resume", file=sys.stderr)
+            print(
+                "sliceq22: terminated (SIGTERM); running trials were stopped and are run again "
+                "by the next run or resume",
+                file=sys.stderr,
+            )
             return EXIT_TERMINATED
         print("sliceq22: interrupted", file=sys.stderr)
         return 130

@@ -19,7 +19,8 @@ def _port(text: str) -> int:
         raise argparse.ArgumentTypeError(f"{text!r} is not a port number") from None
     if not 0 <= value <= 65535:
         raise argparse.ArgumentTypeError(
-            f"{value} is not a port number (0-65535; 0 picks a free one)")
+            f"{value} is not a port number (0-65535; 0 picks a free one)"
+        )
     return value
 
 
@@ -36,8 +37,13 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     parser.add_argument("name", nargs="?", metavar="NAME", help="a study to check and link to")
     add_storage_argument(parser)
-    parser.add_argument("--port", type=_port, default=DEFAULT_PORT, metavar="N",
-                        help=f"port on 127.0.0.1 (default {DEFAULT_PORT}; 0 picks a free one)")
+    parser.add_argument(
+        "--port",
+        type=_port,
+        default=DEFAULT_PORT,
+        metavar="N",
+        help=f"port on 127.0.0.1 (default {DEFAULT_PORT}; 0 picks a free one)",
+    )
     parser.set_defaults(handler=_dashboard)
 
 
@@ -54,7 +60,8 @@ def _dashboard(args: argparse.Namespace) -> int:
         import optuna_dashboard
     except ImportError:
         raise Sliceq22Error(
-            "optuna-dashboard is not installed (pip install optuna-dashboard)") from None
+            "optuna-dashboard is not installed (pip install optuna-dashboard)"
+        ) from None
 
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     storage = open_storage(args.storage, create=False)
@@ -71,21 +78,27 @@ def _dashboard(args: argparse.Namespace) -> int:
         daemon_threads = True  # Ctrl-C does not wait for a browser's open connections
 
     class QuietHandler(WSGIRequestHandler):
-        def log_message(self, format: str, *args: object) -> None:  # noqa: A002
+        def log_message(self, format: str, *args: object) -> None:
             pass  # one line per request would bury everything else on stderr
 
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # optuna-dashboard's notices about optional features
         app = optuna_dashboard.wsgi(storage)
     try:
-        server = make_server("127.0.0.1", args.port, app, server_class=Server,
-                             handler_class=QuietHandler)
+        server = make_server(
+            "127.0.0.1", args.port, app, server_class=Server, handler_class=QuietHandler
+        )
     except OSError as exc:
-        raise Sliceq22Error(f"cannot listen on 127.0.0.1:{args.port}: {exc.strerror or exc} "
-                            "(give another --port, or 0 for a free one)") from None
+        raise Sliceq22Error(
+            f"cannot listen on 127.0.0.1:{args.port}: {exc.strerror or exc} "
+            "(give another --port, or 0 for a free one)"
+        ) from None
     port = server.server_address[1]
-    print(f"optuna-dashboard for {mask_url(resolve_storage(args.storage))}: "
-          f"http://127.0.0.1:{port}/{page}  (Ctrl-C stops it)", flush=True)
+    print(
+        f"optuna-dashboard for {mask_url(resolve_storage(args.storage))}: "
+        f"http://127.0.0.1:{port}/{page}  (Ctrl-C stops it)",
+        flush=True,
+    )
     try:
         server.serve_forever()
     finally:

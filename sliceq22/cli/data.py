@@ -47,9 +47,13 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     convert.add_argument("root", metavar="ROOT", help="dataset folder to convert")
     convert.add_argument("out", metavar="OUT", help="output root (tracks go to OUT/train/)")
     add_dataset_arguments(convert, source=False)
-    convert.add_argument("--mixture", choices=("recorded", "sum"), default="recorded",
-                         help="mixture.wav: the delivered mastered mix (default; the stem sum "
-                         "when there is none) or always the stem sum")
+    convert.add_argument(
+        "--mixture",
+        choices=("recorded", "sum"),
+        default="recorded",
+        help="mixture.wav: the delivered mastered mix (default; the stem sum "
+        "when there is none) or always the stem sum",
+    )
     convert.add_argument("--overwrite", action="store_true", help="replace existing track folders")
     convert.add_argument("--no-progress", action="store_true", help="no progress bar")
     convert.set_defaults(handler=run_convert)
@@ -71,8 +75,10 @@ def run_info(args: argparse.Namespace) -> int:
             if r["status"] == "ok":
                 start, frames = r["excerpt"]
                 rate = r["rate"]
-                what = (f"{r['seconds']:8.2f} s  {rate} Hz  {r['channels']} ch  "
-                        f"excerpt {start / rate:.2f}+{frames / rate:.2f} s")
+                what = (
+                    f"{r['seconds']:8.2f} s  {rate} Hz  {r['channels']} ch  "
+                    f"excerpt {start / rate:.2f}+{frames / rate:.2f} s"
+                )
             else:
                 what = f"{r['status'].upper()}: {r['problem']}"
             print(f"  {r['name']:<{width}}  {what}")
@@ -103,7 +109,10 @@ def run_convert(args: argparse.Namespace) -> int:
     loader_log.setLevel(logging.ERROR)
     try:
         report = convert_to_musdb(
-            spec, args.out, overwrite=args.overwrite, mixture=args.mixture,
+            spec,
+            args.out,
+            overwrite=args.overwrite,
+            mixture=args.mixture,
             progress=not args.no_progress,
         )
     finally:

@@ -44,31 +44,54 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     add_dataset_arguments(parser)  # shared with the data commands
     tf = parser.add_argument_group("transform")
-    tf.add_argument("--transform", default="stft", metavar="FAMILY",
-                    help="transform family: stft (default), nsgcq, slicqt")
-    tf.add_argument("--param", action="append", default=[], metavar="NAME=VALUE",
-                    help="transform parameter (repeatable), e.g. --param n_fft=4096")
+    tf.add_argument(
+        "--transform",
+        default="stft",
+        metavar="FAMILY",
+        help="transform family: stft (default), nsgcq, slicqt",
+    )
+    tf.add_argument(
+        "--param",
+        action="append",
+        default=[],
+        metavar="NAME=VALUE",
+        help="transform parameter (repeatable), e.g. --param n_fft=4096",
+    )
 
     obj = parser.add_argument_group("objective")
-    obj.add_argument("--objective", default="mpi",
-                     help="mpi (default), renyi, hoyer, tonal-ridge or contrast")
+    obj.add_argument(
+        "--objective", default="mpi", help="mpi (default), renyi, hoyer, tonal-ridge or contrast"
+    )
     obj.add_argument("--metric", help="sdr-global (default) or sdr-bss (museval v4 median)")
     obj.add_argument("--mixture", help="sum of the targets (default) or recorded")
-    obj.add_argument("--option", action="append", default=[], metavar="NAME=VALUE",
-                     help="objective option (repeatable), e.g. --objective renyi --option alpha=2 "
-                     "--option fmax=16000")
-    obj.add_argument("--aggregate", default="median", metavar="HOW",
-                     help="aggregate over tracks: median (default) or mean")
+    obj.add_argument(
+        "--option",
+        action="append",
+        default=[],
+        metavar="NAME=VALUE",
+        help="objective option (repeatable), e.g. --objective renyi --option alpha=2 "
+        "--option fmax=16000",
+    )
+    obj.add_argument(
+        "--aggregate",
+        default="median",
+        metavar="HOW",
+        help="aggregate over tracks: median (default) or mean",
+    )
     parser.add_argument("--json", action="store_true", help="print one JSON document")
-    parser.add_argument("--progress", action="store_true",
-                        help="progress bar on stderr even when stderr is not a terminal "
-                        "(on a terminal it is shown anyway, unless SLICEQ22_NO_PROGRESS=1)")
+    parser.add_argument(
+        "--progress",
+        action="store_true",
+        help="progress bar on stderr even when stderr is not a terminal "
+        "(on a terminal it is shown anyway, unless SLICEQ22_NO_PROGRESS=1)",
+    )
     parser.set_defaults(handler=run)
-    parser.error = _one_line_error  # type: ignore[method-assign]
+    parser.error = _one_line_error
 
 
 def parse_params(items: Sequence[str]) -> dict[str, str]:
-    """``["n_fft=4096", ...]`` -> ``{"n_fft": "4096"}``; raise :class:`ParameterError` on bad syntax."""
+    """``["n_fft=4096", ...]`` -> ``{"n_fft": "4096"}``; raise :class:`ParameterError` on bad
+    syntax."""
     params: dict[str, str] = {}
     for item in items:
         name, sep, value = item.partition("=")
@@ -115,12 +138,17 @@ _PHASES = ("forward", "inverse", "metric")
 
 
 def _row(
-    name: str, scores: dict[str, float], timing: dict[str, float] | None, width: int,
+    name: str,
+    scores: dict[str, float],
+    timing: dict[str, float] | None,
+    width: int,
     digits: int = 2,
 ) -> str:
     cells = " ".join(_fmt(scores[t], 7, digits) for t in TARGETS)
-    times = "" if timing is None else "  " + " ".join(
-        _fmt(timing.get(p, math.nan), 9, 3) for p in _PHASES
+    times = (
+        ""
+        if timing is None
+        else "  " + " ".join(_fmt(timing.get(p, math.nan), 9, 3) for p in _PHASES)
     )
     return f"{name:<{width}} {cells}{times}"
 
@@ -145,9 +173,14 @@ class _TrackBar:
             return
         from tqdm import tqdm
 
-        self.bar = tqdm(total=len(names), unit="track", file=sys.stderr, dynamic_ncols=True,
-                        leave=False, bar_format="{desc}: {percentage:3.0f}%|{bar}| {postfix} "
-                        "[{elapsed}]")
+        self.bar = tqdm(
+            total=len(names),
+            unit="track",
+            file=sys.stderr,
+            dynamic_ncols=True,
+            leave=False,
+            bar_format="{desc}: {percentage:3.0f}%|{bar}| {postfix} [{elapsed}]",
+        )
 
     def start(self, index: int, name: str) -> None:
         """Track ``index`` (0-based) begins."""
@@ -164,8 +197,9 @@ class _TrackBar:
     def _move(self, fraction: float) -> None:
         assert self.bar is not None
         self.bar.n = self.done + fraction
-        self.bar.set_postfix_str(f"track {self.done + 1}/{self.bar.total} {fraction:.0%}",
-                                 refresh=False)
+        self.bar.set_postfix_str(
+            f"track {self.done + 1}/{self.bar.total} {fraction:.0%}", refresh=False
+        )
         self.bar.refresh()
 
     def close(self) -> None:
@@ -208,8 +242,13 @@ def run(args: argparse.Namespace) -> int:
     digits = 2 if unit == " dB" else 3
     if not args.json:
         print(header, flush=True)
-        print(f"{'track':<{width}} " + " ".join(f"{t:>7}" for t in TARGETS)
-              + "  " + " ".join(f"{p + ' s':>9}" for p in _PHASES), flush=True)
+        print(
+            f"{'track':<{width}} "
+            + " ".join(f"{t:>7}" for t in TARGETS)
+            + "  "
+            + " ".join(f"{p + ' s':>9}" for p in _PHASES),
+            flush=True,
+        )
     results = []
     entries = []
     length = 0
@@ -241,8 +280,10 @@ def run(args: argparse.Namespace) -> int:
     if results and all(set(r.excluded) >= set(TARGETS) for r in results):
         from sliceq22.errors import DatasetError
 
-        raise DatasetError(f"every target is silent in every track of {spec.describe()}: nothing "
-                           "can be scored; check the dataset (sliceq22 data info)")
+        raise DatasetError(
+            f"every target is silent in every track of {spec.describe()}: nothing "
+            "can be scored; check the dataset (sliceq22 data info)"
+        )
 
     if args.json:
         from sliceq22.oracles.base import json_safe
@@ -252,14 +293,19 @@ def run(args: argparse.Namespace) -> int:
             "aggregate": args.aggregate,
             "mean_over_targets": overall,
             "objective": objective.describe(),
-            "transform": transform.describe(length) if length else {
-                "family": transform.family, "params": transform.params},
+            "transform": transform.describe(length)
+            if length
+            else {"family": transform.family, "params": transform.params},
             "dataset": spec.to_mapping(),
             "timing": timing,
             # A null score says why (scores are null only where no track could score the target).
-            "unscored": {t: "silent in every track" if all(t in r.excluded for r in results)
-                         else "no finite score on any track"
-                         for t, v in scores.items() if not math.isfinite(v)},
+            "unscored": {
+                t: "silent in every track"
+                if all(t in r.excluded for r in results)
+                else "no finite score on any track"
+                for t, v in scores.items()
+                if not math.isfinite(v)
+            },
             "fingerprint": fingerprint_of(entries),
             "tracks": [r.to_dict() for r in results],
         }
@@ -268,9 +314,11 @@ def run(args: argparse.Namespace) -> int:
         return 0
 
     print(_row(f"{args.aggregate} over tracks", scores, None, width, digits))
-    print(f"mean over targets: {_fmt(overall, 0, digits)}{unit}"
-          f"   total time: forward {timing.get('forward', 0):.3f} s, "
-          f"inverse {timing.get('inverse', 0):.3f} s, metric {timing.get('metric', 0):.3f} s")
+    print(
+        f"mean over targets: {_fmt(overall, 0, digits)}{unit}"
+        f"   total time: forward {timing.get('forward', 0):.3f} s, "
+        f"inverse {timing.get('inverse', 0):.3f} s, metric {timing.get('metric', 0):.3f} s"
+    )
     if excluded:
         print(f"excluded (silent in some tracks, not aggregated there): {', '.join(excluded)}")
     return 0

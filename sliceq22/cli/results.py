@@ -12,16 +12,27 @@ from sliceq22.errors import Sliceq22Error
 def register(subparsers: argparse._SubParsersAction) -> None:
     """Add ``export``, ``list`` and ``show``."""
     export = subparsers.add_parser(
-        "export", help="write the best parameters per target",
+        "export",
+        help="write the best parameters per target",
         description="Write the best transform and parameters per target (and the shared best) "
-        "of study NAME, with the reference (STFT control) scores, as JSON.")
+        "of study NAME, with the reference (STFT control) scores, as JSON.",
+    )
     export.add_argument("name")
     add_storage_argument(export)
-    export.add_argument("-o", "--output", default="best.json", metavar="FILE",
-                        help="output file (default best.json)")
-    export.add_argument("--format", choices=("json", "essentia"), default="json",
-                        help="json: one document; essentia: one parameter file per target "
-                        "(FILE-<target>.json) that the transform's constructor takes as keyword arguments")
+    export.add_argument(
+        "-o",
+        "--output",
+        default="best.json",
+        metavar="FILE",
+        help="output file (default best.json)",
+    )
+    export.add_argument(
+        "--format",
+        choices=("json", "essentia"),
+        default="json",
+        help="json: one document; essentia: one parameter file per target "
+        "(FILE-<target>.json) that the transform's constructor takes as keyword arguments",
+    )
     export.set_defaults(handler=_export)
 
     lister = subparsers.add_parser("list", help="list the studies in a storage")
@@ -29,7 +40,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     lister.set_defaults(handler=_list)
 
     show = subparsers.add_parser(
-        "show", help="show a study: trials by state, best per target, progress, running trials")
+        "show", help="show a study: trials by state, best per target, progress, running trials"
+    )
     show.add_argument("name")
     add_storage_argument(show)
     show.add_argument("--json", action="store_true", help="print the overview as JSON")
@@ -65,12 +77,22 @@ def _list(args: argparse.Namespace) -> int:
 
     storage = open_storage(args.storage, create=False)
     rows = []
-    for s in sorted(optuna.get_all_study_summaries(storage, include_best_trial=False), key=lambda s: s.study_name):
+    for s in sorted(
+        optuna.get_all_study_summaries(storage, include_best_trial=False),
+        key=lambda s: s.study_name,
+    ):
         attrs = s.user_attrs
         # A name from before names were checked may hold a newline: shown quoted, one row.
         name = s.study_name if s.study_name.isprintable() else repr(s.study_name)
-        rows.append([name, attrs.get("sliceq22.mode", "?"), s.n_trials,
-                     attrs.get("sliceq22.trials", "?"), str(attrs.get("sliceq22.description", ""))[:50]])
+        rows.append(
+            [
+                name,
+                attrs.get("sliceq22.mode", "?"),
+                s.n_trials,
+                attrs.get("sliceq22.trials", "?"),
+                str(attrs.get("sliceq22.description", ""))[:50],
+            ]
+        )
     if not rows:
         print("no studies in this storage")
         return 0
@@ -95,12 +117,30 @@ def _show(args: argparse.Namespace) -> int:
     print(results_table(study, config))
     if info["running"]:
         print("\nrunning trials")
-        print(format_table(["trial", "transform", "host", "age s", "heartbeat s"],
-                           [[r["trial"], r["label"] or "?", r["host"] or "?", round(r["age_s"], 1),
-                             "-" if r["heartbeat_age_s"] is None else round(r["heartbeat_age_s"], 1)]
-                            for r in info["running"]]))
+        print(
+            format_table(
+                ["trial", "transform", "host", "age s", "heartbeat s"],
+                [
+                    [
+                        r["trial"],
+                        r["label"] or "?",
+                        r["host"] or "?",
+                        round(r["age_s"], 1),
+                        "-" if r["heartbeat_age_s"] is None else round(r["heartbeat_age_s"], 1),
+                    ]
+                    for r in info["running"]
+                ],
+            )
+        )
     if info["failures"]:
         print("\nfailures and infeasible candidates")
-        print(format_table(["count", "reason"], [[n, reason] for reason, n in
-                                                 sorted(info["failures"].items(), key=lambda kv: -kv[1])]))
+        print(
+            format_table(
+                ["count", "reason"],
+                [
+                    [n, reason]
+                    for reason, n in sorted(info["failures"].items(), key=lambda kv: -kv[1])
+                ],
+            )
+        )
     return 0

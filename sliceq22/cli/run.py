@@ -30,20 +30,37 @@ def _budget(text: str) -> int:
 
 def _add_execution(parser: argparse.ArgumentParser) -> None:
     add_storage_argument(parser)
-    parser.add_argument("--trials", type=_budget, metavar="N",
-                        help="total finished trials wanted, counting those already stored")
-    parser.add_argument("--workers", type=_positive, metavar="N",
-                        help="parallel evaluations (default: one per CPU)")
-    parser.add_argument("--ray-address", metavar="ADDR",
-                        help="join an existing Ray cluster (e.g. 10.0.0.1:6379) instead of a local runtime")
-    parser.add_argument("--db-patience", type=_positive, metavar="SECONDS", default=60,
-                        help="how long to wait out a lost database connection before stopping cleanly "
-                        "(default 60; finished trials are always kept, `resume` continues)")
-    parser.add_argument("--tracks-via", choices=("auto", "object-store", "dataset"), default="auto",
-                        help="how tracks reach the workers: Ray's object store (only the "
-                        "driver needs the dataset) or each worker reads them from the dataset "
-                        "(the same path on every node); auto (default): dataset on a local "
-                        "Ray runtime, else object-store")
+    parser.add_argument(
+        "--trials",
+        type=_budget,
+        metavar="N",
+        help="total finished trials wanted, counting those already stored",
+    )
+    parser.add_argument(
+        "--workers", type=_positive, metavar="N", help="parallel evaluations (default: one per CPU)"
+    )
+    parser.add_argument(
+        "--ray-address",
+        metavar="ADDR",
+        help="join an existing Ray cluster (e.g. 10.0.0.1:6379) instead of a local runtime",
+    )
+    parser.add_argument(
+        "--db-patience",
+        type=_positive,
+        metavar="SECONDS",
+        default=60,
+        help="how long to wait out a lost database connection before stopping cleanly "
+        "(default 60; finished trials are always kept, `resume` continues)",
+    )
+    parser.add_argument(
+        "--tracks-via",
+        choices=("auto", "object-store", "dataset"),
+        default="auto",
+        help="how tracks reach the workers: Ray's object store (only the "
+        "driver needs the dataset) or each worker reads them from the dataset "
+        "(the same path on every node); auto (default): dataset on a local "
+        "Ray runtime, else object-store",
+    )
     parser.add_argument("--no-progress", action="store_true", help="no progress bar")
     parser.add_argument("--quiet", action="store_true", help="print nothing but errors")
 
@@ -86,18 +103,32 @@ def _execute(config, args: argparse.Namespace) -> int:
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     warnings.filterwarnings("ignore", category=optuna.exceptions.ExperimentalWarning)
     storage = open_storage(args.storage, create=True)
-    progress = not (args.no_progress or args.quiet) and os.environ.get("SLICEQ22_NO_PROGRESS") != "1"
-    driver = StudyDriver(config, storage, workers=args.workers, ray_address=args.ray_address,
-                         budget=args.trials, progress=progress, patience_s=args.db_patience,
-                         notify=None if args.quiet else _notify, tracks_via=args.tracks_via)
+    progress = (
+        not (args.no_progress or args.quiet) and os.environ.get("SLICEQ22_NO_PROGRESS") != "1"
+    )
+    driver = StudyDriver(
+        config,
+        storage,
+        workers=args.workers,
+        ray_address=args.ray_address,
+        budget=args.trials,
+        progress=progress,
+        patience_s=args.db_patience,
+        notify=None if args.quiet else _notify,
+        tracks_via=args.tracks_via,
+    )
     summary = driver.run()
     if args.quiet:
         return 0
     study, _ = load_existing(config.name, storage)
     print(results_table(study, config))
     parts = [f"{summary.finished}/{summary.budget} trials finished"]
-    for label, n in (("completed", summary.completed_now), ("pruned", summary.pruned_now),
-                     ("failed", summary.failed_now), ("infeasible", summary.infeasible_now)):
+    for label, n in (
+        ("completed", summary.completed_now),
+        ("pruned", summary.pruned_now),
+        ("failed", summary.failed_now),
+        ("infeasible", summary.infeasible_now),
+    ):
         if n:
             parts.append(f"{n} {label} in this run")
     if summary.memoised_now:
@@ -108,10 +139,14 @@ def _execute(config, args: argparse.Namespace) -> int:
     if summary.grid_exhausted and summary.finished < summary.budget:
         print(f"the grid is exhausted: every candidate was evaluated ({summary.finished} finished)")
     elif summary.space_exhausted and summary.finished < summary.budget:
-        print(f"the search space is exhausted: all {summary.space_exhausted} candidates were "
-              f"evaluated ({summary.finished} of {summary.budget} trials finished)")
+        print(
+            f"the search space is exhausted: all {summary.space_exhausted} candidates were "
+            f"evaluated ({summary.finished} of {summary.budget} trials finished)"
+        )
     elif summary.finished < summary.budget:
-        raise Sliceq22Error(f"study {config.name!r} stopped at {summary.finished} of {summary.budget} trials")
+        raise Sliceq22Error(
+            f"study {config.name!r} stopped at {summary.finished} of {summary.budget} trials"
+        )
     return 0
 
 

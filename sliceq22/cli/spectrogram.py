@@ -1,9 +1,11 @@
-"""``sliceq22 spectrogram``: draw one transform of one file or dataset track.
+r"""``sliceq22 spectrogram``: draw one transform of one file or dataset track.
 
 Examples
 --------
-    sliceq22 spectrogram song.wav --transform slicqt --param scale=bark --param bins=262 -o song.html
-    sliceq22 spectrogram --dataset example --target vocals --transform stft --param n_fft=4096 -o vocals.png
+    sliceq22 spectrogram song.wav --transform slicqt --param scale=bark --param bins=262 \
+        -o song.html
+    sliceq22 spectrogram --dataset example --target vocals --transform stft \
+        --param n_fft=4096 -o vocals.png
 """
 
 from __future__ import annotations
@@ -26,28 +28,63 @@ SIGNALS = (*TARGETS, "mixture")
 def register(subparsers: argparse._SubParsersAction) -> None:
     """Add ``spectrogram``."""
     parser = subparsers.add_parser(
-        "spectrogram", help="draw one transform of an audio file or dataset track (HTML or PNG)",
-        description="Draw the coefficients of one transform setting for an audio file, or for a target of "
-        "a dataset track when AUDIO is left out: the ragged view (every band's time resolution to scale), "
-        "the rasterized matrix and, for sliced transforms, the overlap-added slices. Log magnitude, "
-        "frequency in Hz, time in seconds. PNG output needs the kaleido package and a Chromium.")
-    parser.add_argument("audio", nargs="?", metavar="AUDIO",
-                        help="audio file (WAV/FLAC/AIFF/OGG, or anything FFmpeg decodes: its first stream)")
+        "spectrogram",
+        help="draw one transform of an audio file or dataset track (HTML or PNG)",
+        description="Draw the coefficients of one transform setting for an audio file, or for a "
+        "target of a dataset track when AUDIO is left out: the ragged view (every band's time "
+        "resolution to scale), the rasterized matrix and, for sliced transforms, the overlap-added "
+        "slices. Log magnitude, frequency in Hz, time in seconds. PNG output needs the kaleido "
+        "package and a Chromium.",
+    )
+    parser.add_argument(
+        "audio",
+        nargs="?",
+        metavar="AUDIO",
+        help="audio file (WAV/FLAC/AIFF/OGG, or anything FFmpeg decodes: its first stream)",
+    )
     tf = parser.add_argument_group("transform")
-    tf.add_argument("--transform", required=True, metavar="FAMILY", help="transform family: stft, nsgcq, slicqt")
-    tf.add_argument("--param", action="append", default=[], metavar="NAME=VALUE",
-                    help="transform parameter (repeatable), e.g. --param n_fft=4096")
+    tf.add_argument(
+        "--transform", required=True, metavar="FAMILY", help="transform family: stft, nsgcq, slicqt"
+    )
+    tf.add_argument(
+        "--param",
+        action="append",
+        default=[],
+        metavar="NAME=VALUE",
+        help="transform parameter (repeatable), e.g. --param n_fft=4096",
+    )
     out = parser.add_argument_group("output")
-    out.add_argument("-o", "--output", default="spectrogram.html", metavar="FILE",
-                     help="FILE.html (interactive, self-contained) or FILE.png (default spectrogram.html)")
-    out.add_argument("--channel", type=int, metavar="N",
-                     help="draw channel N (0 = left); default: the energy averaged over channels")
-    out.add_argument("--start", type=parse_seconds, metavar="S",
-                     help="excerpt start in seconds (AUDIO; with a dataset, the same as --offset)")
-    out.add_argument("--target", choices=SIGNALS, default="mixture",
-                     help="dataset signal to draw (default mixture: the sum of the targets)")
-    out.add_argument("--columns", type=int, default=1200, metavar="N", help="pixels along time (default 1200)")
-    out.add_argument("--rows", type=int, default=360, metavar="N", help="pixels along frequency (default 360)")
+    out.add_argument(
+        "-o",
+        "--output",
+        default="spectrogram.html",
+        metavar="FILE",
+        help="FILE.html (interactive, self-contained) or FILE.png (default spectrogram.html)",
+    )
+    out.add_argument(
+        "--channel",
+        type=int,
+        metavar="N",
+        help="draw channel N (0 = left); default: the energy averaged over channels",
+    )
+    out.add_argument(
+        "--start",
+        type=parse_seconds,
+        metavar="S",
+        help="excerpt start in seconds (AUDIO; with a dataset, the same as --offset)",
+    )
+    out.add_argument(
+        "--target",
+        choices=SIGNALS,
+        default="mixture",
+        help="dataset signal to draw (default mixture: the sum of the targets)",
+    )
+    out.add_argument(
+        "--columns", type=int, default=1200, metavar="N", help="pixels along time (default 1200)"
+    )
+    out.add_argument(
+        "--rows", type=int, default=360, metavar="N", help="pixels along frequency (default 360)"
+    )
     add_dataset_arguments(parser)
     parser.set_defaults(handler=_spectrogram)
 
@@ -72,10 +109,14 @@ def _dataset_signal(args: argparse.Namespace) -> tuple[np.ndarray, int, str]:
     override: dict[str, Any] = {}
     if args.start is not None:
         if args.offset is not None and args.offset != args.start:
-            raise ParameterError(f"--start {args.start} and --offset {args.offset} disagree; give one")
+            raise ParameterError(
+                f"--start {args.start} and --offset {args.offset} disagree; give one"
+            )
         override["offset"] = args.start
     if args.track and len(args.track) > 1:
-        raise ParameterError(f"draw one track at a time (got --track {' --track '.join(args.track)})")
+        raise ParameterError(
+            f"draw one track at a time (got --track {' --track '.join(args.track)})"
+        )
     spec = spec_from_args(args, **override)
     if not args.track:
         spec = dataclasses.replace(spec, max_tracks=1)
@@ -90,10 +131,9 @@ def _dataset_signal(args: argparse.Namespace) -> tuple[np.ndarray, int, str]:
 
 def _spectrogram(args: argparse.Namespace) -> int:
     from sliceq22.cli.evaluate import parse_params
+    from sliceq22.cli.outpath import check_output_file
     from sliceq22.report.spectrogram import compute_views, excerpt, views_figure
     from sliceq22.transforms import make_transform
-
-    from sliceq22.cli.outpath import check_output_file
 
     out = Path(args.output)
     kind = out.suffix.lower()
@@ -113,7 +153,9 @@ def _spectrogram(args: argparse.Namespace) -> int:
     else:
         audio, rate, what = _dataset_signal(args)
     transform = make_transform(args.transform, params, rate=rate)
-    views = compute_views(transform, audio, channel=args.channel, columns=args.columns, rows=args.rows)
+    views = compute_views(
+        transform, audio, channel=args.channel, columns=args.columns, rows=args.rows
+    )
     seconds = audio.shape[-1] / rate
     setting = ", ".join(f"{k}={v}" for k, v in params.items()) or "defaults"
     channel = "channels averaged" if args.channel is None else f"channel {args.channel}"
@@ -122,8 +164,9 @@ def _spectrogram(args: argparse.Namespace) -> int:
         _write_png(fig, out, width=max(900, args.columns + 200))
     else:
         try:
-            fig.write_html(out, include_plotlyjs=True, full_html=True,
-                           config={"displaylogo": False})
+            fig.write_html(
+                out, include_plotlyjs=True, full_html=True, config={"displaylogo": False}
+            )
         except OSError as exc:
             raise Sliceq22Error(f"cannot write {out}: {exc.strerror or exc}") from None
     print(f"wrote {out}")
@@ -141,7 +184,7 @@ def _write_png(fig: Any, out: Path, *, width: int) -> None:
         ) from None
     try:
         fig.write_image(out, format="png", width=width, height=fig.layout.height, scale=1)
-    except Exception as exc:  # noqa: BLE001 - kaleido reports a missing browser or a crashed one as various errors
+    except Exception as exc:  # kaleido reports a missing browser or a crashed one as various errors
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         raise Sliceq22Error(
             f"PNG export failed ({first}): kaleido needs a Chrome/Chromium it can start "

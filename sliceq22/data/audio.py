@@ -227,7 +227,9 @@ def wav_data_bytes(path: str) -> tuple[int, int]:
             fh.seek(length + (length & 1), 1)  # chunks are padded to an even size
 
 
-def _run_ffmpeg_tool(command: list[str], path: str, tool: str) -> subprocess.CompletedProcess[bytes]:
+def _run_ffmpeg_tool(
+    command: list[str], path: str, tool: str
+) -> subprocess.CompletedProcess[bytes]:
     """Run an FFmpeg program on ``path``, output captured, exit status left to the caller.
 
     Raises
@@ -238,7 +240,9 @@ def _run_ffmpeg_tool(command: list[str], path: str, tool: str) -> subprocess.Com
     try:
         return subprocess.run(command, capture_output=True, check=False)
     except FileNotFoundError:
-        raise DatasetError(f"{path}: decoding needs {tool}, which is not on PATH (install ffmpeg)") from None
+        raise DatasetError(
+            f"{path}: decoding needs {tool}, which is not on PATH (install ffmpeg)"
+        ) from None
 
 
 def probe_streams(path: Path | str) -> list[StreamPart]:
@@ -251,10 +255,16 @@ def probe_streams(path: Path | str) -> list[StreamPart]:
     """
     path = str(path)
     _require_file(path)
-    result = _run_ffmpeg_tool(["ffprobe", "-v", "error", "-show_streams", "-of", "json", path], path, "FFmpeg's ffprobe")
+    result = _run_ffmpeg_tool(
+        ["ffprobe", "-v", "error", "-show_streams", "-of", "json", path], path, "FFmpeg's ffprobe"
+    )
     if result.returncode != 0:
         raise DatasetError(f"{path}: unreadable audio file ({_last_line(result.stderr)})")
-    streams = [s for s in json.loads(result.stdout or b"{}").get("streams", []) if s.get("codec_type") == "audio"]
+    streams = [
+        s
+        for s in json.loads(result.stdout or b"{}").get("streams", [])
+        if s.get("codec_type") == "audio"
+    ]
     if not streams:
         raise DatasetError(f"{path}: no audio stream in the file")
     parts = []
@@ -288,16 +298,33 @@ def decode_stream(
     samples ``[start, stop)`` are kept, transposed in one copy.
     """
     result = _run_ffmpeg_tool(
-        ["ffmpeg", "-nostdin", "-v", "error", "-i", path, "-map", f"0:{stream}",
-         "-f", "f32le", "-acodec", "pcm_f32le", "pipe:1"],
+        [
+            "ffmpeg",
+            "-nostdin",
+            "-v",
+            "error",
+            "-i",
+            path,
+            "-map",
+            f"0:{stream}",
+            "-f",
+            "f32le",
+            "-acodec",
+            "pcm_f32le",
+            "pipe:1",
+        ],
         path,
         "FFmpeg",
     )
     if result.returncode != 0:
-        raise DatasetError(f"{path}: FFmpeg cannot decode stream {stream} ({_last_line(result.stderr)})")
+        raise DatasetError(
+            f"{path}: FFmpeg cannot decode stream {stream} ({_last_line(result.stderr)})"
+        )
     data = np.frombuffer(result.stdout, dtype="<f4")
     if data.size % channels:
-        raise DatasetError(f"{path}: stream {stream} decoded to a partial frame of {channels} channels")
+        raise DatasetError(
+            f"{path}: stream {stream} decoded to a partial frame of {channels} channels"
+        )
     return np.ascontiguousarray(data.reshape(-1, channels)[start:stop].T)
 
 
@@ -324,7 +351,9 @@ def write_wav(path: Path | str, audio: np.ndarray, rate: int) -> None:
     """Write float32 ``(channels, samples)`` as a 32-bit float WAV (sums above 0 dBFS survive)."""
     import soundfile as sf
 
-    sf.write(str(path), np.ascontiguousarray(np.asarray(audio, np.float32).T), rate, subtype="FLOAT")
+    sf.write(
+        str(path), np.ascontiguousarray(np.asarray(audio, np.float32).T), rate, subtype="FLOAT"
+    )
 
 
 def _one_line(exc: BaseException) -> str:

@@ -29,32 +29,66 @@ def add_dataset_arguments(parser: argparse.ArgumentParser, *, source: bool = Tru
     """
     g = parser.add_argument_group("tracks")
     if source:
-        g.add_argument("--dataset", default="example", choices=SOURCES, metavar="SOURCE",
-                       help=f"track source: {', '.join(SOURCES)} (default example)")
+        g.add_argument(
+            "--dataset",
+            default="example",
+            choices=SOURCES,
+            metavar="SOURCE",
+            help=f"track source: {', '.join(SOURCES)} (default example)",
+        )
         g.add_argument("--root", metavar="DIR", help="dataset folder (musdb: default $MUSDB_PATH)")
-    g.add_argument("--subset", action="append", metavar="NAME",
-                   help="musdb: train/test; onair: subset folder (repeatable)")
+    g.add_argument(
+        "--subset",
+        action="append",
+        metavar="NAME",
+        help="musdb: train/test; onair: subset folder (repeatable)",
+    )
     if source:
-        g.add_argument("--split", metavar="NAME", help="musdb: train or valid (of the train subset)")
+        g.add_argument(
+            "--split", metavar="NAME", help="musdb: train or valid (of the train subset)"
+        )
         g.add_argument("--is-wav", action="store_true", help="musdb: MUSDB18-HQ WAV folders")
     g.add_argument("--track", action="append", metavar="NAME", help="only this track (repeatable)")
     g.add_argument("--max-tracks", type=int, metavar="N", help="only the first N tracks")
     if source:
-        g.add_argument("--duration", type=parse_seconds, metavar="S", help="excerpt length in seconds")
-        g.add_argument("--offset", type=parse_seconds, metavar="S",
-                       help="excerpt start in seconds (default: seeded random with --duration)")
+        g.add_argument(
+            "--duration", type=parse_seconds, metavar="S", help="excerpt length in seconds"
+        )
+        g.add_argument(
+            "--offset",
+            type=parse_seconds,
+            metavar="S",
+            help="excerpt start in seconds (default: seeded random with --duration)",
+        )
         g.add_argument("--seed", type=int, default=0, help="seed of random excerpt starts")
-        g.add_argument("--no-trim", action="store_true",
-                       help="example: keep the AAC edge bursts (raw 268288 samples)")
+        g.add_argument(
+            "--no-trim",
+            action="store_true",
+            help="example: keep the AAC edge bursts (raw 268288 samples)",
+        )
     g.add_argument("--rate", type=int, metavar="HZ", help="sample rate (default: the most common)")
-    g.add_argument("--on-length-mismatch", choices=LENGTH_POLICIES, default="refuse",
-                   help="stems of different lengths: refuse (default) or truncate to the shortest")
-    g.add_argument("--on-rate-mismatch", choices=RATE_POLICIES, default="refuse",
-                   help="a stem at another sample rate: refuse (default) or resample")
-    g.add_argument("--include-incomplete", action="store_true",
-                   help="onair: load tracks without separate drums/bass (missing target silent)")
-    g.add_argument("--mapping", metavar="FILE",
-                   help="onair: TOML/JSON per-track mapping overriding the shipped table")
+    g.add_argument(
+        "--on-length-mismatch",
+        choices=LENGTH_POLICIES,
+        default="refuse",
+        help="stems of different lengths: refuse (default) or truncate to the shortest",
+    )
+    g.add_argument(
+        "--on-rate-mismatch",
+        choices=RATE_POLICIES,
+        default="refuse",
+        help="a stem at another sample rate: refuse (default) or resample",
+    )
+    g.add_argument(
+        "--include-incomplete",
+        action="store_true",
+        help="onair: load tracks without separate drums/bass (missing target silent)",
+    )
+    g.add_argument(
+        "--mapping",
+        metavar="FILE",
+        help="onair: TOML/JSON per-track mapping overriding the shipped table",
+    )
 
 
 def spec_from_args(args: argparse.Namespace, **override: object) -> DatasetSpec:

@@ -161,7 +161,12 @@ def _remove_empty(folders: list[Path]) -> None:
 
 
 def _convert_tracks(
-    prepared: Any, spec: DatasetSpec, train: Path, scratch: Path, mixture: str, progress: bool,
+    prepared: Any,
+    spec: DatasetSpec,
+    train: Path,
+    scratch: Path,
+    mixture: str,
+    progress: bool,
     report: ConversionReport,
 ) -> list[dict[str, Any]]:
     """Write every prepared track into ``train`` through ``scratch``; return manifest entries."""
@@ -189,7 +194,9 @@ def _convert_tracks(
                 shutil.rmtree(dest)
             tmp.rename(dest)
         except OSError as exc:
-            raise DatasetError(f"{tmp}: cannot write the converted track ({exc.strerror})") from None
+            raise DatasetError(
+                f"{tmp}: cannot write the converted track ({exc.strerror})"
+            ) from None
         report.written.append(plan.name)
         manifest_tracks.append(
             {

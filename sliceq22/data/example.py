@@ -55,7 +55,7 @@ def _decoded() -> tuple[np.ndarray, int]:
     path = example_path()
     try:
         stems, rate = stempeg.read_stems(str(path))
-    except Exception as exc:  # noqa: BLE001 - stempeg raises bare Warning/RuntimeError
+    except Exception as exc:  # stempeg raises bare Warning/RuntimeError
         raise DatasetError(f"{path}: cannot decode the bundled example ({exc})") from None
     audio = np.ascontiguousarray(np.transpose(stems, (0, 2, 1)), dtype=np.float32)
     audio.setflags(write=False)
@@ -78,9 +78,7 @@ def example_plan(trim: bool = True) -> TrackPlan:
         parts[target] = [_part(path, k, audio[k], rate)]
     trims = (TRIM_SAMPLES, TRIM_SAMPLES) if trim else (0, 0)
     if trim:
-        notes.append(
-            f"trimmed {TRIM_SAMPLES} samples at each edge (AAC priming/ending bursts)"
-        )
+        notes.append(f"trimmed {TRIM_SAMPLES} samples at each edge (AAC priming/ending bursts)")
     return TrackPlan(
         name=path.name.removesuffix(".stem.mp4"),
         source="example",

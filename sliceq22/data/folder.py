@@ -65,16 +65,21 @@ def _builder(folder: Path):
             paths = files.get(name, [])
             if len(paths) > 1:
                 raise DatasetError(
-                    f"{folder}: several files for {name} ({', '.join(p.name for p in paths)}); keep one"
+                    f"{folder}: several files for {name} ({', '.join(p.name for p in paths)}); "
+                    "keep one"
                 )
             if not paths:
                 if name == "mixture":
                     continue
-                raise DatasetError(
-                    f"{folder}: missing stem {name} (expected {name}.wav or .flac)"
-                )
+                raise DatasetError(f"{folder}: missing stem {name} (expected {name}.wav or .flac)")
             parts[name] = [probe_file(paths[0])]
-        notes = [] if "mixture" in parts else ["no mixture file: no recorded mixture (oracles use the stem sum)"]
-        return TrackPlan(name=folder.name, source="folder", parts=parts, notes=notes, folder=str(folder))
+        notes = (
+            []
+            if "mixture" in parts
+            else ["no mixture file: no recorded mixture (oracles use the stem sum)"]
+        )
+        return TrackPlan(
+            name=folder.name, source="folder", parts=parts, notes=notes, folder=str(folder)
+        )
 
     return build

@@ -100,7 +100,9 @@ def prepare(spec: DatasetSpec) -> Prepared:
                     "it with the missing target silent"
                 )
             log.warning(
-                "skipping track %r: %s (set include_incomplete = true to load it)", cand.name, plan.skip
+                "skipping track %r: %s (set include_incomplete = true to load it)",
+                cand.name,
+                plan.skip,
             )
             skipped.append((cand.name, plan.skip))
             continue
@@ -134,8 +136,9 @@ def iter_tracks(
     """
     from tqdm import tqdm
 
-    bar = tqdm(prepared.plans, desc="loading tracks", unit="track", disable=not progress,
-               leave=False)
+    bar = tqdm(
+        prepared.plans, desc="loading tracks", unit="track", disable=not progress, leave=False
+    )
     for plan in bar:
         bar.set_postfix_str(plan.name[:40])
         yield realize(plan, spec, prepared.rate, with_mixture=with_mixture)
@@ -227,7 +230,12 @@ def describe_tracks(spec: DatasetSpec) -> list[dict[str, Any]]:
     rows: list[dict[str, Any]] = []
     built: list[tuple[dict[str, Any], TrackPlan]] = []
     for cand in _select(discover(spec), spec):
-        row: dict[str, Any] = {"name": cand.name, "subset": cand.subset, "status": "ok", "problem": ""}
+        row: dict[str, Any] = {
+            "name": cand.name,
+            "subset": cand.subset,
+            "status": "ok",
+            "problem": "",
+        }
         rows.append(row)
         try:
             plan = cand.build()

@@ -64,7 +64,7 @@ def discover(spec: DatasetSpec) -> list[Candidate]:
         )
     try:
         db = musdb.DB(root=str(root), subsets=present, split=spec.split, is_wav=spec.is_wav)
-    except Exception as exc:  # noqa: BLE001 - musdb lets ffprobe errors of a bad mixture escape
+    except Exception as exc:  # musdb lets ffprobe errors of a bad mixture escape
         _pinpoint(root, present, spec.is_wav)
         raise DatasetError(f"{root}: musdb cannot list the dataset ({exc})") from None
     if len(db) == 0:
@@ -73,10 +73,22 @@ def discover(spec: DatasetSpec) -> list[Candidate]:
     for mus_track in db.tracks:
         if spec.is_wav:
             folder = Path(mus_track.path).parent
-            out.append(Candidate(mus_track.name, mus_track.subset, _wav_builder(mus_track.name, mus_track.subset, folder)))
+            out.append(
+                Candidate(
+                    mus_track.name,
+                    mus_track.subset,
+                    _wav_builder(mus_track.name, mus_track.subset, folder),
+                )
+            )
         else:
             path = Path(mus_track.path)
-            out.append(Candidate(mus_track.name, mus_track.subset, _stem_builder(mus_track.name, mus_track.subset, path)))
+            out.append(
+                Candidate(
+                    mus_track.name,
+                    mus_track.subset,
+                    _stem_builder(mus_track.name, mus_track.subset, path),
+                )
+            )
     return out
 
 
@@ -87,14 +99,18 @@ def _wav_builder(name: str, subset: str, folder: Path) -> Callable[[], TrackPlan
         for target in TARGETS:
             path = folder / f"{target}.wav"
             if not path.is_file():
-                raise DatasetError(f"{folder}: missing stem {target}.wav (musdb would drop it silently)")
+                raise DatasetError(
+                    f"{folder}: missing stem {target}.wav (musdb would drop it silently)"
+                )
             parts[target] = [probe_file(path)]
         mixture = folder / "mixture.wav"
         if mixture.is_file():
             parts["mixture"] = [probe_file(mixture)]
         else:
             notes.append("no mixture.wav: no recorded mixture (oracles use the stem sum)")
-        return TrackPlan(name=name, source="musdb", parts=parts, notes=notes, subset=subset, folder=str(folder))
+        return TrackPlan(
+            name=name, source="musdb", parts=parts, notes=notes, subset=subset, folder=str(folder)
+        )
 
     return build
 
@@ -117,7 +133,9 @@ def _stem_builder(name: str, subset: str, path: Path) -> Callable[[], TrackPlan]
         parts: dict[str, list[AudioPart]] = {"mixture": [streams[0]]}
         for k, target in enumerate(order, start=1):
             parts[target] = [streams[k]]
-        return TrackPlan(name=name, source="musdb", parts=parts, notes=notes, subset=subset, folder=str(path))
+        return TrackPlan(
+            name=name, source="musdb", parts=parts, notes=notes, subset=subset, folder=str(path)
+        )
 
     return build
 
@@ -134,7 +152,10 @@ def _empty_message(root: Path, subsets: list[str], spec: DatasetSpec) -> str:
     elif spec.is_wav and stems:
         hint = "; it holds .stem.mp4 files: set is_wav = false for MUSDB18"
     elif spec.split and folders + stems:
-        hint = "; no track there is in musdb's list for this split (split only applies to MUSDB18's own tracks)"
+        hint = (
+            "; no track there is in musdb's list for this split "
+            "(split only applies to MUSDB18's own tracks)"
+        )
     return f"{root}: no {kind} in subset {where}{split}{hint}"
 
 

@@ -118,14 +118,16 @@ def load_mapping(path: str | Path | None = None) -> dict[str, MappingEntry]:
         text = path.read_text("utf-8")
         data = json.loads(text) if path.suffix.lower() == ".json" else tomllib.loads(text)
     except (OSError, UnicodeDecodeError, ValueError) as exc:  # TOMLDecodeError is a ValueError
-        raise DatasetError(f"{path}: unreadable mapping file ({' '.join(str(exc).split())})") from None
+        raise DatasetError(
+            f"{path}: unreadable mapping file ({' '.join(str(exc).split())})"
+        ) from None
     table.update(_parse_mapping(data, str(path)))
     return table
 
 
 def _parse_mapping(data: Any, origin: str) -> dict[str, MappingEntry]:
     if not isinstance(data, dict) or not isinstance(data.get("tracks"), dict):
-        raise DatasetError(f"{origin}: a mapping needs a [tracks.\"<track folder>\"] table per track")
+        raise DatasetError(f'{origin}: a mapping needs a [tracks."<track folder>"] table per track')
     out = {}
     for name, entry in data["tracks"].items():
         where = f"{origin}: tracks.{name!r}"
@@ -158,13 +160,15 @@ def _parse_mapping(data: Any, origin: str) -> dict[str, MappingEntry]:
 
 def _audio_files(folder: Path) -> list[Path]:
     return sorted(
-        p for p in folder.iterdir()
+        p
+        for p in folder.iterdir()
         if p.is_file() and p.suffix.lower() in AUDIO_EXTENSIONS and not p.name.startswith(".")
     )
 
 
 def _track_folders(root: Path) -> list[tuple[str, Path]]:
     """``(subset, folder)`` of every track folder under ``root`` (depth 1 or 2)."""
+
     def subdirs(p: Path) -> list[Path]:
         return sorted(d for d in p.iterdir() if d.is_dir() and not d.name.startswith("."))
 
@@ -252,7 +256,9 @@ def map_files(
                 assignment[key].append((by_name[n], "table"))
                 listed.add(n)
     elif entry is not None:
-        notes.append(f"mapping: name rules ({entry.origin} marks it incomplete: {entry.incomplete})")
+        notes.append(
+            f"mapping: name rules ({entry.origin} marks it incomplete: {entry.incomplete})"
+        )
     else:
         notes.append("mapping: name rules (track not in the mapping table)")
     for path in files:

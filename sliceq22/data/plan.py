@@ -146,7 +146,10 @@ def _length_decision(plan: TrackPlan, spec: DatasetSpec, rate: int) -> str | Non
             f"{plan.folder or plan.name}: stems differ in length ({listing} samples at {rate} Hz); "
             "set on_length_mismatch = 'truncate' to cut all to the shortest"
         )
-    return f"stems differed in length ({listing} samples); truncated to the shortest, {math.floor(min(exact) + 1e-9)}"
+    return (
+        f"stems differed in length ({listing} samples); truncated to the shortest, "
+        f"{math.floor(min(exact) + 1e-9)}"
+    )
 
 
 def excerpt_seed(seed: int, name: str) -> int:
@@ -176,7 +179,8 @@ def choose_excerpt(name: str, length: int, rate: int, spec: DatasetSpec) -> tupl
     frames = round(spec.duration * rate)
     if frames > length:
         raise DatasetError(
-            f"track {name!r} is {length / rate:.2f} s long, shorter than duration {spec.duration:g} s"
+            f"track {name!r} is {length / rate:.2f} s long, shorter than duration "
+            f"{spec.duration:g} s"
         )
     if spec.offset is None:
         start = excerpt_seed(spec.seed, name) % (length - frames + 1)
@@ -233,7 +237,9 @@ def realize(plan: TrackPlan, spec: DatasetSpec, rate: int, *, with_mixture: bool
     if got != {frames}:
         short = min(got)
         if short == 0:
-            raise DatasetError(f"{plan.folder or plan.name}: a stem delivered no samples for the excerpt")
+            raise DatasetError(
+                f"{plan.folder or plan.name}: a stem delivered no samples for the excerpt"
+            )
         if spec.on_length_mismatch == "refuse":
             raise DatasetError(
                 f"{plan.folder or plan.name}: stems decoded to different lengths "
@@ -289,7 +295,7 @@ def _sum(parts: list[np.ndarray]) -> np.ndarray:
     if len(parts) == 1:
         only = parts[0]
         return only if only.dtype == np.int16 else only.astype(np.float32, copy=False)
-    out = np.empty(parts[0].shape, dtype=np.float32)
+    out: np.ndarray = np.empty(parts[0].shape, dtype=np.float32)
     for i in range(0, out.shape[-1], _BLOCK):
         block = np.stack([p[..., i : i + _BLOCK] for p in parts])
         out[..., i : i + _BLOCK] = np.sum(block, axis=0, dtype=np.float64)

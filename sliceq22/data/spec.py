@@ -158,7 +158,7 @@ class DatasetSpec:
         values: dict[str, Any] = {}
         for key, value in data.items():
             values[key] = _coerce(key, value, f"{where}.{key}")
-        merged = {f.name: f.default for f in fields(cls)}
+        merged: dict[str, Any] = {f.name: f.default for f in fields(cls)}
         merged.update(values)
         if merged["source"] == "musdb" and merged["split"] is not None and not merged["subsets"]:
             merged["subsets"] = ("train",)
@@ -198,6 +198,7 @@ class DatasetSpec:
         if self.duration is not None:
             parts.append(f"{self.duration:g} s excerpts")
         return " ".join(parts)
+
 
 _NULLABLE = ("root", "split", "max_tracks", "duration", "offset", "rate", "mapping")
 
@@ -243,7 +244,11 @@ def _first_problem(values: Mapping[str, Any], where: str) -> str | None:
     defaults = {f.name: f.default for f in fields(DatasetSpec)}
     for key, users in _APPLIES_TO.items():
         value = values[key]
-        if source not in users and value != defaults[key] and not (key == "subsets" and value == ()):
+        if (
+            source not in users
+            and value != defaults[key]
+            and not (key == "subsets" and value == ())
+        ):
             names = ", ".join(repr(s) for s in users)
             return f"{where}.{key}: only used by source {names}, not by {source!r}"
     if source in ("folder", "onair") and not values["root"]:

@@ -17,8 +17,14 @@ from sliceq22 import TARGETS
 from sliceq22.errors import DatasetError
 
 #: Names NI stem metadata uses for the MUSDB targets (lower-cased).
-_STEM_NAMES = {"drums": "drums", "bass": "bass", "other": "other", "vocals": "vocals",
-               "vox": "vocals", "vocal": "vocals"}
+_STEM_NAMES = {
+    "drums": "drums",
+    "bass": "bass",
+    "other": "other",
+    "vocals": "vocals",
+    "vox": "vocals",
+    "vocal": "vocals",
+}
 
 
 def _boxes(fh: BinaryIO, start: int, end: int) -> list[tuple[bytes, int, int]]:

@@ -140,8 +140,10 @@ class Track:
 
     def __repr__(self) -> str:
         kinds = ",".join(sorted({str(a.dtype) for a in self._audio.values()}))
-        return (f"Track({self.name!r}, rate={self.rate}, channels={self.channels}, "
-                f"samples={self.length}, {kinds}, recorded mixture: {self.has_recorded_mixture})")
+        return (
+            f"Track({self.name!r}, rate={self.rate}, channels={self.channels}, "
+            f"samples={self.length}, {kinds}, recorded mixture: {self.has_recorded_mixture})"
+        )
 
     # ------------------------------------------------------------------ shape
     @property
@@ -190,8 +192,14 @@ class Track:
 
     def without_recorded_mixture(self) -> Track:
         """The same track without its recorded mixture (the arrays are shared, not copied)."""
-        return Track(self.name, self.rate, {t: self._audio[t] for t in TARGETS},
-                     offset=self.offset, source=self.source, notes=self.notes)
+        return Track(
+            self.name,
+            self.rate,
+            {t: self._audio[t] for t in TARGETS},
+            offset=self.offset,
+            source=self.source,
+            notes=self.notes,
+        )
 
     def stacked(self) -> np.ndarray:
         """Targets stacked in MUSDB order: float32 ``(4, channels, samples)``."""
@@ -219,7 +227,8 @@ class Track:
 
     # ------------------------------------------------------------------ stretches
     def read_targets(self, start: int, stop: int) -> np.ndarray:
-        """Targets in MUSDB order for samples ``[start, stop)``: float32 ``(4, channels, stop - start)``.
+        """Targets in MUSDB order for samples ``[start, stop)``: float32
+        ``(4, channels, stop - start)``.
 
         Samples outside ``[0, length)`` read as zeros, so streaming
         evaluations can ask for the padding of their first and last frames.
@@ -231,7 +240,8 @@ class Track:
         return out
 
     def read_mixture(self, kind: str, start: int, stop: int) -> np.ndarray:
-        """The mixture (see :meth:`mixture`) for samples ``[start, stop)``: float32 ``(channels, n)``.
+        """The mixture (see :meth:`mixture`) for samples ``[start, stop)``: float32
+        ``(channels, n)``.
 
         ``sum`` is added in float64 and rounded once, as :meth:`mixture` does.
         """
@@ -242,7 +252,7 @@ class Track:
             return out
         self._check_kind(kind)
         targets = self.read_targets(start, stop)
-        return np.sum(targets, axis=0, dtype=np.float64).astype(np.float32)
+        return np.asarray(np.sum(targets, axis=0, dtype=np.float64)).astype(np.float32)
 
     @staticmethod
     def _read_into(stored: np.ndarray, start: int, stop: int, out: np.ndarray) -> None:
@@ -275,7 +285,7 @@ class Track:
         span = max(0, self.length - width)
         for k in range(windows):
             start = span * k // max(1, windows - 1)
-            digest.update(self.read_targets(start, start + width))
+            digest.update(self.read_targets(start, start + width).data)
         return digest.hexdigest()[:16]
 
     def fingerprint(self) -> dict[str, Any]:
@@ -291,7 +301,7 @@ class Track:
             flat = self._audio[t].reshape(-1)  # C order: the bytes tobytes() gave
             for start in range(0, flat.size, block.size):
                 part = flat[start : start + block.size]
-                digest.update(to_float32(part, out=block[: part.size]))
+                digest.update(to_float32(part, out=block[: part.size]).data)
         return {
             "name": self.name,
             "offset": int(self.offset),

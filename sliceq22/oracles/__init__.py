@@ -22,9 +22,9 @@ from typing import Any
 from sliceq22.data.track import Track
 from sliceq22.errors import ParameterError
 from sliceq22.oracles.base import (
-    Progress,
     AGGREGATES,
     Objective,
+    Progress,
     TrackResult,
     aggregate,
     aggregate_results,

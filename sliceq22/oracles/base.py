@@ -139,9 +139,7 @@ def aggregate(values: Iterable[float], how: str = "median") -> float:
         return float(np.nanmedian(array) if how == "median" else np.nanmean(array))
 
 
-def aggregate_results(
-    results: Iterable[TrackResult], how: str = "median"
-) -> dict[str, float]:
+def aggregate_results(results: Iterable[TrackResult], how: str = "median") -> dict[str, float]:
     """Per-target aggregate over tracks, MUSDB order (``nan`` if excluded everywhere)."""
     results = list(results)
     return {t: aggregate((r.scores.get(t, math.nan) for r in results), how) for t in TARGETS}
@@ -152,9 +150,7 @@ def require_feasible(transform: Transform) -> None:
     verdict = transform.feasibility()
     if not verdict.ok:
         defaults = {p.name: p.default for p in transform.PARAMS}
-        given = ", ".join(
-            f"{k}={v!r}" for k, v in transform.params.items() if defaults.get(k) != v
-        )
+        given = ", ".join(f"{k}={v!r}" for k, v in transform.params.items() if defaults.get(k) != v)
         reason = verdict.reason.removeprefix("InfeasibleError: ")
         raise InfeasibleError(f"{transform.family}({given}) is unusable: {reason}")
 

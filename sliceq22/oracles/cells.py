@@ -191,8 +191,9 @@ def time_fractions(grid: CellGrid, n_frames: int, duration: float, first: int = 
 
 def frequency_coverage(grids: Sequence[CellGrid]) -> tuple[float, float]:
     """Lowest lower edge and highest upper edge of the non-DC/Nyquist bands, in Hz."""
-    lows = [g.lower[~g.edge] for g in grids if np.any(~g.edge)]
-    highs = [g.upper[~g.edge] for g in grids if np.any(~g.edge)]
+    inner = [(g, ~np.asarray(g.edge, dtype=bool)) for g in grids]  # CellGrid sets edge
+    lows = [g.lower[keep] for g, keep in inner if np.any(keep)]
+    highs = [g.upper[keep] for g, keep in inner if np.any(keep)]
     if not lows:
         return math.nan, math.nan
     return float(min(a.min() for a in lows)), float(max(a.max() for a in highs))

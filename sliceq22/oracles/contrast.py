@@ -151,5 +151,6 @@ class ContrastObjective(Objective):
             "lambda": self.options["lambda"],
             "base_diagnostics": result.diagnostics,
         }
-        yield TrackResult(result.track, guarded, dict(result.timing), list(result.excluded),
-                           diagnostics)
+        yield TrackResult(
+            result.track, guarded, dict(result.timing), list(result.excluded), diagnostics
+        )

@@ -176,9 +176,7 @@ def metric_sums(name: str, sources: int, length: int, rate: int) -> MetricSums:
     try:
         cls = METRIC_SUMS[name]
     except KeyError:
-        raise ParameterError(
-            f"unknown metric {name!r}; known: {', '.join(METRIC_SUMS)}"
-        ) from None
+        raise ParameterError(f"unknown metric {name!r}; known: {', '.join(METRIC_SUMS)}") from None
     return cls(sources, length, rate)
 
 

@@ -190,10 +190,10 @@ def sdr_bss_frames(
     sdr = bss_frames_from_sums(
         power,
         error,
-        ref_sounds=framed(ref_sounds).any(axis=-1),
-        est_sounds=framed(est_sounds).any(axis=-1),
-        ref_sounds_anywhere=ref_sounds.any(axis=-1),
-        est_sounds_anywhere=est_sounds.any(axis=-1),
+        ref_sounds=np.asarray(framed(ref_sounds).any(axis=-1)),
+        est_sounds=np.asarray(framed(est_sounds).any(axis=-1)),
+        ref_sounds_anywhere=np.asarray(ref_sounds.any(axis=-1)),
+        est_sounds_anywhere=np.asarray(est_sounds.any(axis=-1)),
         joint=joint,
     )
     return sdr.reshape(leading + (n_frames,))
@@ -310,9 +310,7 @@ def get_metric(name: str) -> Metric:
     try:
         return METRICS[name]
     except KeyError:
-        raise ParameterError(
-            f"unknown metric {name!r}; known: {', '.join(METRICS)}"
-        ) from None
+        raise ParameterError(f"unknown metric {name!r}; known: {', '.join(METRICS)}") from None
 
 
 __all__ = [

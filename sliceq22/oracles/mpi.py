@@ -22,7 +22,7 @@ from __future__ import annotations
 import time
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 
@@ -203,7 +203,7 @@ class MpiObjective(Objective):
 
     name = "mpi"
     direction = "maximize"
-    DEFAULTS: Mapping[str, Any] = {"metric": "sdr-global", "mixture": "sum"}
+    DEFAULTS: ClassVar[Mapping[str, Any]] = {"metric": "sdr-global", "mixture": "sum"}
 
     def _check_options(self, options: dict[str, Any]) -> None:
         options["metric"] = str(options["metric"])
@@ -224,7 +224,8 @@ class MpiObjective(Objective):
         TrackResult
             Last: ``scores`` per target in dB (``nan`` for excluded),
             ``timing`` (seconds: ``forward``, ``estimate``, ``inverse``,
-            ``metric``, ``total``; ``cpu``: the process's CPU seconds), ``diagnostics`` (metric, mixture, samples, and for
+            ``metric``, ``total``; ``cpu``: the process's CPU seconds), ``diagnostics`` (metric,
+            mixture, samples, and for
             ``sdr-bss`` the framewise SDR per target as lists).
         """
         require_feasible(transform)
@@ -240,7 +241,11 @@ class MpiObjective(Objective):
             done["pieces"], done["total"] = pieces, total
 
         stream = transform.stream_map(
-            source, mpi_map, len(TARGETS), chunk_bytes=self.chunk_bytes, progress=tick,
+            source,
+            mpi_map,
+            len(TARGETS),
+            chunk_bytes=self.chunk_bytes,
+            progress=tick,
             timing=timing,
         )
         # all targets sound in most tracks: then no indexing copies

@@ -93,9 +93,7 @@ def frame_bounds(duration: float, frame: float) -> np.ndarray:
     return np.minimum(np.arange(n_frames + 1) * frame, duration)
 
 
-def frame_energies(
-    power: np.ndarray, origin: float, step: float, bounds: np.ndarray
-) -> np.ndarray:
+def frame_energies(power: np.ndarray, origin: float, step: float, bounds: np.ndarray) -> np.ndarray:
     """Energy of each band in each common frame, cells spread evenly over their duration.
 
     Parameters

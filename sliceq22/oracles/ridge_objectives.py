@@ -312,8 +312,11 @@ class RenyiObjective(RidgeObjective):
     def measure(self, powers, grids, duration, transform):
         fmin, fmax = self.region(transform)
         cells = flatten_cells(powers, grids, duration, fmin, fmax)
-        extra = {"cells": int(cells.area.size), "area": cells.total_area,
-                 "alpha": self.options["alpha"]}
+        extra = {
+            "cells": int(cells.area.size),
+            "area": cells.total_area,
+            "alpha": self.options["alpha"],
+        }
         return renyi_entropy(cells, self.options["alpha"]), extra
 
     def accumulator(

@@ -242,8 +242,8 @@ class RidgeFrames:
         need = high - self.first
         if need > have:
             grow = np.zeros((*leading, self.bands.n_bands, need - have))
-            self.pending = grow if self.pending is None else np.concatenate(
-                [self.pending, grow], axis=-1
+            self.pending = (
+                grow if self.pending is None else np.concatenate([self.pending, grow], axis=-1)
             )
             self.peak_pending_frames = max(self.peak_pending_frames, need)
         assert self.pending is not None

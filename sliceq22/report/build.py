@@ -61,7 +61,9 @@ class ReportOptions:
     storage_label: str = ""
 
 
-def build_report(study: optuna.Study, config: StudyConfig, options: ReportOptions | None = None) -> str:
+def build_report(
+    study: optuna.Study, config: StudyConfig, options: ReportOptions | None = None
+) -> str:
     """Return the report of ``study`` as one HTML document."""
     options = options or ReportOptions()
     rep = collect(study, config)
@@ -88,18 +90,24 @@ def _header(rep: StudyReport, options: ReportOptions) -> str:
     nav = " ".join(f'<a href="#{a}">{h}</a>' for a, h in SECTIONS)
     desc = f"<p>{esc(rep.description)}</p>" if rep.description else ""
     where = f" from <code>{esc(options.storage_label)}</code>" if options.storage_label else ""
-    return (f'<header><h1>Study <span id="study-name">{esc(rep.name)}</span></h1>{desc}'
-            f'<p class="muted">{esc(rep.mode)} mode · {esc(rep.export["aggregate"])} over tracks of '
-            f'{esc(rep.objective_label)} · generated {now}{where} by sliceq22</p>'
-            f"<nav>{nav}</nav></header>")
+    return (
+        f'<header><h1>Study <span id="study-name">{esc(rep.name)}</span></h1>{desc}'
+        f'<p class="muted">{esc(rep.mode)} mode · {esc(rep.export["aggregate"])} over tracks of '
+        f"{esc(rep.objective_label)} · generated {now}{where} by sliceq22</p>"
+        f"<nav>{nav}</nav></header>"
+    )
 
 
 # ---------------------------------------------------------------------------- summary
 def _params_cell(entry: dict[str, Any], trial: optuna.trial.FrozenTrial) -> str:
     shown = trial_attrs(trial).get("transform_params") or {}
-    text = ", ".join(f"{k}={v:.5g}" if isinstance(v, float) else f"{k}={v}" for k, v in shown.items())
+    text = ", ".join(
+        f"{k}={v:.5g}" if isinstance(v, float) else f"{k}={v}" for k, v in shown.items()
+    )
     full = esc(", ".join(f"{k}={v!r}" for k, v in entry["params"].items()))
-    return f'<td><code>{esc(text)}</code> <span class="muted" title="{full}">(all: hover)</span></td>'
+    return (
+        f'<td><code>{esc(text)}</code> <span class="muted" title="{full}">(all: hover)</span></td>'
+    )
 
 
 def _transform_cell(entry: dict[str, Any]) -> str:
@@ -128,7 +136,9 @@ def best_rows(rep: StudyReport) -> tuple[list[str], list[list[str]]]:
                 cells.append(cell_number(None))
             else:
                 delta = best - value
-                css = "num better" if sign * delta > 0 else "num worse" if sign * delta < 0 else "num"
+                css = (
+                    "num better" if sign * delta > 0 else "num worse" if sign * delta < 0 else "num"
+                )
                 cells.append(cell_number(delta, css=css))
         return cells
 
@@ -137,17 +147,21 @@ def best_rows(rep: StudyReport) -> tuple[list[str], list[list[str]]]:
         entries.append(("shared", rep.export["shared"]))
     for column, entry in entries:
         if entry is None:
-            rows.append([f"<td>{column}</td>", cell_number(None), "–", "–", "–", *ref_cells(column, None)])
+            rows.append(
+                [f"<td>{column}</td>", cell_number(None), "–", "–", "–", *ref_cells(column, None)]
+            )
             continue
         trial = rep.trials_by_number[entry["trial"]]
-        rows.append([
-            f'<td data-target="{column}">{column}</td>',
-            cell_number(entry["score"], attrs=f' data-best="{column}"'),
-            f'<td class="num">{entry["trial"]}</td>',
-            _transform_cell(entry),
-            _params_cell(entry, trial),
-            *ref_cells(column, entry["score"]),
-        ])
+        rows.append(
+            [
+                f'<td data-target="{column}">{column}</td>',
+                cell_number(entry["score"], attrs=f' data-best="{column}"'),
+                f'<td class="num">{entry["trial"]}</td>',
+                _transform_cell(entry),
+                _params_cell(entry, trial),
+                *ref_cells(column, entry["score"]),
+            ]
+        )
     return header, rows
 
 
@@ -161,25 +175,49 @@ def _dataset(rep: StudyReport) -> str:
             row = []
             for k in keys:
                 v = t.get(k, "")
-                if k == "offset" and isinstance(v, int) and isinstance(t.get("rate"), int) and t["rate"] > 0:
-                    row.append(f'<td class="num">{v} <span class="muted">({v / t["rate"]:.2f} s)</span></td>')
+                if (
+                    k == "offset"
+                    and isinstance(v, int)
+                    and isinstance(t.get("rate"), int)
+                    and t["rate"] > 0
+                ):
+                    row.append(
+                        f'<td class="num">{v} <span class="muted">({v / t["rate"]:.2f} '
+                        "s)</span></td>"
+                    )
                 else:
-                    row.append(f'<td class="num">{esc(v)}</td>' if isinstance(v, int | float) else esc(v))
+                    row.append(
+                        f'<td class="num">{esc(v)}</td>' if isinstance(v, int | float) else esc(v)
+                    )
             rows.append(row)
         others = {k: v for k, v in fp.items() if k != "tracks"}
         extra = json_block(others) if others else ""
-        return f"<h3>Dataset ({len(tracks)} track(s))</h3>" + table([esc(k) for k in keys], rows) + extra
+        return (
+            f"<h3>Dataset ({len(tracks)} track(s))</h3>"
+            + table([esc(k) for k in keys], rows)
+            + extra
+        )
     if fp is None:
-        return '<h3>Dataset</h3><p class="note">no dataset fingerprint stored (the study has not loaded its tracks yet)</p>'
+        return (
+            '<h3>Dataset</h3><p class="note">no dataset fingerprint stored '
+            "(the study has not loaded its tracks yet)</p>"
+        )
     return "<h3>Dataset</h3>" + json_block(fp)
 
 
 def _summary(page: Page, rep: StudyReport) -> None:
     counts = rep.counts
     order = ["complete", "pruned", "infeasible", "fail", "running", "waiting"]
-    states = [s for s in order if counts.get(s)] + sorted(s for s in counts if s not in order and counts[s])
-    count_rows = [[esc("failed" if s == "fail" else s), f'<td class="num" data-state="{esc(s)}">{counts[s]}</td>']
-                  for s in states]
+    states = [s for s in order if counts.get(s)] + sorted(
+        s for s in counts if s not in order and counts[s]
+    )
+    count_rows = [
+        [
+            esc("failed" if s == "fail" else s),
+            f'<td class="num" data-state="{esc(s)}">{counts[s]}</td>',
+        ]
+        for s in states
+    ]
     facts = [
         ["finished (complete + pruned) / budget", f"{rep.finished} / {rep.budget}"],
         ["time: first start to last finish", duration(rep.times["wall_s"])],
@@ -192,12 +230,20 @@ def _summary(page: Page, rep: StudyReport) -> None:
     header, rows = best_rows(rep)
     direction = "higher is better" if rep.maximize else "lower is better"
     page.add(_h2("summary"))
-    page.add('<div style="display:flex; gap:32px; flex-wrap:wrap">'
-             + "<div><h3>Trials by state</h3>" + table(["state", "trials"], count_rows, attrs='id="trial-counts"')
-             + "</div><div><h3>Run</h3>" + table(None, facts) + "</div></div>")
-    page.add(f"<h3>Best settings</h3><p class=\"note\">{esc(rep.export['aggregate'])} over tracks of "
-             f"{esc(rep.objective_label)} in dB ({direction}); the same values <code>sliceq22 export</code> "
-             "writes. Reference columns: the reference trials' scores on the same tracks.</p>")
+    page.add(
+        '<div style="display:flex; gap:32px; flex-wrap:wrap">'
+        + "<div><h3>Trials by state</h3>"
+        + table(["state", "trials"], count_rows, attrs='id="trial-counts"')
+        + "</div><div><h3>Run</h3>"
+        + table(None, facts)
+        + "</div></div>"
+    )
+    page.add(
+        f'<h3>Best settings</h3><p class="note">{esc(rep.export["aggregate"])} over tracks of '
+        f"{esc(rep.objective_label)} in dB ({direction}); the same values <code>sliceq22 "
+        "export</code> writes. Reference columns: the reference trials' scores on the same "
+        "tracks.</p>"
+    )
     page.add(table(header, rows, attrs='id="best-settings"'))
     page.add(_dataset(rep))
 
@@ -210,8 +256,11 @@ def json_compact(value: Any) -> str:
 
 
 # ---------------------------------------------------------------------------- figures
-def _figure_section(page: Page, anchor: str, figs: list[Any], empty: str, caption: str = "") -> None:
-    """Section ``anchor``: each of ``figs`` with ``caption`` (HTML), or the note ``empty`` (HTML) if there is none."""
+def _figure_section(
+    page: Page, anchor: str, figs: list[Any], empty: str, caption: str = ""
+) -> None:
+    """Section ``anchor``: each of ``figs`` with ``caption`` (HTML), or the note ``empty`` (HTML)
+    if there is none."""
     page.add(_h2(anchor))
     if not figs:
         page.add(f'<p class="note">{empty}</p>')
@@ -225,39 +274,62 @@ def _optional(fig: Any) -> list[Any]:
 
 
 def _history(page: Page, rep: StudyReport) -> None:
-    _figure_section(page, "history", _optional(figures.history(rep)), "no complete trial yet",
-                    "Each trial's score and the best so far; dashed: reference trials."
-                    if rep.mode == "per-target" else
-                    "The study's objective (mean over targets) with the best so far, and each trial's four "
-                    "per-target scores.")
+    _figure_section(
+        page,
+        "history",
+        _optional(figures.history(rep)),
+        "no complete trial yet",
+        "Each trial's score and the best so far; dashed: reference trials."
+        if rep.mode == "per-target"
+        else (
+            "The study's objective (mean over targets) with the best so far, and each trial's "
+            "four per-target scores."
+        ),
+    )
 
 
 def _importances(page: Page, rep: StudyReport) -> None:
     page.add(_h2("importances"))
     fig, notes = figures.importances(rep)
     if fig is not None:
-        page.figure(fig, "PED-ANOVA importances (Optuna's default evaluator) of each transform entry's searched "
-                    "parameters: how differently the best 10 % of its complete sampled trials are distributed "
-                    "from all of them. A few trials make them rough.")
+        page.figure(
+            fig,
+            "PED-ANOVA importances (Optuna's default evaluator) of each transform entry's searched "
+            "parameters: how differently the best 10 % of its complete sampled trials are "
+            "distributed from all of them. A few trials make them rough.",
+        )
     for note in notes:
         page.add(f'<p class="note">{esc(note)}</p>')
 
 
 def _slices(page: Page, rep: StudyReport) -> None:
-    _figure_section(page, "slices", [fig for _, fig in figures.slices(rep)],
-                    "no searched parameter with complete trials")
+    _figure_section(
+        page,
+        "slices",
+        [fig for _, fig in figures.slices(rep)],
+        "no searched parameter with complete trials",
+    )
 
 
 def _parallel(page: Page, rep: StudyReport) -> None:
-    _figure_section(page, "parallel", [fig for _, fig in figures.parallel(rep)],
-                    "parallel coordinates need at least 2 complete trials of a transform entry",
-                    "Drag along an axis to select a range.")
+    _figure_section(
+        page,
+        "parallel",
+        [fig for _, fig in figures.parallel(rep)],
+        "parallel coordinates need at least 2 complete trials of a transform entry",
+        "Drag along an axis to select a range.",
+    )
 
 
 def _per_track(page: Page, rep: StudyReport) -> None:
-    _figure_section(page, "per-track", _optional(figures.per_track(rep)), "no complete trial yet",
-                    "Every track's score under the best setting for each target, the shared best and the "
-                    "references: the spread behind the aggregate in the summary.")
+    _figure_section(
+        page,
+        "per-track",
+        _optional(figures.per_track(rep)),
+        "no complete trial yet",
+        "Every track's score under the best setting for each target, the shared best and the "
+        "references: the spread behind the aggregate in the summary.",
+    )
 
 
 def _failures(page: Page, rep: StudyReport) -> None:
@@ -268,12 +340,23 @@ def _failures(page: Page, rep: StudyReport) -> None:
     rows = []
     for g in rep.failures:
         shown = ", ".join(str(n) for n in g.trials[:20]) + (" …" if len(g.trials) > 20 else "")
-        rows.append([esc(g.kind), f'<td class="num">{len(g.trials)}</td>', f"<code>{esc(g.pattern)}</code>",
-                     esc(g.example), esc(shown)])
-    page.add('<p class="note">Grouped by reason with numbers blanked (#). Infeasible candidates were refused before '
-             "any audio work and do not count against the budget; failed trials crashed or were abandoned "
-             "(and were retried where allowed).</p>")
-    page.add(table(["kind", "trials", "reason", "example", "trial numbers"], rows, attrs='id="failures"'))
+        rows.append(
+            [
+                esc(g.kind),
+                f'<td class="num">{len(g.trials)}</td>',
+                f"<code>{esc(g.pattern)}</code>",
+                esc(g.example),
+                esc(shown),
+            ]
+        )
+    page.add(
+        '<p class="note">Grouped by reason with numbers blanked (#). Infeasible candidates were '
+        "refused before any audio work and do not count against the budget; failed trials crashed "
+        "or were abandoned (and were retried where allowed).</p>"
+    )
+    page.add(
+        table(["kind", "trials", "reason", "example", "trial numbers"], rows, attrs='id="failures"')
+    )
 
 
 def _load_excerpt_track(rep: StudyReport) -> Any:
@@ -306,8 +389,13 @@ def _spectrograms(page: Page, rep: StudyReport, options: ReportOptions) -> None:
         return
     try:
         track = _load_excerpt_track(rep)
-    except Exception as exc:  # noqa: BLE001 - data not on this machine, a decoder missing: the rest of the report stands
-        page.add(f'<p class="note">spectrograms left out: the dataset could not be loaded here ({esc(exc)})</p>')
+    except (
+        Exception
+    ) as exc:  # data not on this machine, a decoder missing: the rest of the report stands
+        page.add(
+            '<p class="note">spectrograms left out: the dataset could not be loaded here '
+            f"({esc(exc)})</p>"
+        )
         return
     for target in TARGETS:
         entry = rep.export["targets"].get(target)
@@ -320,18 +408,29 @@ def _spectrograms(page: Page, rep: StudyReport, options: ReportOptions) -> None:
         try:
             transform = make_transform(entry["family"], params, rate=track.rate)
             views = compute_views(transform, audio, columns=options.columns, rows=options.rows)
-        except Exception as exc:  # noqa: BLE001 - a setting that analyses the study's excerpt may still refuse a shorter one
-            page.add(f'<p class="note">{target}: could not draw trial {entry["trial"]} ({esc(exc)})</p>')
+        except (
+            Exception
+        ) as exc:  # a setting that analyses the study's excerpt may still refuse a shorter one
+            page.add(
+                f'<p class="note">{target}: could not draw trial {entry["trial"]} ({esc(exc)})</p>'
+            )
             continue
         seconds = audio.shape[-1] / track.rate
         start += track.offset / track.rate  # in the recording, not the study's excerpt
-        title = (f"{target}: the {target} stem of {track.name}, {start:.2f}–{start + seconds:.2f} s, "
-                 f"under trial {entry['trial']} ({label})")
-        page.figure(views_figure(views, title, height_per_view=260),
-                    esc(" ".join(v.note for v in views)) + " Magnitude in dB below the loudest cell, channels averaged.")
+        title = (
+            f"{target}: the {target} stem of {track.name}, {start:.2f}–{start + seconds:.2f} s, "
+            f"under trial {entry['trial']} ({label})"
+        )
+        page.figure(
+            views_figure(views, title, height_per_view=260),
+            esc(" ".join(v.note for v in views))
+            + " Magnitude in dB below the loudest cell, channels averaged.",
+        )
 
 
 def _study_file(page: Page, rep: StudyReport) -> None:
     page.add(_h2("study-file"))
-    page.add(f"<details open><summary>study file</summary><pre>{esc(rep.study_file)}</pre></details>")
+    page.add(
+        f"<details open><summary>study file</summary><pre>{esc(rep.study_file)}</pre></details>"
+    )
     page.add(f"<details><summary>package versions</summary>{json_block(rep.versions)}</details>")

@@ -8,7 +8,6 @@ builders never touch Optuna objects. The best settings come from
 
 from __future__ import annotations
 
-import math
 import re
 from collections import defaultdict
 from dataclasses import dataclass, field
@@ -137,7 +136,10 @@ class StudyReport:
 
     def reference_trials(self) -> dict[str, FrozenTrial]:
         """The reference trials of the export document, by label."""
-        return {label: self.trials_by_number[ref["trial"]] for label, ref in self.export["reference"].items()}
+        return {
+            label: self.trials_by_number[ref["trial"]]
+            for label, ref in self.export["reference"].items()
+        }
 
 
 _NUMBER = re.compile(r"[-+]?\d+(?:\.\d+)?(?:[eE][-+]?\d+)?")
@@ -158,7 +160,10 @@ def group_failures(trials: list[FrozenTrial]) -> list[FailureGroup]:
         elif t.state != TrialState.FAIL:
             continue
         else:
-            kind, reason = "failed", str(trial_attrs(t).get("failure", "unknown (no reason recorded)"))
+            kind, reason = (
+                "failed",
+                str(trial_attrs(t).get("failure", "unknown (no reason recorded)")),
+            )
         groups[(kind, _NUMBER.sub("#", reason))].append((t.number, reason))
     out = [
         FailureGroup(kind, pattern, members[0][1], tuple(n for n, _ in members))
@@ -200,8 +205,14 @@ def collect(study: optuna.Study, config: StudyConfig) -> StudyReport:
     """Read everything a report shows from ``study`` (loaded with :func:`load_existing`)."""
     trials = study.get_trials(deepcopy=False)
     info = overview(study, budget_of(study, config))
-    complete = [t for t in trials if t.state == TrialState.COMPLETE and isinstance(trial_attrs(t).get("scores"), dict)]
-    pruned = [t for t in trials if t.state == TrialState.PRUNED and "infeasible" not in trial_attrs(t)]
+    complete = [
+        t
+        for t in trials
+        if t.state == TrialState.COMPLETE and isinstance(trial_attrs(t).get("scores"), dict)
+    ]
+    pruned = [
+        t for t in trials if t.state == TrialState.PRUNED and "infeasible" not in trial_attrs(t)
+    ]
     metric = config.objective.get("metric")
     label = f"{config.objective['name']} {metric}" if metric else str(config.objective["name"])
     entries = [e.label for e in config.transforms]

@@ -16,8 +16,8 @@ from typing import Any
 
 #: Page style: readable tables, figures full width, nothing fetched from the network.
 STYLE = """
-body { font-family: system-ui, -apple-system, "Segoe UI", Roboto, sans-serif; margin: 0 auto; max-width: 1240px;
-       padding: 0 24px 48px; color: #222; line-height: 1.45; }
+body { font-family: system-ui, -apple-system, "Segoe UI", Roboto, sans-serif; margin: 0 auto;
+       max-width: 1240px; padding: 0 24px 48px; color: #222; line-height: 1.45; }
 header { border-bottom: 2px solid #333; margin-bottom: 12px; padding: 16px 0 8px; }
 h1 { font-size: 1.6em; margin: 0 0 4px; } h2 { margin-top: 34px; border-bottom: 1px solid #ccc; }
 h3 { margin-bottom: 4px; }
@@ -57,14 +57,19 @@ def duration(seconds: float) -> str:
 def table(header: Sequence[str] | None, rows: Iterable[Sequence[str]], *, attrs: str = "") -> str:
     """An HTML table (``header=None``: no header row); header and cells are *already* HTML."""
     head = "".join(f"<th>{h}</th>" for h in header or ())
-    body = "\n".join("<tr>" + "".join(cell if cell.startswith("<td") else f"<td>{cell}</td>" for cell in row)
-                     + "</tr>" for row in rows)
+    body = "\n".join(
+        "<tr>"
+        + "".join(cell if cell.startswith("<td") else f"<td>{cell}</td>" for cell in row)
+        + "</tr>"
+        for row in rows
+    )
     thead = f"<thead><tr>{head}</tr></thead>\n" if header else ""
     return f"<table {attrs}>\n{thead}<tbody>\n{body}\n</tbody></table>"
 
 
 def cell_number(value: float | None, *, css: str = "num", attrs: str = "") -> str:
-    """A right-aligned number cell keeping the full value in ``data-value`` (for readers and tests)."""
+    """A right-aligned number cell keeping the full value in ``data-value`` (for readers and
+    tests)."""
     full = "" if value is None else repr(float(value))
     return f'<td class="{css}" data-value="{esc(full)}"{attrs}>{number(value)}</td>'
 
@@ -88,10 +93,15 @@ class Page:
         self.parts.append(markup)
 
     def figure(self, fig: Any, caption: str = "") -> None:
-        """Append a plotly figure as a div (no plotly.js: the head holds it) with an optional caption (HTML)."""
+        """Append a plotly figure as a div (no plotly.js: the head holds it) with an optional
+        caption (HTML)."""
         self.n_figures += 1
-        div = fig.to_html(include_plotlyjs=False, full_html=False, div_id=f"figure-{self.n_figures}",
-                          config={"displaylogo": False, "responsive": True})
+        div = fig.to_html(
+            include_plotlyjs=False,
+            full_html=False,
+            div_id=f"figure-{self.n_figures}",
+            config={"displaylogo": False, "responsive": True},
+        )
         cap = f'<p class="note">{caption}</p>' if caption else ""
         self.parts.append(f'<div class="figure">{div}{cap}</div>')
 
@@ -99,19 +109,21 @@ class Page:
         """The complete document."""
         from plotly.offline import get_plotlyjs
 
-        return "\n".join([
-            "<!DOCTYPE html>",
-            '<html lang="en"><head><meta charset="utf-8">',
-            '<meta name="viewport" content="width=device-width, initial-scale=1">',
-            f"<title>{esc(self.title)}</title>",
-            f"<style>{STYLE}</style>",
-            # MathJax off: plotly would otherwise try to typeset '$' in labels from a CDN.
-            "<script>window.PlotlyConfig = {MathJaxConfig: 'local'};</script>",
-            f'<script type="text/javascript">{get_plotlyjs()}</script>',
-            "</head><body>",
-            *self.parts,
-            "</body></html>",
-        ])
+        return "\n".join(
+            [
+                "<!DOCTYPE html>",
+                '<html lang="en"><head><meta charset="utf-8">',
+                '<meta name="viewport" content="width=device-width, initial-scale=1">',
+                f"<title>{esc(self.title)}</title>",
+                f"<style>{STYLE}</style>",
+                # MathJax off: plotly would otherwise try to typeset '$' in labels from a CDN.
+                "<script>window.PlotlyConfig = {MathJaxConfig: 'local'};</script>",
+                f'<script type="text/javascript">{get_plotlyjs()}</script>',
+                "</head><body>",
+                *self.parts,
+                "</body></html>",
+            ]
+        )
 
 
 def json_block(value: Any) -> str:

@@ -1,4 +1,5 @@
-"""Spectrogram views of one transform of one signal: ragged, rasterized matrix, overlap-added slices.
+"""Spectrogram views of one transform of one signal: ragged, rasterized matrix, overlap-added
+slices.
 
 A transform's coefficients are a list of blocks ``(..., *block_shape)``
 (:mod:`sliceq22.transforms.base`): ``(bands, frames)`` for a full-signal
@@ -27,7 +28,8 @@ Bands are compared by their *comparable cell energy*: ``weights · |c|²`` from
 the family's ``cell_grid`` where it describes its cells (which also gives the
 time step and origin of every block and marks the DC and Nyquist bands, left
 out), else ``M_k · |c|²`` (cell energy of a nonstationary Gabor frame scales
-as ``1 / M_k``, ``M_k`` = the band's cells per slice). Images are reduced to a display grid (nearest cell where cells are wider than
+as ``1 / M_k``, ``M_k`` = the band's cells per slice). Images are reduced to a display grid
+(nearest cell where cells are wider than
 a pixel, maximum where they are narrower) and stored as int8 dB, which keeps a
 report small.
 """
@@ -59,9 +61,11 @@ class SpectrogramView:
     image : np.ndarray
         int8 ``(rows, columns)``, dB in ``[FLOOR_DB, 0]``; row 0 is the lowest frequency.
     x : np.ndarray
-        ``(columns,)`` column centres: seconds (``ragged``, ``overlap-add``) or frame index (``matrix``).
+        ``(columns,)`` column centres: seconds (``ragged``, ``overlap-add``) or frame index
+        (``matrix``).
     y : np.ndarray
-        ``(rows,)`` row centres: Hz (``ragged``, ``overlap-add`` when frequencies are known) or band index.
+        ``(rows,)`` row centres: Hz (``ragged``, ``overlap-add`` when frequencies are known) or
+        band index.
     x_title, y_title : str
         Axis titles.
     log_y : bool
@@ -130,7 +134,7 @@ def band_frequencies(transform: Transform, blocks: list[tuple[int, ...]]) -> np.
     if getter is not None:
         try:
             found = getter()
-        except Exception:  # noqa: BLE001 - a helper that needs arguments we do not know: fall back below
+        except Exception:  # a helper that needs arguments we do not know: fall back below
             found = None
         if found is not None:
             parts = found if isinstance(found, list | tuple) else [found]
@@ -148,17 +152,22 @@ def _band_count(shape: tuple[int, ...]) -> int:
         return 1
     if len(shape) in (2, 3):
         return int(shape[-2])
-    raise ParameterError(f"cannot draw a coefficient block of shape {shape}: expected (bands, frames) "
-                         "or (slices, bands, frames)")
+    raise ParameterError(
+        f"cannot draw a coefficient block of shape {shape}: expected (bands, frames) "
+        "or (slices, bands, frames)"
+    )
 
 
 def _one_channel(block: np.ndarray, channel: int | None) -> np.ndarray:
-    """``(channels, *shape)`` -> ``(k, *shape)``: the chosen channel, or all of them (k = channels)."""
+    """``(channels, *shape)`` -> ``(k, *shape)``: the chosen channel, or all of them (k =
+    channels)."""
     if channel is None:
         return block
     if not 0 <= channel < block.shape[0]:
-        raise ParameterError(f"channel {channel} does not exist: the audio has {block.shape[0]} channel(s)")
-    return block[channel:channel + 1]
+        raise ParameterError(
+            f"channel {channel} does not exist: the audio has {block.shape[0]} channel(s)"
+        )
+    return block[channel : channel + 1]
 
 
 def _as_sliced(values: np.ndarray) -> np.ndarray:
@@ -170,7 +179,9 @@ def _as_sliced(values: np.ndarray) -> np.ndarray:
     return values
 
 
-def _prepare(transform: Transform, coefs: list[np.ndarray], length: int, channel: int | None) -> list[_Block]:
+def _prepare(
+    transform: Transform, coefs: list[np.ndarray], length: int, channel: int | None
+) -> list[_Block]:
     shapes = [tuple(c.shape[1:]) for c in coefs]
     grids = _cell_grids(transform, length, len(coefs))
     freqs = None if grids else band_frequencies(transform, shapes)
@@ -191,12 +202,19 @@ def _prepare(transform: Transform, coefs: list[np.ndarray], length: int, channel
             complex_ola = getattr(grid, "slice_overlap", "complex") == "complex"
             periodic = bool(getattr(grid, "periodic", False))
         else:
-            f = freqs[start:start + n_bands] if freqs is not None else np.arange(start, start + n_bands, dtype=float)
+            f = (
+                freqs[start : start + n_bands]
+                if freqs is not None
+                else np.arange(start, start + n_bands, dtype=float)
+            )
             # Cell energy of a nonstationary Gabor frame scales as 1/M_k: compare bands by M_k·|c|².
             weights = np.full((n_bands, 1), float(cells))
             keep = np.ones(n_bands, dtype=bool)
             if sliced and slice_len:
-                step, origin = slice_len / (cells * transform.rate), -slice_len / (2 * transform.rate)
+                step, origin = (
+                    slice_len / (cells * transform.rate),
+                    -slice_len / (2 * transform.rate),
+                )
             else:
                 step, origin = duration / cells, 0.0
             complex_ola = True
@@ -221,8 +239,15 @@ def _db(values: list[np.ndarray]) -> list[np.ndarray]:
     return [np.clip(10.0 * np.log10(np.maximum(v, 1e-30) / ref), FLOOR_DB, 0.0) for v in values]
 
 
-def _on_grid(cells: np.ndarray, origin: float, step: float, start: float, end: float, columns: int,
-             periodic: bool = False) -> np.ndarray:
+def _on_grid(
+    cells: np.ndarray,
+    origin: float,
+    step: float,
+    start: float,
+    end: float,
+    columns: int,
+    periodic: bool = False,
+) -> np.ndarray:
     """Sample ``(rows, n)`` cells onto ``columns`` equal pixels spanning ``[start, end)`` seconds.
 
     Cells wider than a pixel: each pixel shows the cell under its centre, so a
@@ -253,7 +278,8 @@ def _on_grid(cells: np.ndarray, origin: float, step: float, start: float, end: f
 
 
 def _log_rows(freqs: np.ndarray, rows_db: np.ndarray, n_rows: int) -> tuple[np.ndarray, np.ndarray]:
-    """Put bands on ``n_rows`` log-spaced frequency rows: max of the bands in a row, else the nearest band."""
+    """Put bands on ``n_rows`` log-spaced frequency rows: max of the bands in a row, else the
+    nearest band."""
     order = np.argsort(freqs)
     freqs, rows_db = freqs[order], rows_db[order]
     lo, hi = float(freqs[0]), float(freqs[-1])
@@ -266,14 +292,17 @@ def _log_rows(freqs: np.ndarray, rows_db: np.ndarray, n_rows: int) -> tuple[np.n
     out = np.full((n_rows, rows_db.shape[1]), -np.inf)
     np.maximum.at(out, which, rows_db)
     empty = ~np.isfinite(out[:, 0])
-    if empty.any():  # a row between two sparse bands shows the band nearest to it (in log frequency)
+    if (
+        empty.any()
+    ):  # a row between two sparse bands shows the band nearest to it (in log frequency)
         nearest = np.abs(np.log(centres[empty])[:, None] - np.log(freqs)[None, :]).argmin(axis=1)
         out[empty] = rows_db[nearest]
     return centres, out
 
 
 def _pool_rows(values: np.ndarray, n_rows: int) -> tuple[np.ndarray, np.ndarray]:
-    """Max-pool ``(bands, cols)`` to at most ``n_rows`` rows; returns (first band of each row, pooled)."""
+    """Max-pool ``(bands, cols)`` to at most ``n_rows`` rows; returns (first band of each row,
+    pooled)."""
     bands = values.shape[0]
     if bands <= n_rows:
         return np.arange(bands), values
@@ -317,12 +346,16 @@ def compute_views(
     if audio.ndim == 1:
         audio = audio[None]
     if audio.ndim != 2 or audio.shape[-1] == 0:
-        raise ParameterError(f"audio must be (channels, samples) with samples > 0, got shape {audio.shape}")
+        raise ParameterError(
+            f"audio must be (channels, samples) with samples > 0, got shape {audio.shape}"
+        )
     length = audio.shape[-1]
     duration = length / transform.rate
     blocks = _prepare(transform, transform.forward(audio), length, channel)
-    known = _cell_grids(transform, length, len(blocks)) is not None or \
-        band_frequencies(transform, [b.energy.shape[1:] for b in blocks]) is not None
+    known = (
+        _cell_grids(transform, length, len(blocks)) is not None
+        or band_frequencies(transform, [b.energy.shape[1:] for b in blocks]) is not None
+    )
     # The ragged and matrix views come from the family's own layouts where it has both.
     ragged = _blocks_of(_variant(transform, "none"), audio, channel) or blocks
     matrix = _blocks_of(_variant(transform, "full"), audio, channel)
@@ -336,23 +369,55 @@ def compute_views(
     return views
 
 
-def _rows_view(kind: str, per_band: list[tuple[np.ndarray, np.ndarray]], known: bool, rows: int,
-               x: np.ndarray, x_title: str, note: str, x_range: tuple[float, float] | None) -> SpectrogramView:
+def _rows_view(
+    kind: str,
+    per_band: list[tuple[np.ndarray, np.ndarray]],
+    known: bool,
+    rows: int,
+    x: np.ndarray,
+    x_title: str,
+    note: str,
+    x_range: tuple[float, float] | None,
+) -> SpectrogramView:
     freqs = np.concatenate([f for f, _ in per_band])
     values = np.concatenate([v for _, v in per_band], axis=0)
     positive = freqs > 0
     if known and positive.sum() >= 2:
         centres, image = _log_rows(freqs[positive], values[positive], rows)
-        return SpectrogramView(kind, np.round(image).astype(np.int8), x, centres, x_title, "frequency (Hz)",
-                               log_y=True, note=note, x_range=x_range)
+        return SpectrogramView(
+            kind,
+            np.round(image).astype(np.int8),
+            x,
+            centres,
+            x_title,
+            "frequency (Hz)",
+            log_y=True,
+            note=note,
+            x_range=x_range,
+        )
     order = np.argsort(freqs)
     first, image = _pool_rows(values[order], rows)
-    return SpectrogramView(kind, np.round(image).astype(np.int8), x, first.astype(float), x_title,
-                           "band", note=note, x_range=x_range)
+    return SpectrogramView(
+        kind,
+        np.round(image).astype(np.int8),
+        x,
+        first.astype(float),
+        x_title,
+        "band",
+        note=note,
+        x_range=x_range,
+    )
 
 
-def _ragged(blocks: list[_Block], known: bool, duration: float, transform: Transform, columns: int, rows: int,
-            sliced: bool) -> SpectrogramView:
+def _ragged(
+    blocks: list[_Block],
+    known: bool,
+    duration: float,
+    transform: Transform,
+    columns: int,
+    rows: int,
+    sliced: bool,
+) -> SpectrogramView:
     dbs = _db([b.energy[:, b.keep] for b in blocks])
     n_slices = max(b.energy.shape[0] for b in blocks)
     slice_len = transform.slice_length
@@ -364,13 +429,17 @@ def _ragged(blocks: list[_Block], known: bool, duration: float, transform: Trans
             step = slice_len / (db.shape[-1] * transform.rate)
             per_band.append((b.freqs[b.keep], _on_grid(cells, 0.0, step, 0.0, span, columns)))
         x_title = f"slice time (s): {n_slices} slices of {slice_len} samples end to end"
-        note = ("Ragged view: each band's cells at their true duration and centre frequency, slices laid end "
-                "to end (neighbouring slices overlap by half in the signal).")
+        note = (
+            "Ragged view: each band's cells at their true duration and centre frequency, slices "
+            "laid end to end (neighbouring slices overlap by half in the signal)."
+        )
         start = 0.0
     else:
         span, start = duration, 0.0
-        per_band = [(b.freqs[b.keep], _on_grid(db[0], b.origin, b.step, 0.0, span, columns, b.periodic))
-                    for b, db in zip(blocks, dbs)]
+        per_band = [
+            (b.freqs[b.keep], _on_grid(db[0], b.origin, b.step, 0.0, span, columns, b.periodic))
+            for b, db in zip(blocks, dbs)
+        ]
         x_title = "time (s)"
         note = "Ragged view: each band's cells at their true duration and centre frequency."
     x = start + (np.arange(columns) + 0.5) * span / columns
@@ -386,7 +455,11 @@ def _variant(transform: Transform, rasterize: str) -> Transform | None:
     """
     declared = {p.name: p for p in type(transform).PARAMS}
     param = declared.get("rasterize")
-    if param is None or rasterize not in (param.choices or ()) or transform.params.get("rasterize") == rasterize:
+    if (
+        param is None
+        or rasterize not in (param.choices or ())
+        or transform.params.get("rasterize") == rasterize
+    ):
         return None
     try:
         return type(transform)({**transform.params, "rasterize": rasterize}, rate=transform.rate)
@@ -394,17 +467,27 @@ def _variant(transform: Transform, rasterize: str) -> Transform | None:
         return None
 
 
-def _blocks_of(transform: Transform | None, audio: np.ndarray, channel: int | None) -> list[_Block] | None:
+def _blocks_of(
+    transform: Transform | None, audio: np.ndarray, channel: int | None
+) -> list[_Block] | None:
     if transform is None:
         return None
     try:
         return _prepare(transform, transform.forward(audio), audio.shape[-1], channel)
-    except Sliceq22Error:  # e.g. the other layout is larger than a memory bound: fall back to one layout
+    except (
+        Sliceq22Error
+    ):  # e.g. the other layout is larger than a memory bound: fall back to one layout
         return None
 
 
-def _matrix(blocks: list[_Block], native: list[_Block] | None, known: bool, rows: int, columns: int,
-            sliced: bool) -> SpectrogramView:
+def _matrix(
+    blocks: list[_Block],
+    native: list[_Block] | None,
+    known: bool,
+    rows: int,
+    columns: int,
+    sliced: bool,
+) -> SpectrogramView:
     source = native if native is not None else blocks
     frames = max(b.energy.shape[-1] for b in source if b.keep.any())
     n_slices = max(b.energy.shape[0] for b in source)
@@ -417,7 +500,9 @@ def _matrix(blocks: list[_Block], native: list[_Block] | None, known: bool, rows
         if m != frames:  # linear interpolation of each band onto the finest band's frames
             src = (np.arange(m) + 0.5) / m
             dst = (np.arange(frames) + 0.5) / frames
-            e = np.stack([np.interp(dst, src, row) for row in e.reshape(-1, m)]).reshape(*e.shape[:-1], frames)
+            e = np.stack([np.interp(dst, src, row) for row in e.reshape(-1, m)]).reshape(
+                *e.shape[:-1], frames
+            )
         if e.shape[0] < n_slices:
             e = np.concatenate([e, np.zeros((n_slices - e.shape[0], *e.shape[1:]))], axis=0)
         parts.append((b.freqs[b.keep], e))
@@ -435,27 +520,47 @@ def _matrix(blocks: list[_Block], native: list[_Block] | None, known: bool, rows
     if known:
         picks = np.unique(np.linspace(0, len(first) - 1, min(8, len(first))).astype(int))
         ticks = ([float(first[i]) for i in picks], [_hz(float(sorted_f[first[i]])) for i in picks])
-    how = ("the family's own rasterized form (rasterize=full)" if native is not None else
-           "one frame rate for all bands" if all(b.energy.shape[-1] == frames for b in source) else
-           "every band interpolated to the finest band's frames")
-    note = (f"Rasterized matrix: {len(sorted_f)} bands × {frames} frames"
-            + (f" per slice × {n_slices} slices" if sliced and n_slices > 1 else "")
-            + f", {how}; rows of equal height.")
-    return SpectrogramView("matrix", np.round(pooled).astype(np.int8), x, first.astype(float),
-                           "frame" + (" (slices end to end)" if sliced and n_slices > 1 else ""),
-                           "band" + (" (labelled by centre frequency)" if known else ""),
-                           y_ticks=ticks, note=note)
+    how = (
+        "the family's own rasterized form (rasterize=full)"
+        if native is not None
+        else "one frame rate for all bands"
+        if all(b.energy.shape[-1] == frames for b in source)
+        else "every band interpolated to the finest band's frames"
+    )
+    note = (
+        f"Rasterized matrix: {len(sorted_f)} bands × {frames} frames"
+        + (f" per slice × {n_slices} slices" if sliced and n_slices > 1 else "")
+        + f", {how}; rows of equal height."
+    )
+    return SpectrogramView(
+        "matrix",
+        np.round(pooled).astype(np.int8),
+        x,
+        first.astype(float),
+        "frame" + (" (slices end to end)" if sliced and n_slices > 1 else ""),
+        "band" + (" (labelled by centre frequency)" if known else ""),
+        y_ticks=ticks,
+        note=note,
+    )
 
 
-def _overlap_added(blocks: list[_Block], known: bool, duration: float, columns: int, rows: int) -> SpectrogramView:
+def _overlap_added(
+    blocks: list[_Block], known: bool, duration: float, columns: int, rows: int
+) -> SpectrogramView:
     sliced = [b for b in blocks if b.ola is not None]
-    dbs = _db([b.ola[b.keep] for b in sliced])
+    olas = [b.ola for b in blocks if b.ola is not None]
+    dbs = _db([ola[b.keep] for b, ola in zip(sliced, olas)])
     start = min(b.origin for b in sliced)
-    end = max(b.origin + b.ola.shape[-1] * b.step for b in sliced)
-    per_band = [(b.freqs[b.keep], _on_grid(db, b.origin, b.step, start, end, columns)) for b, db in zip(sliced, dbs)]
+    end = max(b.origin + ola.shape[-1] * b.step for b, ola in zip(sliced, olas))
+    per_band = [
+        (b.freqs[b.keep], _on_grid(db, b.origin, b.step, start, end, columns))
+        for b, db in zip(sliced, dbs)
+    ]
     x = start + (np.arange(columns) + 0.5) * (end - start) / columns
-    note = ("Overlap-added slices: neighbouring half-overlapping slices summed into one time axis "
-            "(the signal's), each band's cells at their true duration.")
+    note = (
+        "Overlap-added slices: neighbouring half-overlapping slices summed into one time axis "
+        "(the signal's), each band's cells at their true duration."
+    )
     return _rows_view("overlap-add", per_band, known, rows, x, "time (s)", note, (0.0, duration))
 
 
@@ -468,21 +573,41 @@ def views_figure(views: list[SpectrogramView], title: str, *, height_per_view: i
     import plotly.graph_objects as go
     from plotly.subplots import make_subplots
 
-    names = {"ragged": "ragged (per-band time resolution to scale)", "matrix": "rasterized matrix",
-             "overlap-add": "overlap-added slices"}
+    names = {
+        "ragged": "ragged (per-band time resolution to scale)",
+        "matrix": "rasterized matrix",
+        "overlap-add": "overlap-added slices",
+    }
     plot_area = height_per_view * len(views) - 10
-    # ~90 px between panels whatever their number: room for an axis title and the next panel's title.
+    # ~90 px between panels whatever their number: room for an axis title and the next panel's
+    # title.
     spacing = min(0.3, 90 / plot_area) if len(views) > 1 else 0.0
-    fig = make_subplots(rows=len(views), cols=1, vertical_spacing=spacing,
-                        subplot_titles=[names.get(v.kind, v.kind) for v in views])
+    fig = make_subplots(
+        rows=len(views),
+        cols=1,
+        vertical_spacing=spacing,
+        subplot_titles=[names.get(v.kind, v.kind) for v in views],
+    )
     for i, v in enumerate(views, start=1):
         y_hover = "%{y:.1f} Hz" if v.y_title.startswith("frequency") else "band %{y}"
         x_hover = "%{x:.3f} s" if "time" in v.x_title else "frame %{x:.0f}"
-        fig.add_trace(go.Heatmap(z=v.image, x=v.x, y=v.y, coloraxis="coloraxis",
-                                 hovertemplate=f"{x_hover}<br>{y_hover}<br>%{{z}} dB<extra>{v.kind}</extra>"),
-                      row=i, col=1)
-        fig.update_xaxes(title_text=html.escape(v.x_title), row=i, col=1,
-                         **({"range": list(v.x_range)} if v.x_range else {}))
+        fig.add_trace(
+            go.Heatmap(
+                z=v.image,
+                x=v.x,
+                y=v.y,
+                coloraxis="coloraxis",
+                hovertemplate=f"{x_hover}<br>{y_hover}<br>%{{z}} dB<extra>{v.kind}</extra>",
+            ),
+            row=i,
+            col=1,
+        )
+        fig.update_xaxes(
+            title_text=html.escape(v.x_title),
+            row=i,
+            col=1,
+            **({"range": list(v.x_range)} if v.x_range else {}),
+        )
         yaxis: dict[str, Any] = {"title_text": v.y_title}
         if v.log_y:
             yaxis["type"] = "log"
@@ -494,13 +619,19 @@ def views_figure(views: list[SpectrogramView], title: str, *, height_per_view: i
         template="plotly_white",
         height=120 + height_per_view * len(views),
         margin={"l": 70, "r": 20, "t": 80, "b": 50},
-        coloraxis={"colorscale": "Magma", "cmin": FLOOR_DB, "cmax": 0.0,
-                   "colorbar": {"title": {"text": "dB"}, "len": 0.8}},
+        coloraxis={
+            "colorscale": "Magma",
+            "cmin": FLOOR_DB,
+            "cmax": 0.0,
+            "colorbar": {"title": {"text": "dB"}, "len": 0.8},
+        },
     )
     return fig
 
 
-def excerpt(audio: np.ndarray, rate: int, start: float | None, duration: float | None) -> tuple[np.ndarray, float]:
+def excerpt(
+    audio: np.ndarray, rate: int, start: float | None, duration: float | None
+) -> tuple[np.ndarray, float]:
     """Cut ``[start, start + duration)`` seconds from ``(channels, samples)``; default: the middle.
 
     Returns the excerpt and its start time in seconds.
@@ -517,9 +648,11 @@ def excerpt(audio: np.ndarray, rate: int, start: float | None, duration: float |
             raise ParameterError(f"start {start!r} s must not be negative")
         first = round(start * rate)
         if first >= total:
-            raise ParameterError(f"start {start} s is past the end of the audio ({total / rate:.2f} s)")
+            raise ParameterError(
+                f"start {start} s is past the end of the audio ({total / rate:.2f} s)"
+            )
         want = min(want, total - first)
-    return audio[..., first:first + want], first / rate
+    return audio[..., first : first + want], first / rate
 
 
 def describe_views(views: list[SpectrogramView]) -> str:
@@ -527,6 +660,12 @@ def describe_views(views: list[SpectrogramView]) -> str:
     return " ".join(v.note for v in views)
 
 
-__all__ = ["FLOOR_DB", "SpectrogramView", "band_frequencies", "compute_views", "describe_views", "excerpt",
-           "views_figure"]
-
+__all__ = [
+    "FLOOR_DB",
+    "SpectrogramView",
+    "band_frequencies",
+    "compute_views",
+    "describe_views",
+    "excerpt",
+    "views_figure",
+]

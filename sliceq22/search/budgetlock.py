@@ -60,21 +60,29 @@ class BudgetLock:
         self._local = threading.Lock()
         self.dialect = engine.dialect.name if engine is not None else "local"
         database = engine.url.database if engine is not None else None
-        self.sqlite_path = Path(database) if self.dialect == "sqlite" and database and database != ":memory:" else None
+        self.sqlite_path = (
+            Path(database)
+            if self.dialect == "sqlite" and database and database != ":memory:"
+            else None
+        )
 
     @contextlib.contextmanager
     def held(self) -> Iterator[None]:
         """Hold the lock for the duration of the ``with`` block."""
         with self._local:
             if self.dialect == "postgresql":
-                conn = self.patiently(self._connect_and_lock, "SELECT pg_advisory_xact_lock(:k)", {"k": self.key})
+                conn = self.patiently(
+                    self._connect_and_lock, "SELECT pg_advisory_xact_lock(:k)", {"k": self.key}
+                )
                 try:
                     yield
                 finally:
                     _release(conn, None)  # ending the transaction releases the lock
             elif self.dialect in ("mysql", "mariadb"):
                 name = f"sliceq22:{self.key}"
-                conn = self.patiently(self._connect_and_lock, "SELECT GET_LOCK(:n, -1)", {"n": name})
+                conn = self.patiently(
+                    self._connect_and_lock, "SELECT GET_LOCK(:n, -1)", {"n": name}
+                )
                 try:
                     yield
                 finally:
@@ -89,7 +97,9 @@ class BudgetLock:
             else:
                 yield
 
-    def _connect_and_lock(self, statement: str, params: dict[str, Any]) -> sqlalchemy.engine.Connection:
+    def _connect_and_lock(
+        self, statement: str, params: dict[str, Any]
+    ) -> sqlalchemy.engine.Connection:
         conn = self.engine.connect()  # type: ignore[union-attr]
         try:
             conn.begin()
@@ -100,8 +110,11 @@ class BudgetLock:
         return conn
 
 
-def _release(conn: sqlalchemy.engine.Connection, statement: tuple[str, dict[str, Any]] | None) -> None:
-    """End the lock's transaction (and run ``statement`` first); a lost connection has released it already."""
+def _release(
+    conn: sqlalchemy.engine.Connection, statement: tuple[str, dict[str, Any]] | None
+) -> None:
+    """End the lock's transaction (and run ``statement`` first); a lost connection has released it
+    already."""
     try:
         if statement is not None:
             conn.execute(sqlalchemy.text(statement[0]), statement[1])

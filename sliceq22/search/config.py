@@ -115,7 +115,9 @@ class StudyConfig:
     @property
     def raw_dataset(self) -> dict[str, Any]:
         """The dataset specification as plain data."""
-        return {k: (list(v) if isinstance(v, tuple) else v) for k, v in self.dataset.__dict__.items()}
+        return {
+            k: (list(v) if isinstance(v, tuple) else v) for k, v in self.dataset.__dict__.items()
+        }
 
 
 def _table(doc: Mapping[str, Any], key: str) -> dict[str, Any]:
@@ -253,13 +255,15 @@ def parse_study(doc: Mapping[str, Any], source_text: str = "", *, where: str = "
     if pruner["name"] != "none" and mode == "per-target":
         raise StudyFileError(
             "pruner.name: per-target studies have four objectives and Optuna cannot prune "
-            "multi-objective trials; use mode = \"shared\" or pruner = \"none\""
+            'multi-objective trials; use mode = "shared" or pruner = "none"'
         )
 
     c = _table(doc, "constraints")
     max_slice = c.get("max_slice_length")
     constraints = Constraints(
-        max_slice_length=None if max_slice is None else _int(max_slice, "constraints.max_slice_length", low=1),
+        max_slice_length=None
+        if max_slice is None
+        else _int(max_slice, "constraints.max_slice_length", low=1),
         max_coefficients_per_second=_positive(
             c.get("max_coefficients_per_second"), "constraints.max_coefficients_per_second"
         ),

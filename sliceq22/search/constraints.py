@@ -91,7 +91,10 @@ def check_candidate(
     except (ParameterError, InfeasibleError) as exc:
         return str(exc)
     per_second = n / (length / rate)
-    if constraints.max_coefficients_per_second is not None and per_second > constraints.max_coefficients_per_second:
+    if (
+        constraints.max_coefficients_per_second is not None
+        and per_second > constraints.max_coefficients_per_second
+    ):
         return (
             f"{per_second:,.0f} coefficients per second exceed "
             "constraints.max_coefficients_per_second "
@@ -101,8 +104,10 @@ def check_candidate(
         transform, length=longest or length, channels=channels, track_bytes=track_bytes
     )
     if constraints.max_memory_mb is not None and memory > constraints.max_memory_mb:
-        return (f"estimated {memory:,.0f} MiB per evaluation exceeds constraints.max_memory_mb "
-                f"{_limit(constraints.max_memory_mb)}")
+        return (
+            f"estimated {memory:,.0f} MiB per evaluation exceeds constraints.max_memory_mb "
+            f"{_limit(constraints.max_memory_mb)}"
+        )
     return None
 
 

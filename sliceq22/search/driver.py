@@ -16,9 +16,9 @@ import os
 import socket
 import sys
 import time
-from dataclasses import dataclass, field
 from collections.abc import Callable
-from typing import Any
+from dataclasses import dataclass, field
+from typing import Any, cast
 
 import optuna
 from optuna.trial import TrialState
@@ -30,12 +30,12 @@ from sliceq22.search import raystart, references, trialattrs
 from sliceq22.search import study as studies
 from sliceq22.search.budgetlock import BudgetLock
 from sliceq22.search.config import StudyConfig
-from sliceq22.search.resilient import DEFAULT_PATIENCE_S, PatientStorage
-from sliceq22.search.storage import mask_url
 from sliceq22.search.constraints import check_candidate
 from sliceq22.search.memo import CandidateIndex, candidate_key, space_points
+from sliceq22.search.resilient import DEFAULT_PATIENCE_S, PatientStorage
 from sliceq22.search.scoring import per_target_values, shared_value
 from sliceq22.search.space import TransformEntry, sample_candidate
+from sliceq22.search.storage import mask_url
 from sliceq22.search.trialattrs import CANDIDATE, RESULT, WORKER, trial_attrs
 from sliceq22.search.worker import WORKER_ENV, remote_evaluate
 
@@ -142,8 +142,14 @@ class StudyDriver:
         self._told_outage = 0  # the outage last reported (PatientStorage.outages counts them)
         if isinstance(storage, optuna.storages.RDBStorage):
             label = mask_url(storage.engine.url.render_as_string(hide_password=False))
-            storage = PatientStorage(optuna.storages.get_storage(storage), label=label, patience_s=patience_s,
-                                     on_wait=self._on_storage_wait)
+            # PatientStorage defines BaseStorage's abstract methods in a loop at import time,
+            # which a static checker cannot see.
+            storage = PatientStorage(  # type: ignore[abstract]
+                optuna.storages.get_storage(storage),
+                label=label,
+                patience_s=patience_s,
+                on_wait=self._on_storage_wait,
+            )
         self.storage = storage
         self.workers = workers
         self.tracks_via = tracks_via
@@ -164,17 +170,22 @@ class StudyDriver:
         #: Trials failed in a row in this run, and the last reason.
         self.fail_streak = 0
         self.last_failure = ""
-        self.lock = BudgetLock(_engine_of(storage), config.name, getattr(storage, "patiently", None))
+        self.lock = BudgetLock(
+            _engine_of(storage), config.name, getattr(storage, "patiently", None)
+        )
 
     def _on_storage_wait(self, waited: float, detail: str) -> None:
-        """Say once per outage (one that lasts over a second, not a blip) that the database is waited for."""
+        """Say once per outage (one that lasts over a second, not a blip) that the database is
+        waited for."""
         if waited < 1.0 or self.notify is None:
             return
-        storage = self.storage
+        storage = cast(PatientStorage, self.storage)  # only a PatientStorage calls this
         if self._told_outage != storage.outages:
             self._told_outage = storage.outages
-            self.notify(f"lost the study storage {storage.label} ({detail}); retrying for up to "
-                        f"{storage.patience_s:.0f} s")
+            self.notify(
+                f"lost the study storage {storage.label} ({detail}); retrying for up to "
+                f"{storage.patience_s:.0f} s"
+            )
 
     # ------------------------------------------------------------------ set-up
     def _start_ray(self) -> int:
@@ -202,13 +213,18 @@ class StudyDriver:
         from sliceq22.oracles.base import require_scorable_length
         from sliceq22.search.shipping import ship_tracks
 
-        shipped = ship_tracks(self.config.dataset, via=self.tracks_via, progress=self.progress,
-                              mixture=str(self.config.objective.get("mixture", "sum")))
+        shipped = ship_tracks(
+            self.config.dataset,
+            via=self.tracks_via,
+            progress=self.progress,
+            mixture=str(self.config.objective.get("mixture", "sum")),
+        )
         fingerprint = shipped.fingerprint
         stored = None if study is None else study.user_attrs.get(studies.ATTR_DATASET)
         if stored is not None and stored != studies.as_stored(fingerprint):
             raise Sliceq22Error(
-                f"study {self.config.name!r}: the dataset differs from the one the study was run on "
+                f"study {self.config.name!r}: the dataset differs from the one the study was run "
+                "on "
                 "(track names, excerpts or content changed); rename the study to start a new one"
             )
         shortest = shipped.names[0] if len(shipped.names) == 1 else "the shortest"
@@ -244,8 +260,14 @@ class StudyDriver:
         entry, params = sample_candidate(trial, self.config.transforms)
         return entry.label, entry.family, params
 
-    def _dispatch(self, study: optuna.Study, evaluate: Any, track_refs: list[Any], summary: RunSummary,
-                  budget: int) -> str:
+    def _dispatch(
+        self,
+        study: optuna.Study,
+        evaluate: Any,
+        track_refs: list[Any],
+        summary: RunSummary,
+        budget: int,
+    ) -> str:
         """Ask for one candidate and start it.
 
         The budget check, Optuna's ``ask``, drawing the candidate and storing it
@@ -280,8 +302,9 @@ class StudyDriver:
                 self._tell(study, trial, state=TrialState.PRUNED)
                 summary.infeasible_now += 1
                 return "infeasible"
-            generator = evaluate.remote(family, params, self.rate, track_refs,
-                                        self.config.objective)
+            generator = evaluate.remote(
+                family, params, self.rate, track_refs, self.config.objective
+            )
             self.running[generator] = RunningTrial(trial, label, family, params, generator)
         except BaseException:
             # Stopped (Ctrl-C, SIGTERM) between storing the candidate and starting it:
@@ -291,8 +314,9 @@ class StudyDriver:
             raise
         return "started"
 
-    def _draw(self, study: optuna.Study, trial: optuna.Trial,
-              summary: RunSummary) -> str | tuple[str, str, dict[str, Any], str | None]:
+    def _draw(
+        self, study: optuna.Study, trial: optuna.Trial, summary: RunSummary
+    ) -> str | tuple[str, str, dict[str, Any], str | None]:
         """Draw and store the candidate of an asked trial (under the lock, see :meth:`_dispatch`).
 
         Returns ``(label, family, params, infeasible reason or None)``, or the
@@ -303,15 +327,27 @@ class StudyDriver:
         if earlier is not None:
             return self._memoise(study, trial, earlier, label, family, params, summary)
         reason = check_candidate(
-            family, params, self.config.constraints, rate=self.rate, length=self.length,
-            channels=self.channels, longest=self.shipped.longest,
+            family,
+            params,
+            self.config.constraints,
+            rate=self.rate,
+            length=self.length,
+            channels=self.channels,
+            longest=self.shipped.longest,
             track_bytes=self.shipped.track_bytes,
         )
         try:
-            trialattrs.store_candidate(trial, {
-                "label": label, "family": family, "transform_params": params,
-                "driver_host": socket.gethostname(), "driver_pid": os.getpid(),
-            }, reason)
+            trialattrs.store_candidate(
+                trial,
+                {
+                    "label": label,
+                    "family": family,
+                    "transform_params": params,
+                    "driver_host": socket.gethostname(),
+                    "driver_pid": os.getpid(),
+                },
+                reason,
+            )
         except optuna.exceptions.UpdateFinishedTrialError:
             return "lost"
         return label, family, params, reason
@@ -326,13 +362,14 @@ class StudyDriver:
             frozen = study._storage.get_trial(trial._trial_id)
             if frozen.state.is_finished():
                 return
-            study._storage.set_trial_user_attr(trial._trial_id, "failure",
-                                               "interrupted: the driver stopped")
+            study._storage.set_trial_user_attr(
+                trial._trial_id, "failure", "interrupted: the driver stopped"
+            )
             study._storage.set_trial_state_values(trial._trial_id, state=TrialState.FAIL)
             if CANDIDATE in frozen.user_attrs:
                 failed = study._storage.get_trial(trial._trial_id)
                 studies.requeue(study, failed, self.config.retries)
-        except Exception:  # noqa: BLE001 - the storage may be what failed
+        except Exception:  # the storage may be what failed
             pass
 
     def _space_settled(self, study: optuna.Study) -> bool:
@@ -357,25 +394,41 @@ class StudyDriver:
                 keys.add(key)
         return keys
 
-    def _memoise(self, study: optuna.Study, trial: optuna.Trial, earlier: optuna.trial.FrozenTrial,
-                 label: str, family: str, params: dict[str, Any], summary: RunSummary) -> str:
+    def _memoise(
+        self,
+        study: optuna.Study,
+        trial: optuna.Trial,
+        earlier: optuna.trial.FrozenTrial,
+        label: str,
+        family: str,
+        params: dict[str, Any],
+        summary: RunSummary,
+    ) -> str:
         """Tell ``trial`` the result of ``earlier``, which evaluated the same candidate.
 
         The objective and dataset of a study are fixed, so the stored result
         is what an evaluation would give; the trial records ``memo_of``.
         Returns the :meth:`_dispatch` outcome (``"memoised"`` or ``"infeasible"``).
         """
-        candidate = {"label": label, "family": family, "transform_params": params,
-                     "driver_host": socket.gethostname(), "driver_pid": os.getpid(),
-                     "memo_of": earlier.number}
+        candidate = {
+            "label": label,
+            "family": family,
+            "transform_params": params,
+            "driver_host": socket.gethostname(),
+            "driver_pid": os.getpid(),
+            "memo_of": earlier.number,
+        }
         stored = trial_attrs(earlier)
         reason = stored.get("infeasible")
         try:
             trialattrs.store_candidate(trial, candidate, reason)
             if reason is None:
                 # The earlier result as stored (packed part and short scores), marked as reused.
-                result = {**earlier.user_attrs.get(RESULT, {}), "scores": stored.get("scores"),
-                          "memo_of": earlier.number}
+                result = {
+                    **earlier.user_attrs.get(RESULT, {}),
+                    "scores": stored.get("scores"),
+                    "memo_of": earlier.number,
+                }
                 trialattrs.store_result(trial, result)
         except optuna.exceptions.UpdateFinishedTrialError:
             return "lost"
@@ -415,13 +468,21 @@ class StudyDriver:
         return len(finished | started) < size
 
     def _recover(self, study: optuna.Study) -> list[int]:
-        """Fail and retry other drivers' abandoned trials (under the lock, see :meth:`_dispatch`)."""
+        """Fail and retry other drivers' abandoned trials (under the lock, see
+        :meth:`_dispatch`)."""
         own = {run.trial.number for run in self.running.values()}
         with self.lock.held():
-            return studies.recover_abandoned(study, self.config.retries, own=own,
-                                             stale_after_s=self.stale_after_s, locked=True)
+            return studies.recover_abandoned(
+                study, self.config.retries, own=own, stale_after_s=self.stale_after_s, locked=True
+            )
 
-    def _tell(self, study: optuna.Study, trial: optuna.Trial, values: Any = None, state: TrialState | None = None) -> bool:
+    def _tell(
+        self,
+        study: optuna.Study,
+        trial: optuna.Trial,
+        values: Any = None,
+        state: TrialState | None = None,
+    ) -> bool:
         """``study.tell``; False when the trial was already finished by someone else.
 
         Optuna's GridSampler calls ``study.stop()`` from ``tell`` once every grid
@@ -447,7 +508,9 @@ class StudyDriver:
                 raise
         return True
 
-    def _reject(self, study: optuna.Study, trial: optuna.Trial, reason: str, summary: RunSummary) -> None:
+    def _reject(
+        self, study: optuna.Study, trial: optuna.Trial, reason: str, summary: RunSummary
+    ) -> None:
         """Record an infeasible candidate.
 
         It is told PRUNED (with its reason in the ``infeasible`` attribute) rather
@@ -464,7 +527,8 @@ class StudyDriver:
         summary.infeasible_now += 1
 
     def _heartbeat(self, study: optuna.Study, summary: RunSummary) -> None:
-        """Every HEARTBEAT_S: mark our running trials alive, recover other drivers' abandoned ones."""
+        """Every HEARTBEAT_S: mark our running trials alive, recover other drivers' abandoned
+        ones."""
         now = time.time()
         if now - self._last_beat < HEARTBEAT_S:
             return
@@ -481,8 +545,10 @@ class StudyDriver:
         result: dict[str, Any] = {
             "scores": per_target_values(run.tracks, how),
             "track_scores": {r["track"]: r["scores"] for r in run.tracks},
-            "timing": {k: float(sum(r["timing"].get(k, 0.0) for r in run.tracks))
-                       for k in ("forward", "inverse", "metric")},
+            "timing": {
+                k: float(sum(r["timing"].get(k, 0.0) for r in run.tracks))
+                for k in ("forward", "inverse", "metric")
+            },
             "seconds": time.time() - run.started,
             "tracks_evaluated": len(run.tracks),
             **run.worker,
@@ -533,8 +599,11 @@ class StudyDriver:
             told = [shared_value({t: v for t, v in values.items() if t not in unscored})]
             hopeless = not math.isfinite(told[0])
         if hopeless:
-            result["failure"] = "no finite score for any target (" + "; ".join(
-                f"{t}: {why}" for t, why in unscored.items()) + ")"
+            result["failure"] = (
+                "no finite score for any target ("
+                + "; ".join(f"{t}: {why}" for t, why in unscored.items())
+                + ")"
+            )
         try:
             trialattrs.store_result(run.trial, json_safe(result))
         except optuna.exceptions.UpdateFinishedTrialError:
@@ -552,7 +621,9 @@ class StudyDriver:
         self.fail_streak += 1
         self.last_failure = reason
 
-    def _fail(self, study: optuna.Study, run: RunningTrial, reason: str, summary: RunSummary, retry: bool) -> None:
+    def _fail(
+        self, study: optuna.Study, run: RunningTrial, reason: str, summary: RunSummary, retry: bool
+    ) -> None:
         if study._storage.get_trial(run.trial._trial_id).state.is_finished():
             return
         try:
@@ -567,13 +638,18 @@ class StudyDriver:
             frozen = study._storage.get_trial(run.trial._trial_id)
             studies.requeue(study, frozen, self.config.retries)
 
-    def _on_message(self, study: optuna.Study, run: RunningTrial, message: dict[str, Any], summary: RunSummary) -> bool:
+    def _on_message(
+        self, study: optuna.Study, run: RunningTrial, message: dict[str, Any], summary: RunSummary
+    ) -> bool:
         """Handle one message of a running trial; return True when the trial is over."""
         kind = message["kind"]
         if kind == "start":
             # Written at once so `sliceq22 show` (and a node drill) can see where it runs.
-            run.worker = {"worker_host": message["host"], "worker_pid": message["pid"],
-                          "worker_node": message.get("node")}
+            run.worker = {
+                "worker_host": message["host"],
+                "worker_pid": message["pid"],
+                "worker_node": message.get("node"),
+            }
             run.started = time.time()
             try:
                 run.trial.set_user_attr(WORKER, run.worker)
@@ -591,7 +667,9 @@ class StudyDriver:
         run.tracks.append(message)
         if self.config.mode == "shared" and self.config.pruner["name"] != "none":
             step = len(run.tracks) - 1
-            run.trial.report(shared_value(per_target_values(run.tracks, self.config.aggregate)), step)
+            run.trial.report(
+                shared_value(per_target_values(run.tracks, self.config.aggregate)), step
+            )
             if len(run.tracks) < len(self.track_names) and run.trial.should_prune():
                 import ray
 
@@ -600,9 +678,16 @@ class StudyDriver:
 
                 try:
                     pruner = self.config.pruner["name"]
-                    trialattrs.store_result(run.trial, json_safe({
-                        **self._result(run), "pruned": f"pruned by the {pruner} pruner after "
-                        f"{len(run.tracks)} of {len(self.track_names)} tracks"}))
+                    trialattrs.store_result(
+                        run.trial,
+                        json_safe(
+                            {
+                                **self._result(run),
+                                "pruned": f"pruned by the {pruner} pruner after "
+                                f"{len(run.tracks)} of {len(self.track_names)} tracks",
+                            }
+                        ),
+                    )
                 except optuna.exceptions.UpdateFinishedTrialError:
                     return True
                 if self._tell(study, run.trial, state=TrialState.PRUNED):
@@ -623,15 +708,25 @@ class StudyDriver:
         except StopIteration:
             self._finish(study, run, summary)
             done = True
-        except (ray.exceptions.WorkerCrashedError, ray.exceptions.NodeDiedError,
-                ray.exceptions.ActorDiedError, ray.exceptions.ObjectLostError,
-                ray.exceptions.OwnerDiedError) as exc:
+        except (
+            ray.exceptions.WorkerCrashedError,
+            ray.exceptions.NodeDiedError,
+            ray.exceptions.ActorDiedError,
+            ray.exceptions.ObjectLostError,
+            ray.exceptions.OwnerDiedError,
+        ) as exc:
             self._fail(study, run, f"worker died: {type(exc).__name__}", summary, retry=True)
             done = True
         except ray.exceptions.RayTaskError as exc:
             cause = exc.cause if getattr(exc, "cause", None) is not None else exc
             text = str(cause).strip().splitlines()
-            self._fail(study, run, f"{type(cause).__name__}: {text[-1] if text else ''}", summary, retry=False)
+            self._fail(
+                study,
+                run,
+                f"{type(cause).__name__}: {text[-1] if text else ''}",
+                summary,
+                retry=False,
+            )
             done = True
         if done:
             del self.running[generator]
@@ -650,7 +745,9 @@ class StudyDriver:
 
         t0 = time.time()
         objective = self.config.objective
-        direction = get_objective(str(objective["name"]), **{k: v for k, v in objective.items() if k != "name"}).direction
+        direction = get_objective(
+            str(objective["name"]), **{k: v for k, v in objective.items() if k != "name"}
+        ).direction
         # Everything that can refuse the run (the stored study file, Ray, the
         # dataset) is checked before the first write: a refused run leaves the
         # stored study (its budget included) as it was, and creates none.
@@ -658,8 +755,9 @@ class StudyDriver:
         if existing is not None:
             budget = self.budget_override or studies.budget_of(existing, self.config)
             if studies.finished_count(existing) >= budget:
-                study, _ = studies.open_study(self.config, self.storage, direction=direction,
-                                              budget=self.budget_override)
+                study, _ = studies.open_study(
+                    self.config, self.storage, direction=direction, budget=self.budget_override
+                )
                 summary = RunSummary(self.config.name, budget, studies.finished_count(study))
                 summary.recovered = self._recover(study)
                 return summary
@@ -680,22 +778,26 @@ class StudyDriver:
 
         require_scorable(prepare(self.config.dataset), self.config.dataset)
 
-    def _run_loaded(self, existing: optuna.Study | None, direction: str, workers: int,
-                    t0: float) -> RunSummary:
+    def _run_loaded(
+        self, existing: optuna.Study | None, direction: str, workers: int, t0: float
+    ) -> RunSummary:
         """:meth:`run` once Ray is up: check the dataset, then write and run."""
         import ray
 
         track_refs = self._load_tracks(existing)
-        study, _ = studies.open_study(self.config, self.storage, direction=direction,
-                                      budget=self.budget_override)
+        study, _ = studies.open_study(
+            self.config, self.storage, direction=direction, budget=self.budget_override
+        )
         if studies.ATTR_DATASET not in study.user_attrs:
             studies.set_json_attr(study, studies.ATTR_DATASET, self.shipped.fingerprint)
         budget = studies.budget_of(study, self.config)
         summary = RunSummary(self.config.name, budget, studies.finished_count(study))
         summary.unscorable = dict(self.unscorable)
         if self.unscorable and self.notify is not None:
-            self.notify(f"{', '.join(self.unscorable)}: silent in every track, so never scored; "
-                        "the other targets are")
+            self.notify(
+                f"{', '.join(self.unscorable)}: silent in every track, so never scored; "
+                "the other targets are"
+            )
         summary.recovered = self._recover(study)
         self._enqueue_references(study)
         self.points = space_points(self.config.transforms)
@@ -740,8 +842,9 @@ class StudyDriver:
                         self._heartbeat(study, summary)
                     continue
                 # After a memoised draw, only look for messages: the next draw is due at once.
-                ready, _ = ray.wait(list(self.running), num_returns=1,
-                                    timeout=0 if memoised else HEARTBEAT_S)
+                ready, _ = ray.wait(
+                    list(self.running), num_returns=1, timeout=0 if memoised else HEARTBEAT_S
+                )
                 self._heartbeat(study, summary)
                 for generator in ready:
                     self._receive(study, generator, summary)
@@ -763,7 +866,8 @@ class StudyDriver:
         return summary
 
     def _abandon_running(self, study: optuna.Study) -> None:
-        """On an error or Ctrl-C, fail what is running (with a reason) and requeue it for the next run.
+        """On an error or Ctrl-C, fail what is running (with a reason) and requeue it for the next
+        run.
 
         When the storage itself is gone nothing can be written: the running
         trials are left RUNNING and the next run recovers them (their driver's
@@ -779,7 +883,9 @@ class StudyDriver:
             except Exception:  # already finished or its worker is gone: nothing to cancel
                 pass
             try:
-                self._fail(study, run, "interrupted: the driver stopped", RunSummary("", 0, 0), retry=True)
+                self._fail(
+                    study, run, "interrupted: the driver stopped", RunSummary("", 0, 0), retry=True
+                )
             except StorageError:
                 pass
         self.running.clear()
@@ -815,8 +921,14 @@ class _Progress:
             return
         from tqdm import tqdm
 
-        self.trials = tqdm(total=budget, desc=f"{name}: trials", unit="trial", file=sys.stderr,
-                           dynamic_ncols=True, position=0)
+        self.trials = tqdm(
+            total=budget,
+            desc=f"{name}: trials",
+            unit="trial",
+            file=sys.stderr,
+            dynamic_ncols=True,
+            position=0,
+        )
         if n_tracks > 1:
             self._open_tracks()
 
@@ -824,9 +936,16 @@ class _Progress:
         from tqdm import tqdm
 
         # No rate or ETA: the count restarts as trials come and go, so a rate would be noise.
-        self.tracks = tqdm(total=0, desc="  tracks of running trials", unit="track",
-                           file=sys.stderr, dynamic_ncols=True, position=1, leave=False,
-                           bar_format="{desc}: {percentage:3.0f}%|{bar}| {postfix}")
+        self.tracks = tqdm(
+            total=0,
+            desc="  tracks of running trials",
+            unit="track",
+            file=sys.stderr,
+            dynamic_ncols=True,
+            position=1,
+            leave=False,
+            bar_format="{desc}: {percentage:3.0f}%|{bar}| {postfix}",
+        )
 
     def show(self, study: optuna.Study, running: Any, told: int) -> None:
         """Redraw: the storage's count (other drivers' trials included) and the running trials.
@@ -848,8 +967,9 @@ class _Progress:
         if self.tracks is not None:
             self.tracks.total = self.n_tracks * len(runs)
             self.tracks.n = sum(len(r.tracks) + r.fraction for r in runs)
-            self.tracks.set_postfix_str(", ".join(_trial_progress(r, self.n_tracks) for r in runs),
-                                        refresh=False)
+            self.tracks.set_postfix_str(
+                ", ".join(_trial_progress(r, self.n_tracks) for r in runs), refresh=False
+            )
             self.tracks.refresh()
 
     def close(self, study: optuna.Study) -> None:

@@ -58,18 +58,19 @@ def _values(rng: ParamRange) -> list[Any] | None:
         return [rng.value]
     if rng.kind == "categorical":
         return list(rng.choices)
+    low, high = rng.bounds
     if rng.kind == "int":
         step = int(rng.step or 1)
-        count = (int(rng.high) - int(rng.low)) // step + 1
+        count = (int(high) - int(low)) // step + 1
         if count > MAX_ENUMERATED:
             return None
-        return list(range(int(rng.low), int(rng.high) + 1, step))
+        return list(range(int(low), int(high) + 1, step))
     if rng.step is None:
         return None
-    count = int((float(rng.high) - float(rng.low)) / float(rng.step) + 1e-9) + 1
+    count = int((float(high) - float(low)) / float(rng.step) + 1e-9) + 1
     if count > MAX_ENUMERATED:
         return None
-    return [float(rng.low) + i * float(rng.step) for i in range(count)]
+    return [float(low) + i * float(rng.step) for i in range(count)]
 
 
 def _entry_points(entry: TransformEntry) -> Iterator[dict[str, Any]] | None:

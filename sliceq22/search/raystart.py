@@ -31,9 +31,11 @@ from sliceq22.errors import Sliceq22Error
 #: Set by Ray's job supervisor in a job's entrypoint environment (the job's runtime env).
 JOB_CONFIG_VAR = "RAY_JOB_CONFIG_JSON_ENV_VAR"
 
-_USE_INSTEAD = ("run the driver where it reaches the cluster's GCS (--ray-address HOST:6379, "
-                "or auto on the head node), or submit it as a Ray job: "
-                "ray job submit --address http://HOST:8265 -- sliceq22 run STUDY.toml")
+_USE_INSTEAD = (
+    "run the driver where it reaches the cluster's GCS (--ray-address HOST:6379, "
+    "or auto on the head node), or submit it as a Ray job: "
+    "ray job submit --address http://HOST:8265 -- sliceq22 run STUDY.toml"
+)
 
 
 def in_ray_job() -> bool:
@@ -186,7 +188,9 @@ def start_ray(
     cpus = max(1, int(ray.cluster_resources().get("CPU", 1)))
     if workers is not None and workers > cpus:
         if notify is not None:
-            notify(f"--workers {workers} is more than the {cpus} CPU(s) Ray reports; "
-                   f"running {cpus} evaluation(s) at a time")
+            notify(
+                f"--workers {workers} is more than the {cpus} CPU(s) Ray reports; "
+                f"running {cpus} evaluation(s) at a time"
+            )
         workers = cpus
     return workers or cpus

@@ -44,9 +44,9 @@ def is_connection_error(exc: BaseException) -> bool:
             return True
         if isinstance(cur, (sa_exc.OperationalError, sa_exc.InterfaceError)):
             return True
-        if type(cur).__name__ in ("OperationalError", "InterfaceError") and type(cur).__module__.startswith(
-            ("psycopg2", "psycopg", "sqlite3", "pymysql", "MySQLdb")
-        ):
+        if type(cur).__name__ in ("OperationalError", "InterfaceError") and type(
+            cur
+        ).__module__.startswith(("psycopg2", "psycopg", "sqlite3", "pymysql", "MySQLdb")):
             return True
         cur = cur.__cause__ or cur.__context__
     return False
@@ -93,7 +93,9 @@ class PatientStorage(BaseStorage):
         """
         return self._retry(method, getattr(method, "__name__", "call"), args, kwargs)
 
-    def _retry(self, method: Callable[..., Any], name: str, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
+    def _retry(
+        self, method: Callable[..., Any], name: str, args: tuple[Any, ...], kwargs: dict[str, Any]
+    ) -> Any:
         if self.gave_up is not None:
             raise StorageError(self.gave_up)
         start = time.monotonic()
@@ -150,21 +152,41 @@ def _delegate(name: str) -> Callable[..., Any]:
         return self._call(name, *args, **kwargs)
 
     method.__name__ = name
-    method.__doc__ = f"``{name}`` of the wrapped storage, retried while the database is unreachable."
+    method.__doc__ = (
+        f"``{name}`` of the wrapped storage, retried while the database is unreachable."
+    )
     return method
 
 
 # Every storage operation Optuna defines goes through the retry loop.
 for _name in (
-    "create_new_study", "delete_study", "set_study_user_attr", "set_study_system_attr",
-    "get_study_id_from_name", "get_study_name_from_id", "get_study_directions",
-    "get_study_user_attrs", "get_study_system_attrs", "get_all_studies", "create_new_trial",
-    "set_trial_param", "get_trial_id_from_study_id_trial_number", "get_trial_number_from_id",
-    "get_trial_param", "set_trial_state_values", "set_trial_intermediate_value",
-    "set_trial_user_attr", "set_trial_system_attr", "get_trial", "get_all_trials", "get_n_trials",
-    "get_best_trial", "get_trial_params", "get_trial_user_attrs", "get_trial_system_attrs",
+    "create_new_study",
+    "delete_study",
+    "set_study_user_attr",
+    "set_study_system_attr",
+    "get_study_id_from_name",
+    "get_study_name_from_id",
+    "get_study_directions",
+    "get_study_user_attrs",
+    "get_study_system_attrs",
+    "get_all_studies",
+    "create_new_trial",
+    "set_trial_param",
+    "get_trial_id_from_study_id_trial_number",
+    "get_trial_number_from_id",
+    "get_trial_param",
+    "set_trial_state_values",
+    "set_trial_intermediate_value",
+    "set_trial_user_attr",
+    "set_trial_system_attr",
+    "get_trial",
+    "get_all_trials",
+    "get_n_trials",
+    "get_best_trial",
+    "get_trial_params",
+    "get_trial_user_attrs",
+    "get_trial_system_attrs",
     "check_trial_is_updatable",
 ):
     setattr(PatientStorage, _name, _delegate(_name))
 PatientStorage.__abstractmethods__ = frozenset()
-

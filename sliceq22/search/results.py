@@ -46,7 +46,9 @@ def constructor_params(trial: FrozenTrial) -> dict[str, Any]:
     return exporter(params) if exporter is not None else params
 
 
-def essentia_params(family: str, params: dict[str, Any], rate: int = 44100) -> dict[str, Any] | None:
+def essentia_params(
+    family: str, params: dict[str, Any], rate: int = 44100
+) -> dict[str, Any] | None:
     """For ``nsgcq``: the keyword arguments ``essentia.standard.NSGConstantQ`` takes
     (all but ``inputSize``), with ``maxFrequency`` made safe for Essentia's
     near-Nyquist bug (see :meth:`NsgConstantQ.essentia_parameters`); ``None`` for
@@ -54,7 +56,9 @@ def essentia_params(family: str, params: dict[str, Any], rate: int = 44100) -> d
     NSGConstantQ arguments and stay in ``params``."""
     if family != "nsgcq":
         return None
-    return transform_class("nsgcq").essentia_parameters(params, rate=rate)
+    from sliceq22.transforms.nsgcq import NsgConstantQ  # = transform_class("nsgcq")
+
+    return NsgConstantQ.essentia_parameters(params, rate=rate)
 
 
 def _entry(trial: FrozenTrial, score: float) -> dict[str, Any]:
@@ -92,12 +96,18 @@ def best_shared(study: optuna.Study) -> tuple[FrozenTrial, float] | None:
     if len(study.directions) != 1 or not complete_trials(study):
         return None
     trial = study.best_trial
-    return trial, float(trial.value)
+    value = trial.value
+    assert value is not None  # a complete single-objective trial
+    return trial, float(value)
 
 
 def reference_trials(study: optuna.Study) -> dict[str, FrozenTrial]:
     """Complete reference trials by label (e.g. the STFT control)."""
-    return {trial_attrs(t)["reference"]: t for t in complete_trials(study) if "reference" in trial_attrs(t)}
+    return {
+        trial_attrs(t)["reference"]: t
+        for t in complete_trials(study)
+        if "reference" in trial_attrs(t)
+    }
 
 
 def export_best(study: optuna.Study, config: StudyConfig) -> dict[str, Any]:
@@ -116,7 +126,9 @@ def export_best(study: optuna.Study, config: StudyConfig) -> dict[str, Any]:
         "mode": config.mode,
         "objective": config.objective,
         "aggregate": config.aggregate,
-        "targets": {t: _entry(trial, score) for t, (trial, score) in best_per_target(study).items()},
+        "targets": {
+            t: _entry(trial, score) for t, (trial, score) in best_per_target(study).items()
+        },
         "shared": None,
         "reference": {},
     }
@@ -168,9 +180,10 @@ def write_export(doc: dict[str, Any], out: Path, fmt: str) -> list[Path]:
 
 
 def overview(study: optuna.Study, budget: int) -> dict[str, Any]:
-    """Counts by state (infeasible apart from failed), progress, running trials with age and host."""
+    """Counts by state (infeasible apart from failed), progress, running trials with age and
+    host."""
     trials = study.get_trials(deepcopy=False)
-    counts = Counter()
+    counts: Counter[str] = Counter()
     failures: Counter[str] = Counter()
     running = []
     now = time.time()
@@ -215,11 +228,18 @@ def format_table(header: list[str], rows: list[list[Any]]) -> str:
         return str(v)
 
     text = [[cell(v) for v in row] for row in rows]
-    widths = [max(len(h), *(len(r[i]) for r in text)) if text else len(h) for i, h in enumerate(header)]
-    numeric = [all(isinstance(row[i], int | float) for row in rows) if rows else False for i in range(len(header))]
+    widths = [
+        max(len(h), *(len(r[i]) for r in text)) if text else len(h) for i, h in enumerate(header)
+    ]
+    numeric = [
+        all(isinstance(row[i], int | float) for row in rows) if rows else False
+        for i in range(len(header))
+    ]
 
     def line(values: list[str]) -> str:
-        return "  ".join(v.rjust(w) if numeric[i] else v.ljust(w) for i, (v, w) in enumerate(zip(values, widths))).rstrip()
+        return "  ".join(
+            v.rjust(w) if numeric[i] else v.ljust(w) for i, (v, w) in enumerate(zip(values, widths))
+        ).rstrip()
 
     out = [line(header), line(["-" * w for w in widths])]
     out.extend(line(r) for r in text)
@@ -227,7 +247,9 @@ def format_table(header: list[str], rows: list[list[Any]]) -> str:
 
 
 def _short_params(params: dict[str, Any], limit: int = 70) -> str:
-    text = ", ".join(f"{k}={v:g}" if isinstance(v, float) else f"{k}={v}" for k, v in params.items())
+    text = ", ".join(
+        f"{k}={v:g}" if isinstance(v, float) else f"{k}={v}" for k, v in params.items()
+    )
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
@@ -235,7 +257,9 @@ def results_table(study: optuna.Study, config: StudyConfig) -> str:
     """The final table: best per target (and shared) beside the reference scores."""
     doc = export_best(study, config)
     refs = doc["reference"]
-    header = ["target", "best", "trial", "transform", "parameters"] + [f"ref {label}" for label in refs]
+    header = ["target", "best", "trial", "transform", "parameters"] + [
+        f"ref {label}" for label in refs
+    ]
     by_number = {t.number: t for t in study.get_trials(deepcopy=False)}
     rows = []
     for target in TARGETS:
@@ -245,16 +269,32 @@ def results_table(study: optuna.Study, config: StudyConfig) -> str:
             rows.append([target, math.nan, "-", "-", "-", *ref_scores])
             continue
         shown = trial_attrs(by_number[entry["trial"]]).get("transform_params", {})
-        rows.append([target, entry["score"], entry["trial"], entry["label"], _short_params(shown), *ref_scores])
+        rows.append(
+            [
+                target,
+                entry["score"],
+                entry["trial"],
+                entry["label"],
+                _short_params(shown),
+                *ref_scores,
+            ]
+        )
     if doc["shared"] is not None:
         s = doc["shared"]
         shown = trial_attrs(by_number[s["trial"]]).get("transform_params", {})
         ref_shared = [shared_value(refs[label]["scores"]) for label in refs]
-        rows.append(["shared", s["score"], s["trial"], s["label"], _short_params(shown), *ref_shared])
+        rows.append(
+            ["shared", s["score"], s["trial"], s["label"], _short_params(shown), *ref_shared]
+        )
     metric = config.objective.get("metric", "")
-    title = f"{config.name}: {config.aggregate} over tracks of {config.objective['name']} {metric}".rstrip()
-    notes = [f"{target}: no score ({why})" for target, why in unscored_reasons(study).items()
-             if target not in doc["targets"]]
+    title = (
+        f"{config.name}: {config.aggregate} over tracks of {config.objective['name']} {metric}"
+    ).rstrip()
+    notes = [
+        f"{target}: no score ({why})"
+        for target, why in unscored_reasons(study).items()
+        if target not in doc["targets"]
+    ]
     return "\n".join([title, format_table(header, rows), *notes])
 
 

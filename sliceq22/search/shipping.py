@@ -30,6 +30,7 @@ import os
 from dataclasses import dataclass
 from typing import Any
 
+from sliceq22.data.audio import FilePart, StreamPart
 from sliceq22.data.load import fingerprint_of, iter_tracks, prepare, track_entry
 from sliceq22.data.plan import TrackPlan, realize
 from sliceq22.data.spec import DatasetSpec
@@ -198,8 +199,16 @@ def ship_tracks(
             shipped.handles.append(ray.put(track))
             shipped.store_bytes += track.nbytes
         else:
-            shipped.handles.append(TrackRecipe(_portable(plan), spec, prepared.rate, with_mixture,
-                                               track.length, track.spot_hash()))
+            shipped.handles.append(
+                TrackRecipe(
+                    _portable(plan),
+                    spec,
+                    prepared.rate,
+                    with_mixture,
+                    track.length,
+                    track.spot_hash(),
+                )
+            )
         del track  # one track in the driver at a time
     shipped.length, shipped.longest = min(lengths), max(lengths)
     shipped.fingerprint = fingerprint_of(entries)
@@ -209,8 +218,12 @@ def ship_tracks(
 def _portable(plan: TrackPlan) -> TrackPlan:
     """The plan with absolute file paths (a worker's working directory is not the driver's)."""
     parts = {
-        key: [dataclasses.replace(p, path=os.path.abspath(p.path)) if getattr(p, "path", "") else p
-              for p in parts]
+        key: [
+            dataclasses.replace(p, path=os.path.abspath(p.path))
+            if isinstance(p, (FilePart, StreamPart)) and p.path
+            else p
+            for p in parts
+        ]
         for key, parts in plan.parts.items()
     }
     return dataclasses.replace(plan, parts=parts)

@@ -44,6 +44,13 @@ class ParamRange:
     step: float | None = None
     when: tuple[tuple[str, tuple[Any, ...]], ...] = ()
 
+    @property
+    def bounds(self) -> tuple[float, float]:
+        """``(low, high)`` of a numeric ("int" or "float") range, which sets both."""
+        if self.low is None or self.high is None:
+            raise ParameterError(f"{self.name}: a {self.kind} range without low and high")
+        return self.low, self.high
+
     def active(self, chosen: Mapping[str, Any]) -> bool:
         """Whether this parameter applies given the values chosen so far."""
         return all(chosen.get(name) in allowed for name, allowed in self.when)
@@ -55,11 +62,12 @@ class ParamRange:
             return self.value
         if self.kind == "categorical":
             return trial.suggest_categorical(key, list(self.choices))
+        low, high = self.bounds
         if self.kind == "int":
             return trial.suggest_int(
-                key, int(self.low), int(self.high), step=int(self.step or 1), log=self.log
+                key, int(low), int(high), step=int(self.step or 1), log=self.log
             )
-        return trial.suggest_float(key, float(self.low), float(self.high), step=self.step, log=self.log)
+        return trial.suggest_float(key, float(low), float(high), step=self.step, log=self.log)
 
 
 @dataclass(frozen=True)
@@ -79,7 +87,8 @@ class TransformEntry:
         return chosen
 
     def optuna_params(self, params: Mapping[str, Any]) -> dict[str, Any]:
-        """The Optuna parameter dict that makes :meth:`sample` return ``params`` (for enqueueing)."""
+        """The Optuna parameter dict that makes :meth:`sample` return ``params`` (for
+        enqueueing)."""
         return {
             f"{self.label}.{rng.name}": params[rng.name]
             for rng in self.ranges
@@ -134,10 +143,8 @@ def _parse_range(name: str, spec: Any, where: str) -> ParamRange:
     check_keys(spec, {"low", "high", "log", "step", "choices", "value", "type", "when"}, where)
     when_spec = spec.get("when", {})
     if not isinstance(when_spec, Mapping):
-        raise StudyFileError(f"{where}.when: must be a table such as {{ mode = \"framewise\" }}")
-    when = tuple(
-        (str(k), tuple(v) if isinstance(v, list) else (v,)) for k, v in when_spec.items()
-    )
+        raise StudyFileError(f'{where}.when: must be a table such as {{ mode = "framewise" }}')
+    when = tuple((str(k), tuple(v) if isinstance(v, list) else (v,)) for k, v in when_spec.items())
     if "value" in spec:
         return ParamRange(name, "fixed", value=spec["value"], when=when)
     if "choices" in spec:
@@ -149,9 +156,15 @@ def _parse_range(name: str, spec: Any, where: str) -> ParamRange:
         raise StudyFileError(f"{where}: give value, choices, or low and high")
     low, high = spec["low"], spec["high"]
     for key, bound in (("low", low), ("high", high)):
-        if isinstance(bound, bool) or not isinstance(bound, int | float) or not math.isfinite(bound):
+        if (
+            isinstance(bound, bool)
+            or not isinstance(bound, int | float)
+            or not math.isfinite(bound)
+        ):
             raise StudyFileError(f"{where}.{key}: {bound!r} must be a finite number")
-    kind = spec.get("type") or ("int" if isinstance(low, int) and isinstance(high, int) else "float")
+    kind = spec.get("type") or (
+        "int" if isinstance(low, int) and isinstance(high, int) else "float"
+    )
     if kind not in ("int", "float"):
         raise StudyFileError(f"{where}.type: {kind!r} must be 'int' or 'float'")
     if low > high:
@@ -227,8 +240,9 @@ def _check_condition(entry: TransformEntry, rng: ParamRange, cls: Any, at: str) 
         wanted = " or ".join(repr(v) for v in allowed)
         raise StudyFileError(
             f"{at}: {entry.family} uses {rng.name} only when {condition} is {wanted}; "
-            f"fix {condition} to it or add when = {{ {condition} = {allowed[0]!r} }}"
-            .replace("'", '"')
+            f"fix {condition} to it or add when = {{ {condition} = {allowed[0]!r} }}".replace(
+                "'", '"'
+            )
         )
 
 
@@ -257,7 +271,9 @@ def parse_transforms(raw: Any, where: str = "transforms") -> tuple[TransformEntr
     labels = [e.label for e in entries]
     dupes = sorted({lab for lab in labels if labels.count(lab) > 1})
     if dupes:
-        raise StudyFileError(f"{where}: labels must be unique; repeated: {', '.join(dupes)} (set label = \"...\")")
+        raise StudyFileError(
+            f'{where}: labels must be unique; repeated: {", ".join(dupes)} (set label = "...")'
+        )
     return tuple(entries)
 
 
@@ -273,7 +289,9 @@ def sample_candidate(
     return entry, entry.sample(trial)
 
 
-def entry_for_trial(params: Mapping[str, Any], entries: tuple[TransformEntry, ...]) -> TransformEntry:
+def entry_for_trial(
+    params: Mapping[str, Any], entries: tuple[TransformEntry, ...]
+) -> TransformEntry:
     """The entry a stored trial's Optuna parameters belong to."""
     if len(entries) == 1:
         return entries[0]
@@ -281,7 +299,9 @@ def entry_for_trial(params: Mapping[str, Any], entries: tuple[TransformEntry, ..
     for entry in entries:
         if entry.label == label:
             return entry
-    raise StudyFileError(f"stored trial names transform {label!r}, which the study file does not define")
+    raise StudyFileError(
+        f"stored trial names transform {label!r}, which the study file does not define"
+    )
 
 
 def transform_params(params: Mapping[str, Any], entry: TransformEntry) -> dict[str, Any]:

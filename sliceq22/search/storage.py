@@ -66,18 +66,33 @@ def resolve_storage(url: str | None) -> str:
 
 
 #: Optuna's tables: a database holding any of them is (being made into) a study storage.
-OPTUNA_TABLES = frozenset({
-    "studies", "study_directions", "study_system_attributes", "study_user_attributes",
-    "trial_heartbeats", "trial_intermediate_values", "trial_params", "trial_system_attributes",
-    "trial_user_attributes", "trial_values", "trials", "version_info", "alembic_version",
-})
+OPTUNA_TABLES = frozenset(
+    {
+        "studies",
+        "study_directions",
+        "study_system_attributes",
+        "study_user_attributes",
+        "trial_heartbeats",
+        "trial_intermediate_values",
+        "trial_params",
+        "trial_system_attributes",
+        "trial_user_attributes",
+        "trial_values",
+        "trials",
+        "version_info",
+        "alembic_version",
+    }
+)
 #: Kinds of database sliceq22 knows how to store studies in (SQLAlchemy backend names).
 KNOWN_BACKENDS = ("sqlite", "postgresql", "mysql", "mariadb")
-_URL_FORMS = ("sqlite:///PATH (relative to the working directory), sqlite:////ABSOLUTE/PATH, "
-              "or postgresql+psycopg2://USER:PASSWORD@HOST:5432/DATABASE")
+_URL_FORMS = (
+    "sqlite:///PATH (relative to the working directory), sqlite:////ABSOLUTE/PATH, "
+    "or postgresql+psycopg2://USER:PASSWORD@HOST:5432/DATABASE"
+)
 #: Key of the PostgreSQL advisory lock under which Optuna's tables are created.
-_CREATE_KEY = int.from_bytes(hashlib.sha256(b"sliceq22:create-tables").digest()[:8], "big",
-                             signed=True)
+_CREATE_KEY = int.from_bytes(
+    hashlib.sha256(b"sliceq22:create-tables").digest()[:8], "big", signed=True
+)
 
 
 def parse_url(url: str) -> URL:
@@ -98,12 +113,14 @@ def parse_url(url: str) -> URL:
         parsed = make_url(url)
     except (sqlalchemy.exc.ArgumentError, ValueError):
         hint = f"; for an SQLite file give sqlite:///{url}" if url and "://" not in url else ""
-        raise StorageError(f"storage {mask_url(url)!r} is not a database URL{hint} "
-                           f"(forms: {_URL_FORMS})") from None
+        raise StorageError(
+            f"storage {mask_url(url)!r} is not a database URL{hint} (forms: {_URL_FORMS})"
+        ) from None
     backend = parsed.get_backend_name()
     if backend not in KNOWN_BACKENDS:
-        raise StorageError(f"storage {mask_url(url)}: unknown kind of database {backend!r}; "
-                           f"give {_URL_FORMS}")
+        raise StorageError(
+            f"storage {mask_url(url)}: unknown kind of database {backend!r}; give {_URL_FORMS}"
+        )
     return parsed
 
 
@@ -113,7 +130,7 @@ def _sqlite_path(parsed: URL) -> Path | None:
     if not database or database == ":memory:" or "mode=memory" in str(parsed.query):
         return None
     if database.startswith("file:"):  # a URI filename (?uri=true)
-        database = database[len("file:"):]
+        database = database[len("file:") :]
     return Path(database)
 
 
@@ -121,18 +138,25 @@ def _check_sqlite(url: str, parsed: URL, create: bool) -> None:
     file = _sqlite_path(parsed)
     if file is None:
         if create:
-            raise StorageError(f"storage {url} is an in-memory database: the study would vanish "
-                               "when the command ends; give a file, e.g. sqlite:///sliceq22.db")
-        raise StorageError(f"storage {url} is an in-memory database, which holds no studies; "
-                           "give the file a study was run in (sqlite:///PATH)")
+            raise StorageError(
+                f"storage {url} is an in-memory database: the study would vanish "
+                "when the command ends; give a file, e.g. sqlite:///sliceq22.db"
+            )
+        raise StorageError(
+            f"storage {url} is an in-memory database, which holds no studies; "
+            "give the file a study was run in (sqlite:///PATH)"
+        )
     if create and not file.is_absolute() and _in_ray_job():
         raise StorageError(
             f"storage {url} is relative to the working directory, which inside a Ray job is Ray's "
             f"({Path.cwd()}); give an absolute URL (sqlite:////ABSOLUTE/PATH.db, or "
-            "SLICEQ22_STORAGE in the job's runtime env)")
+            "SLICEQ22_STORAGE in the job's runtime env)"
+        )
     if file.is_dir():
-        raise StorageError(f"storage {file} is a folder, not a database file; give a file in it, "
-                           f"e.g. sqlite:///{file / 'sliceq22.db'}")
+        raise StorageError(
+            f"storage {file} is a folder, not a database file; give a file in it, "
+            f"e.g. sqlite:///{file / 'sliceq22.db'}"
+        )
     if not create and not file.exists():
         raise StorageError(f"no study storage at {file} (give --storage, or run a study first)")
     folder = file.parent if str(file.parent) else Path(".")
@@ -244,15 +268,17 @@ def open_storage(url: str | None, *, create: bool = True) -> optuna.storages.Bas
                 if create:
                     raise StorageError(
                         f"storage {mask_url(url)} holds {what} and no studies; sliceq22 does not "
-                        "add its tables to another program's database: give a new database or file")
+                        "add its tables to another program's database: give a new database or file"
+                    )
                 raise StorageError(f"storage {mask_url(url)} holds no studies: it holds {what}")
             if not create and "studies" not in tables:
                 return optuna.storages.InMemoryStorage()
             if create:
                 with _creation_lock(engine, parsed):
                     return optuna.storages.RDBStorage(url, engine_kwargs=engine_kwargs)
-            return optuna.storages.RDBStorage(url, engine_kwargs=engine_kwargs,
-                                              skip_table_creation=True)
+            return optuna.storages.RDBStorage(
+                url, engine_kwargs=engine_kwargs, skip_table_creation=True
+            )
         finally:
             engine.dispose()
     except StorageError:

@@ -13,7 +13,7 @@ import platform
 import socket
 import time
 from importlib import metadata
-from typing import Any
+from typing import Any, Literal, cast
 
 import optuna
 from optuna.trial import TrialState
@@ -65,10 +65,13 @@ def make_sampler(config: StudyConfig) -> optuna.samplers.BaseSampler:
                 if rng.kind == "categorical":
                     space[key] = list(rng.choices)
                 elif rng.kind in ("int", "float"):
-                    values, v = [], float(rng.low)
-                    while v <= float(rng.high) + 1e-9:
+                    low, high = rng.bounds
+                    step = rng.step
+                    assert step is not None  # parse_study requires a step for the grid sampler
+                    values, v = [], float(low)
+                    while v <= float(high) + 1e-9:
                         values.append(int(round(v)) if rng.kind == "int" else v)
-                        v += float(rng.step)
+                        v += float(step)
                     space[key] = values
         if len(config.transforms) > 1:
             space["transform"] = [e.label for e in config.transforms]
@@ -81,9 +84,13 @@ def make_pruner(config: StudyConfig) -> optuna.pruners.BasePruner:
     """The pruner named in the study file; pruning steps are tracks."""
     p = config.pruner
     if p["name"] == "median":
-        return optuna.pruners.MedianPruner(n_startup_trials=3, n_warmup_steps=p.get("warmup_tracks", 1))
+        return optuna.pruners.MedianPruner(
+            n_startup_trials=3, n_warmup_steps=p.get("warmup_tracks", 1)
+        )
     if p["name"] == "successive-halving":
-        return optuna.pruners.SuccessiveHalvingPruner(min_resource=max(1, p.get("warmup_tracks", 1)))
+        return optuna.pruners.SuccessiveHalvingPruner(
+            min_resource=max(1, p.get("warmup_tracks", 1))
+        )
     return optuna.pruners.NopPruner()
 
 
@@ -137,8 +144,12 @@ def find_study(config: StudyConfig, storage: optuna.storages.BaseStorage) -> opt
     summaries = optuna.get_all_study_summaries(storage, include_best_trial=False)
     if config.name not in {s.study_name for s in summaries}:
         return None
-    study = optuna.load_study(study_name=config.name, storage=storage, sampler=make_sampler(config),
-                              pruner=make_pruner(config))
+    study = optuna.load_study(
+        study_name=config.name,
+        storage=storage,
+        sampler=make_sampler(config),
+        pruner=make_pruner(config),
+    )
     stored = _wait_for_config(study)
     if stored is None:
         raise StudyFileError(
@@ -185,7 +196,8 @@ def open_study(
             storage=storage,
             sampler=make_sampler(config),
             pruner=make_pruner(config),
-            directions=directions(config, direction),
+            # The objective's direction is "minimize" or "maximize" (optuna types it Literal).
+            directions=cast("list[Literal['minimize', 'maximize']]", directions(config, direction)),
         )
     except optuna.exceptions.DuplicatedStudyError:  # another driver created it first
         return open_study(config, storage, direction=direction, budget=budget)
@@ -200,11 +212,15 @@ def open_study(
     if config.mode == "per-target":
         study.set_metric_names(list(TARGETS))
     else:
-        study.set_metric_names([f"{config.aggregate} {config.objective['name']} (mean over targets)"])
+        study.set_metric_names(
+            [f"{config.aggregate} {config.objective['name']} (mean over targets)"]
+        )
     return study, True
 
 
-def load_existing(name: str, storage: optuna.storages.BaseStorage) -> tuple[optuna.Study, StudyConfig]:
+def load_existing(
+    name: str, storage: optuna.storages.BaseStorage
+) -> tuple[optuna.Study, StudyConfig]:
     """Load a sliceq22 study by name with the study file it was created from.
 
     Raises
@@ -212,7 +228,9 @@ def load_existing(name: str, storage: optuna.storages.BaseStorage) -> tuple[optu
     StorageError
         If no study of that name exists (the known names are listed).
     """
-    names = sorted(s.study_name for s in optuna.get_all_study_summaries(storage, include_best_trial=False))
+    names = sorted(
+        s.study_name for s in optuna.get_all_study_summaries(storage, include_best_trial=False)
+    )
     if name not in names:
         known = ", ".join(names) if names else "none"
         raise StorageError(f"no study named {name!r} in this storage (studies: {known})")
@@ -232,7 +250,8 @@ def budget_of(study: optuna.Study, config: StudyConfig) -> int:
 
 
 def budget_usage(study: optuna.Study) -> tuple[int, int]:
-    """``(finished, running)``: trials counting against the budget, and RUNNING trials (any driver's)."""
+    """``(finished, running)``: trials counting against the budget, and RUNNING trials (any
+    driver's)."""
     states = (TrialState.COMPLETE, TrialState.PRUNED, TrialState.RUNNING)
     finished = running = 0
     for t in study.get_trials(deepcopy=False, states=states):
@@ -244,7 +263,8 @@ def budget_usage(study: optuna.Study) -> tuple[int, int]:
 
 
 def finished_count(study: optuna.Study) -> int:
-    """Trials that count against the budget: complete and pruned evaluations (not infeasible candidates)."""
+    """Trials that count against the budget: complete and pruned evaluations (not infeasible
+    candidates)."""
     return budget_usage(study)[0]
 
 
@@ -278,7 +298,8 @@ def abandoned_reason(
         beat = trial.datetime_start.timestamp() if trial.datetime_start else now
     silent = now - float(beat)
     if silent > stale_after_s:
-        return f"abandoned: no heartbeat from its driver on {host or 'an unknown host'} for {silent:.0f} s"
+        where = host or "an unknown host"
+        return f"abandoned: no heartbeat from its driver on {where} for {silent:.0f} s"
     return None
 
 
@@ -321,6 +342,7 @@ def recover_abandoned(
         The numbers of the trials failed.
     """
     recovered = []
+    reason: str | None
     for trial in study.get_trials(deepcopy=False, states=(TrialState.RUNNING,)):
         if own and trial.number in own:
             continue

@@ -81,8 +81,11 @@ def trial_attrs(trial: FrozenTrial) -> dict[str, Any]:
             flat.update(packed)
     # Top-level attributes win: they are the short ones of the current layout.
     flat.update({k: v for k, v in raw.items() if k not in PACKED})
-    beats = [b for b in (flat.get("heartbeat"), trial.system_attrs.get(HEARTBEAT))
-             if isinstance(b, (int, float))]
+    beats = [
+        b
+        for b in (flat.get("heartbeat"), trial.system_attrs.get(HEARTBEAT))
+        if isinstance(b, (int, float))
+    ]
     if beats:
         flat["heartbeat"] = max(beats)
     return flat

@@ -60,8 +60,12 @@ def evaluate_stream(
     from sliceq22.search.shipping import fetch_track
     from sliceq22.transforms import make_transform
 
-    yield {"kind": "start", "host": socket.gethostname(), "pid": os.getpid(),
-           "node": ray.get_runtime_context().get_node_id()}
+    yield {
+        "kind": "start",
+        "host": socket.gethostname(),
+        "pid": os.getpid(),
+        "node": ray.get_runtime_context().get_node_id(),
+    }
     transform = make_transform(family, params, rate=rate)
     feasibility = transform.feasibility()
     if not feasibility.ok:
@@ -81,8 +85,11 @@ def evaluate_stream(
                 now = time.monotonic()
                 if now - last >= PROGRESS_INTERVAL_S:
                     last = now
-                    yield {"kind": "progress", "track": track.name,
-                           "fraction": float(item.fraction)}
+                    yield {
+                        "kind": "progress",
+                        "track": track.name,
+                        "fraction": float(item.fraction),
+                    }
         except InfeasibleError as exc:
             # Some settings reconstruct at the probe's length but not at a track's
             # (Essentia's filter bank depends on the input length): never scored.

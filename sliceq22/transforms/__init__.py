@@ -31,9 +31,7 @@ def transform_class(family: str) -> type[Transform]:
     """
     target = FAMILIES.get(family)
     if target is None:
-        raise ParameterError(
-            f"unknown transform family {family!r}; known: {', '.join(FAMILIES)}"
-        )
+        raise ParameterError(f"unknown transform family {family!r}; known: {', '.join(FAMILIES)}")
     module_name, class_name = target.split(":")
     return getattr(importlib.import_module(module_name), class_name)
 
@@ -47,7 +45,7 @@ def make_transform(
     --------
     >>> t = make_transform("stft", {"n_fft": 4096, "hop": 1024})
     >>> t.block_shapes(44100)
-    [(2049, 44)]
+    [(2049, 45)]
     """
     return transform_class(family)(params, rate=rate)
 

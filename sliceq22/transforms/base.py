@@ -186,7 +186,9 @@ class CellGrid:
         if self.edge is None:
             object.__setattr__(self, "edge", np.zeros(n, dtype=bool))
         if self.slice_overlap not in ("complex", "energy"):
-            raise ValueError(f"CellGrid.slice_overlap {self.slice_overlap!r} is not complex or energy")
+            raise ValueError(
+                f"CellGrid.slice_overlap {self.slice_overlap!r} is not complex or energy"
+            )
         if not self.time_step > 0:
             raise ValueError(f"CellGrid.time_step {self.time_step!r} must be positive")
 
@@ -316,8 +318,7 @@ class Transform(ABC):
                 close = difflib.get_close_matches(name, list(known), n=1)
                 hint = f" (did you mean {close[0]!r}?)" if close else ""
                 raise ParameterError(
-                    f"{cls.family}: unknown parameter {name!r}{hint}; "
-                    f"known: {', '.join(known)}"
+                    f"{cls.family}: unknown parameter {name!r}{hint}; known: {', '.join(known)}"
                 )
         values = {
             p.name: p.coerce(params[p.name], cls.family) if p.name in params else p.default

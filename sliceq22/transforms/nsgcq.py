@@ -95,13 +95,13 @@ from numpy.lib.stride_tricks import sliding_window_view
 
 from sliceq22.errors import InfeasibleError, ParameterError
 from sliceq22.transforms.base import (
-    _Clock,
     FEASIBLE_SNR_DB,
     CellGrid,
     Coefficients,
     Feasibility,
     Param,
     Transform,
+    _Clock,
 )
 from sliceq22.transforms.nsgcq_design import (
     ESSENTIA_EPS,
@@ -241,30 +241,69 @@ class NsgConstantQ(FramedTransform):
         Param("minFrequency", float, 27.5, doc="lowest constant-Q bin in Hz"),
         Param("maxFrequency", float, 7040.0, doc="highest constant-Q bin in Hz (at most Nyquist)"),
         Param("binsPerOctave", int, 48, low=1, high=1024, doc="bins per octave"),
-        Param("gamma", int, 0, low=0, high=100000,
-              doc="bandwidth offset in Hz: B_k = Q f_k + gamma"),
-        Param("rasterize", str, "full", choices=("full", "piecewise", "none"),
-              doc="frames per band"),
+        Param(
+            "gamma", int, 0, low=0, high=100000, doc="bandwidth offset in Hz: B_k = Q f_k + gamma"
+        ),
+        Param(
+            "rasterize", str, "full", choices=("full", "piecewise", "none"), doc="frames per band"
+        ),
         Param("phaseMode", str, "global", choices=("global", "local"), doc="phase convention"),
-        Param("normalize", str, "none", choices=("none", "sine", "impulse"),
-              doc="coefficient normalisation"),
+        Param(
+            "normalize",
+            str,
+            "none",
+            choices=("none", "sine", "impulse"),
+            doc="coefficient normalisation",
+        ),
         Param("window", str, "hannnsgcq", choices=WINDOWS, doc="frequency window of each band"),
-        Param("minimumWindow", int, 4, low=2, high=65536,
-              doc="smallest frequency window in DFT bins"),
-        Param("windowSizeFactor", int, 1, low=1, high=64,
-              doc="window sizes rounded to multiples of this"),
-        Param("mode", str, "full", choices=("full", "framewise"),
-              doc="whole signal or half-overlapped frames"),
-        Param("frameSize", int, 8192, low=16, high=2**24,
-              doc="framewise: frame length in samples"),
-        Param("transitionSize", int, 1024, low=0, high=2**23,
-              doc="framewise: Tukey flank length in samples"),
-        Param("engine", str, "numpy", choices=("numpy", "essentia"),
-              doc="numpy (streams, any precision) or Essentia itself (the reference)"),
-        Param("precision", str, "single", choices=PRECISIONS,
-              doc="single: float32/complex64; double: float64/complex128"),
-        Param("length_policy", str, "fast", choices=("fast", "exact"),
-              doc="full mode: pad by at most 5 % to fast FFT sizes, or the exact length"),
+        Param(
+            "minimumWindow", int, 4, low=2, high=65536, doc="smallest frequency window in DFT bins"
+        ),
+        Param(
+            "windowSizeFactor",
+            int,
+            1,
+            low=1,
+            high=64,
+            doc="window sizes rounded to multiples of this",
+        ),
+        Param(
+            "mode",
+            str,
+            "full",
+            choices=("full", "framewise"),
+            doc="whole signal or half-overlapped frames",
+        ),
+        Param("frameSize", int, 8192, low=16, high=2**24, doc="framewise: frame length in samples"),
+        Param(
+            "transitionSize",
+            int,
+            1024,
+            low=0,
+            high=2**23,
+            doc="framewise: Tukey flank length in samples",
+        ),
+        Param(
+            "engine",
+            str,
+            "numpy",
+            choices=("numpy", "essentia"),
+            doc="numpy (streams, any precision) or Essentia itself (the reference)",
+        ),
+        Param(
+            "precision",
+            str,
+            "single",
+            choices=PRECISIONS,
+            doc="single: float32/complex64; double: float64/complex128",
+        ),
+        Param(
+            "length_policy",
+            str,
+            "fast",
+            choices=("fast", "exact"),
+            doc="full mode: pad by at most 5 % to fast FFT sizes, or the exact length",
+        ),
     )
     # Framewise parameters act only in framewise mode, the length policy only in full mode.
     ONLY_WITH = {
@@ -653,6 +692,7 @@ class NsgConstantQ(FramedTransform):
             framing = self.framing(length)
             out = self.inverse_units(flat, framing.units)
             norm = self._norm(framing, 0, framing.units)
+            assert norm is not None  # framewise: the squared Tukey window
             start = framing.front
             out = out[:, start : start + length] / norm[start : start + length]
         elif self.uses_essentia:
@@ -686,7 +726,9 @@ class NsgConstantQ(FramedTransform):
         segment = np.asarray(segment, dtype=self._real)
         signals = segment.shape[0]
         views = sliding_window_view(segment, self.frame_size, axis=-1)[:, :: self.hop][:, :count]
-        frames = (views * self.window.astype(self._real)).reshape(-1, self.frame_size)
+        window = self.window
+        assert window is not None  # frames exist in framewise mode only
+        frames = (views * window.astype(self._real)).reshape(-1, self.frame_size)
         if self.uses_essentia:
             blocks = self._essentia.analyse(np.asarray(frames, dtype=np.float32), self.frame_size)
             blocks = [b.astype(self._complex, copy=False) for b in blocks]
@@ -722,9 +764,7 @@ class NsgConstantQ(FramedTransform):
             spectra[s] = bands.spectrum(signal)
         return spectra
 
-    def _band_pieces(
-        self, size: int, signals: int, chunk_bytes: int
-    ) -> list[tuple[int, int, int]]:
+    def _band_pieces(self, size: int, signals: int, chunk_bytes: int) -> list[tuple[int, int, int]]:
         """``(block, start, stop)`` band runs of one piece each, ``signals`` channels held."""
         bands = self._band_ranges(size)
         lengths = [shape[1] for shape in self._layout(size)[1]]
@@ -823,7 +863,7 @@ class NsgConstantQ(FramedTransform):
         memory: the spectra of inputs and outputs (4 bytes per sample per
         signal and channel in single precision) and one piece.
         """
-        passes = dict(chunk_bytes=chunk_bytes, progress=progress, timing=timing)
+        passes: dict[str, Any] = dict(chunk_bytes=chunk_bytes, progress=progress, timing=timing)
         if self.framewise:
             yield from super().stream_map(source, fn, n_out, **passes)
             return

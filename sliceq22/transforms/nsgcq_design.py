@@ -34,7 +34,7 @@ import functools
 import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, SupportsFloat
 
 import numpy as np
 
@@ -61,7 +61,7 @@ _f32 = np.float32
 
 
 # ---------------------------------------------------------------------------- bins in float32
-def _libm_log2f() -> Callable[[float], float]:
+def _libm_log2f() -> Callable[[SupportsFloat], float]:
     """``log2f`` from the C library Essentia calls, so the float32 design matches bit for bit."""
     name = ctypes.util.find_library("m") or "libm.so.6"
     try:
@@ -151,7 +151,9 @@ def _design(fmin: float, fmax: float, bins: int, gamma: int, rate: int) -> _Desi
     return _Design(kept + 1, centres, essentia_fmax)
 
 
-def essentia_lengths(values: dict[str, Any], rate: int, size: int) -> tuple[int, list[int], int]:
+def essentia_lengths(
+    values: dict[str, Any], rate: int, size: int
+) -> tuple[int, tuple[int, ...], int]:
     """Frames per band of Essentia's ``NSGConstantQ`` for ``inputSize=size`` (even).
 
     A reproduction of Essentia's float32 ``designWindow``/``createCoefficients``
@@ -251,8 +253,6 @@ def tukey_frame_window(frame_size: int, transition_size: int) -> np.ndarray:
     rise = np.sin(np.pi * (np.arange(t) + 0.5) / (2 * t)) ** 2
     zeros = np.zeros((hop - t) // 2)
     return np.concatenate((zeros, rise, np.ones(hop - t), rise[::-1], zeros))
-
-
 
 
 # ---------------------------------------------------------------------------- windows

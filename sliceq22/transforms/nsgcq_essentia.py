@@ -181,7 +181,8 @@ def _band_sources(at_zero: np.ndarray, at_one: np.ndarray, size: int) -> np.ndar
     peak_bin = np.round(-np.angle(ratio) * size / (2.0 * np.pi)).astype(np.int64) % size
     offset = (np.arange(m)[None, :] - peak[:, None] + m // 2) % m - m // 2
     reliable = magnitude >= _PHASE_RELIABLE * magnitude.max(axis=-1, keepdims=True)
-    best = cost = None
+    best: np.ndarray | None = None
+    cost: np.ndarray | None = None
     for sign in (1, -1):
         k = sign * peak_bin[:, None] + offset
         candidates = np.abs(np.stack([k - m, k, k + m])) % size  # (3, bands, M)
@@ -189,12 +190,13 @@ def _band_sources(at_zero: np.ndarray, at_one: np.ndarray, size: int) -> np.ndar
         choice = np.where(reliable, np.argmin(misfit, axis=0), 1)[None]
         chosen = np.take_along_axis(candidates, choice, axis=0)[0]
         total = np.where(reliable, np.take_along_axis(misfit, choice, axis=0)[0], 0.0).sum(-1)
-        if best is None:
+        if best is None or cost is None:  # the first sign
             best, cost = chosen, total
         else:
             better = (total < cost)[:, None]
             best = np.where(better, chosen, best)
             cost = np.minimum(total, cost)
+    assert best is not None  # both signs were tried
     return best
 
 
@@ -230,7 +232,6 @@ def _measure_frame_analysis(engine: _Engine) -> _FrameAnalysis | None:
         if not error <= FRAME_ANALYSIS_TOLERANCE * scale:
             return None
     return fast
-
 
 
 class EssentiaEngines:

@@ -249,7 +249,7 @@ class FrameTables:
         for start, stop in blocks:
             m = int(bank.lengths[start])
             sources = np.zeros((stop - start, m), dtype=np.int64)
-            kernels = np.zeros((stop - start, m), dtype=real)
+            kernels: np.ndarray = np.zeros((stop - start, m), dtype=real)
             rows, cols, values = [], [], []
             for r, j in enumerate(range(start, stop)):
                 w = bank.windows[j]
@@ -274,9 +274,7 @@ class FrameTables:
 
     def forward(self, frames: np.ndarray) -> list[np.ndarray]:
         """Blocks ``(n, bands, M)`` of real frames ``(n, size)``."""
-        spectrum = scipy.fft.rfft(
-            np.asarray(frames, dtype=self.real), axis=-1, workers=FFT_WORKERS
-        )
+        spectrum = scipy.fft.rfft(np.asarray(frames, dtype=self.real), axis=-1, workers=FFT_WORKERS)
         half = spectrum.shape[-1]
         both = None
         blocks = []
@@ -288,9 +286,7 @@ class FrameTables:
                     both = np.concatenate([spectrum, spectrum.conj()], axis=-1)
                 product = np.take(both, sources, axis=-1)
             product *= kernels
-            blocks.append(
-                scipy.fft.ifft(product, axis=-1, overwrite_x=True, workers=FFT_WORKERS)
-            )
+            blocks.append(scipy.fft.ifft(product, axis=-1, overwrite_x=True, workers=FFT_WORKERS))
         return blocks
 
     def inverse(self, blocks: Sequence[np.ndarray]) -> np.ndarray:

@@ -27,7 +27,7 @@ def overlap_add(slices: np.ndarray) -> np.ndarray:
     Examples
     --------
     >>> overlap_add(np.ones((3, 1, 4))).tolist()
-    [[[1.0, 1.0, 2.0, 2.0, 2.0, 2.0, 1.0, 1.0]]]
+    [[1.0, 1.0, 2.0, 2.0, 2.0, 2.0, 1.0, 1.0]]
     """
     slices = np.asarray(slices)
     if slices.ndim < 3:

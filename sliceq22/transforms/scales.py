@@ -88,9 +88,7 @@ def _log_q(ratio: float) -> float:
     return math.sqrt(ratio) / (ratio - 1.0) / 2.0
 
 
-def make_scale(
-    name: str, bins: int, fmin: float, fmax: float, gamma: float = 0.0
-) -> Scale:
+def make_scale(name: str, bins: int, fmin: float, fmax: float, gamma: float = 0.0) -> Scale:
     """Build the scale ``name`` (see the module docstring for each definition).
 
     Parameters

@@ -46,7 +46,7 @@ from sliceq22.transforms.scales import Scale
 _BLACKMAN_HARRIS = (0.35872, 0.48832, 0.14128, 0.01168)
 
 
-def blackman_harris(length: int, offsets: np.ndarray) -> np.ndarray:
+def blackman_harris(length: int | np.ndarray, offsets: np.ndarray) -> np.ndarray:
     """Zero-centred Blackman-Harris window of ``length`` bins at integer ``offsets``.
 
     Parameters
@@ -80,9 +80,7 @@ def flat_top(length: int, flank: int, offsets: np.ndarray) -> np.ndarray:
     )
 
 
-def band_widths(
-    centres: np.ndarray, q: np.ndarray, sllen: int, min_win: int
-) -> np.ndarray:
+def band_widths(centres: np.ndarray, q: np.ndarray, sllen: int, min_win: int) -> np.ndarray:
     """Window lengths in DFT bins of the DC, scale and Nyquist bands.
 
     Parameters
@@ -108,12 +106,10 @@ def band_widths(
     widths[2:last] = centres[3 : last + 1] - centres[1 : last - 1]
     widths[1] = centres[1] / q[0]
     widths[last] = centres[last] / q[-1]
-    widths[last + 1] = (sllen - centres[last]) - centres[
-        last
-    ]  # mirrored neighbour - last band
+    widths[last + 1] = (sllen - centres[last]) - centres[last]  # mirrored neighbour - last band
     # np.rint rounds half to even, as the reference toolboxes do.
-    widths = np.rint(widths / 4.0).astype(np.int64) * 4
-    return np.maximum(widths, min_win)
+    rounded = np.rint(widths / 4.0).astype(np.int64) * 4
+    return np.maximum(rounded, min_win)
 
 
 @dataclass(frozen=True)
@@ -186,13 +182,9 @@ class SliceFrame:
             that receive each band's windowed bins in frame-frequency order.
         """
         weights = self._plans(spectra.dtype)[0]
-        for (start, count, frames), conj_at, dest in zip(
-            self.segments, self._conj_at, out
-        ):
+        for (start, count, frames), conj_at, dest in zip(self.segments, self._conj_at, out):
             stop = start + count * frames
-            flat = dest.reshape(
-                *dest.shape[:-2], count * frames
-            )  # a view: frames are contiguous
+            flat = dest.reshape(*dest.shape[:-2], count * frames)  # a view: frames are contiguous
             np.take(spectra, self._gather[start:stop], axis=-1, out=flat, mode="clip")
             if conj_at.size:
                 flat[..., conj_at] = np.conj(flat[..., conj_at])
@@ -238,9 +230,7 @@ def _scatter_matrix(
     bins: np.ndarray, entries: np.ndarray, weights: np.ndarray, shape: tuple[int, int]
 ):
     """Sparse ``(bins, entries)`` matrix adding ``weights · entry`` into each bin (complex data)."""
-    matrix = scipy.sparse.csr_array(
-        (weights.astype(np.complex128), (bins, entries)), shape=shape
-    )
+    matrix = scipy.sparse.csr_array((weights.astype(np.complex128), (bins, entries)), shape=shape)
     matrix.sum_duplicates()
     return matrix
 
@@ -316,9 +306,7 @@ def design_frame(
     for edge, neighbour in ((0, 1), (n_bands - 1, n_bands - 2)):
         if widths[edge] > widths[neighbour]:
             here = band_of == edge
-            values[here] = flat_top(
-                int(widths[edge]), int(widths[neighbour]), offsets[here]
-            )
+            values[here] = flat_top(int(widths[edge]), int(widths[neighbour]), offsets[here])
     bins = (centres[band_of] + offsets) % sllen
     rotation = centres[band_of] if global_phase else 0
     slot = (offsets + rotation) % frames[band_of]
@@ -346,9 +334,7 @@ def design_frame(
     gather[entry] = np.where(upper, sllen - bins, bins)
     weights[entry] = values
     conj_at = [
-        np.sort(
-            entry[upper & (entry >= start) & (entry < start + count * length)] - start
-        )
+        np.sort(entry[upper & (entry >= start) & (entry < start + count * length)] - start)
         for start, count, length in segments
     ]
 
@@ -358,9 +344,7 @@ def design_frame(
     direct = _scatter_matrix(bins[own], entry[own], dual[own], shape)
     reflected = (-bins) % sllen
     mirror_ok = mid & (reflected <= half)
-    mirror = _scatter_matrix(
-        reflected[mirror_ok], entry[mirror_ok], dual[mirror_ok], shape
-    )
+    mirror = _scatter_matrix(reflected[mirror_ok], entry[mirror_ok], dual[mirror_ok], shape)
 
     return SliceFrame(
         sllen=sllen,

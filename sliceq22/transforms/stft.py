@@ -45,7 +45,10 @@ class Stft(FramedTransform):
         Param("hop", int, 1024, low=1, high=2**19, doc="hop between frames in samples"),
         Param("window", str, "hann", choices=("hann", "hamming", "boxcar"), doc="analysis window"),
         Param(
-            "precision", str, "single", choices=PRECISIONS,
+            "precision",
+            str,
+            "single",
+            choices=PRECISIONS,
             doc="single: float32/complex64; double: float64/complex128",
         ),
     )
@@ -125,7 +128,8 @@ class Stft(FramedTransform):
         return [np.swapaxes(spectrum, -1, -2)]
 
     def inverse_units(self, blocks: Coefficients, count: int) -> np.ndarray:
-        """Windowed inverse FFTs of ``count`` frames, overlap-added: ``(signals, (count-1)·hop + n_fft)``."""
+        """Windowed inverse FFTs of ``count`` frames, overlap-added:
+        ``(signals, (count-1)·hop + n_fft)``."""
         (spectrum,) = blocks
         spectrum = np.asarray(spectrum, dtype=np.result_type(self._real, np.complex64))
         frames = scipy.fft.irfft(np.swapaxes(spectrum, -1, -2), n=self.n_fft, axis=-1)

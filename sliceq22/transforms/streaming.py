@@ -192,7 +192,8 @@ class Framing:
 
 
 def overlap_add_units(units: np.ndarray, hop: int) -> np.ndarray:
-    """Overlap-add ``(..., count, width)`` units placed ``hop`` apart into ``(..., (count-1)·hop + width)``.
+    """Overlap-add ``(..., count, width)`` units placed ``hop`` apart into
+    ``(..., (count-1)·hop + width)``.
 
     Vectorised over the units: one strided addition per ``hop``-long part of
     a unit (``ceil(width / hop)`` of them), not one per unit.
@@ -409,9 +410,9 @@ class FramedTransform(Transform):
             pending[:, offset - base : end - base] += synthesis
             del synthesis
             if normalised:
-                pending_norm[offset - base : end - base] += self._norm(
-                    framing, piece.first, piece.count
-                )
+                norm = self._norm(framing, piece.first, piece.count)
+                assert norm is not None  # normalised: the transform has a synthesis norm window
+                pending_norm[offset - base : end - base] += norm
             last = piece.first + piece.count >= framing.units
             # Padded samples before the next unit's start are complete.
             done = end if last else (piece.first + piece.count) * hop
