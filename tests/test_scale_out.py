@@ -21,13 +21,13 @@ from studyrun import kill_session, run_cli, start_cli, study_text, trials, wait_
 
 pytestmark = pytest.mark.slow
 
-#: Heavier candidates (~1 s per trial on the whole example), 10 points: two-driver, outages.
+#: Heavier candidates (1-2 s per trial on the whole example), 10 points: two-driver, outages.
 SLOW_SPACE = """
 [[transforms]]
 family = "stft"
 [transforms.space]
 n_fft = { choices = [4096, 8192] }
-hop = { choices = [128, 192, 256, 320, 384] }
+hop = { choices = [64, 96, 128, 160, 192] }
 """
 
 #: A space with no infeasible point (hop <= n_fft / 2 everywhere), so every trial evaluates.

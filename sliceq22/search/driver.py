@@ -25,7 +25,7 @@ from optuna.trial import TrialState
 
 from sliceq22 import TARGETS
 from sliceq22.errors import Sliceq22Error
-from sliceq22.interrupt import sigterm_as_interrupt
+from sliceq22.interrupt import raise_if_terminated, sigterm_as_interrupt
 from sliceq22.search import raystart, references, trialattrs
 from sliceq22.search import study as studies
 from sliceq22.search.budgetlock import BudgetLock
@@ -807,8 +807,10 @@ class StudyDriver:
         streak = 0
         try:
             while True:
+                raise_if_terminated()  # a safe point: no storage call is half-way
                 full = memoised = False
                 while len(self.running) < capacity and not self.grid_exhausted:
+                    raise_if_terminated()
                     outcome = self._dispatch(study, evaluate, track_refs, summary, budget)
                     if outcome == "full":
                         full = True
@@ -839,6 +841,7 @@ class StudyDriver:
                         # Other drivers' trials fill the budget: wait for them, and take
                         # them over (fail and retry) if their driver vanishes.
                         time.sleep(POLL_S)
+                        raise_if_terminated()
                         self._heartbeat(study, summary)
                     continue
                 # After a memoised draw, only look for messages: the next draw is due at once.
