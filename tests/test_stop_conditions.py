@@ -6,7 +6,6 @@ in every track are run end to end by ``tests/test_bad_input.py``.)
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -15,13 +14,12 @@ import optuna
 import pytest
 import soundfile
 
-import failobjective
+from localray import start_local_ray
 from sliceq22 import TARGETS
 from sliceq22.errors import Sliceq22Error
 from sliceq22.search.config import parse_study_text
 from sliceq22.search.driver import MAX_FAILURE_STREAK, StudyDriver
 from sliceq22.search.storage import open_storage
-from sliceq22.search.worker import WORKER_ENV
 
 ray = pytest.importorskip("ray")
 TESTS = Path(__file__).resolve().parent
@@ -55,18 +53,7 @@ hop = {{ low = 128, high = 512 }}
 @pytest.fixture(scope="module")
 def local_ray() -> Iterator[None]:
     """A local Ray runtime whose workers know the failing objective."""
-    failobjective.register()
-    path = os.pathsep.join([str(TESTS), os.environ.get("PYTHONPATH", "")]).rstrip(os.pathsep)
-    ray.init(
-        num_cpus=1,
-        include_dashboard=False,
-        logging_level="ERROR",
-        log_to_driver=False,
-        runtime_env={
-            "env_vars": {**WORKER_ENV, "PYTHONPATH": path},
-            "worker_process_setup_hook": "failobjective.register",
-        },
-    )
+    start_local_ray("failobjective", num_cpus=1)
     yield
     ray.shutdown()
 

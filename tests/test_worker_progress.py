@@ -9,7 +9,6 @@ through Ray's ``worker_process_setup_hook``.
 from __future__ import annotations
 
 import json
-import os
 import re
 import time
 from collections.abc import Iterator
@@ -21,6 +20,7 @@ import pytest
 import soundfile as sf
 
 import progressobjective
+from localray import start_local_ray
 from sliceq22 import TARGETS
 from sliceq22.cli import main
 from sliceq22.data import DatasetSpec, load_tracks
@@ -29,7 +29,7 @@ from sliceq22.search.config import parse_study_text
 from sliceq22.search.driver import StudyDriver
 from sliceq22.search.shipping import TrackRecipe, ship_tracks
 from sliceq22.search.storage import open_storage
-from sliceq22.search.worker import PROGRESS_INTERVAL_S, WORKER_ENV, remote_evaluate
+from sliceq22.search.worker import PROGRESS_INTERVAL_S, remote_evaluate
 
 ray = pytest.importorskip("ray")
 TESTS = Path(__file__).resolve().parent
@@ -39,18 +39,7 @@ STFT = {"n_fft": 1024, "hop": 256}
 @pytest.fixture(scope="module")
 def local_ray() -> Iterator[None]:
     """A local Ray runtime whose workers know the test objective."""
-    progressobjective.register()
-    path = os.pathsep.join([str(TESTS), os.environ.get("PYTHONPATH", "")]).rstrip(os.pathsep)
-    ray.init(
-        num_cpus=2,
-        include_dashboard=False,
-        logging_level="ERROR",
-        log_to_driver=False,
-        runtime_env={
-            "env_vars": {**WORKER_ENV, "PYTHONPATH": path},
-            "worker_process_setup_hook": "progressobjective.register",
-        },
-    )
+    start_local_ray("progressobjective", num_cpus=2)
     yield
     ray.shutdown()
 
