@@ -516,8 +516,15 @@ class Transform(ABC):
             plus float64 audio in and out.
         """
         signals = (n_in + n_out) * channels
-        coefficient = 16 if getattr(self, "_real", np.float64) == np.float64 else 8
-        return signals * (self.n_coefficients(length) * coefficient + length * 8)
+        return signals * (self.n_coefficients(length) * self.coefficient_bytes() + length * 8)
+
+    def coefficient_bytes(self) -> int:
+        """Bytes of one complex coefficient as the family computes it.
+
+        16 (complex128) for ``precision = "double"``, else 8 (complex64):
+        every family sets ``_real`` from its ``precision`` parameter.
+        """
+        return 16 if getattr(self, "_real", np.float32) == np.float64 else 8
 
     # ------------------------------------------------------------------ introspection
     @property

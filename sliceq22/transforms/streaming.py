@@ -280,10 +280,6 @@ class FramedTransform(Transform):
             total += math.prod(shape) // shape[axis]
         return total
 
-    def coefficient_bytes(self) -> int:
-        """Bytes of one complex coefficient as the family computes it."""
-        return 16 if getattr(self, "_real", np.float32) == np.float64 else 8
-
     def units_per_piece(self, length: int, signals: int, chunk_bytes: int) -> int:
         """Units per piece so ``signals`` signals' coefficients stay near ``chunk_bytes``."""
         per_unit = max(1, self.unit_coefficients(length) * self.coefficient_bytes() * signals)
