@@ -137,8 +137,7 @@ hop = {{ choices = [512] }}
 )
 def test_study_files_select_ridge_objectives(mode, objective, direction):
     config = parse_study_text(STUDY.format(mode=mode, objective=objective))
-    options = {k: v for k, v in config.objective.items() if k != "name"}
-    built = get_objective(config.objective["name"], **options)
+    built = config.objective.build()
     assert built.direction == direction
 
 

@@ -46,7 +46,7 @@ def test_shipped_study_files_validate() -> None:
 def test_base_parses_with_defaults() -> None:
     config = parse_study_text(BASE)
     assert config.mode == "shared" and config.trials == 3 and config.aggregate == "median"
-    assert config.objective["name"] == "mpi"
+    assert config.objective.name == "mpi"
     (entry,) = config.transforms
     assert [r.name for r in entry.ranges] == ["n_fft", "hop"]
     assert entry.ranges[1].log and entry.ranges[1].kind == "int"

@@ -27,6 +27,7 @@ from sliceq22.data import DatasetSpec, load_tracks
 from sliceq22.errors import DatasetError
 from sliceq22.search.config import parse_study_text
 from sliceq22.search.driver import StudyDriver
+from sliceq22.search.messages import Message, Started, TrackProgress, TrackScored
 from sliceq22.search.shipping import TrackRecipe, ship_tracks
 from sliceq22.search.storage import open_storage
 from sliceq22.search.worker import PROGRESS_INTERVAL_S, remote_evaluate
@@ -64,7 +65,7 @@ def _write_pcm16_tracks(root: Path, n: int, seconds: float) -> Path:
     return root
 
 
-def _messages(handles: list, objective: dict) -> list[dict]:
+def _messages(handles: list, objective: dict) -> list[Message]:
     generator = remote_evaluate().remote("stft", STFT, 44100, handles, objective)
     return [ray.get(ref) for ref in generator]
 
@@ -77,11 +78,11 @@ def test_worker_forwards_throttled_progress_then_the_score(local_ray, tmp_path: 
     t0 = time.monotonic()
     messages = _messages([ray.put(track.without_recorded_mixture())], objective)
     elapsed = time.monotonic() - t0
-    kinds = [m["kind"] for m in messages]
-    assert kinds[0] == "start" and kinds[-1] == "track" and set(kinds[1:-1]) == {"progress"}
-    progress = [m for m in messages if m["kind"] == "progress"]
-    fractions = [m["fraction"] for m in progress]
-    assert all(m["track"] == "track0" for m in progress)
+    kinds = [type(m) for m in messages]
+    assert kinds[0] is Started and kinds[-1] is TrackScored and set(kinds[1:-1]) == {TrackProgress}
+    progress = [m for m in messages if isinstance(m, TrackProgress)]
+    fractions = [m.fraction for m in progress]
+    assert all(m.track == "track0" for m in progress)
     assert fractions == sorted(fractions) and 0 < fractions[0] and fractions[-1] <= 1
     # ~175 pieces of >= 0.02 s each (>= 3.5 s of work), one Progress each: the worker
     # sends at most one message a second, so many pieces lie between two messages.
@@ -93,7 +94,7 @@ def test_worker_forwards_throttled_progress_then_the_score(local_ray, tmp_path: 
     from sliceq22.transforms import make_transform
 
     expected = local.evaluate_track(make_transform("stft", STFT), track).scores
-    assert messages[-1]["scores"] == pytest.approx(expected, abs=1e-9)
+    assert messages[-1].scores == pytest.approx(expected, abs=1e-9)
     assert PROGRESS_INTERVAL_S == 1.0
 
 
@@ -117,10 +118,10 @@ def test_tracks_via_dataset_are_read_by_the_worker_and_checked(local_ray, tmp_pa
     assert np.array_equal(stored.read_targets(-10, 100), tracks[0].read_targets(-10, 100))
     # The same scores either way.
     objective = {"name": progressobjective.NAME, "sleep": 0.0}
-    by_store = [m for m in _messages(store.handles, objective) if m["kind"] == "track"]
-    by_files = [m for m in _messages(files.handles, objective) if m["kind"] == "track"]
-    assert [m["scores"] for m in by_store] == [m["scores"] for m in by_files]
-    assert [m["track"] for m in by_files] == ["track0", "track1"]
+    by_store = [m for m in _messages(store.handles, objective) if isinstance(m, TrackScored)]
+    by_files = [m for m in _messages(files.handles, objective) if isinstance(m, TrackScored)]
+    assert [m.scores for m in by_store] == [m.scores for m in by_files]
+    assert [m.track for m in by_files] == ["track0", "track1"]
     # A worker that reads other samples than the driver did refuses the track.
     audio, rate = sf.read(root / "track1" / "bass.wav", dtype="int16")
     sf.write(root / "track1" / "bass.wav", audio // 2, rate, subtype="PCM_16")

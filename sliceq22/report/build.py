@@ -223,9 +223,9 @@ def _summary(page: Page, rep: StudyReport) -> None:
         ["time: first start to last finish", duration(rep.times["wall_s"])],
         ["time: sum of trial durations", duration(rep.times["trial_s"])],
         ["time: sum of worker evaluations", duration(rep.times["evaluation_s"])],
-        ["sampler", esc(json_compact(rep.config.sampler))],
-        ["pruner", esc(json_compact(rep.config.pruner))],
-        ["objective", esc(json_compact(rep.config.objective))],
+        ["sampler", esc(json_compact(rep.config.sampler.as_dict()))],
+        ["pruner", esc(json_compact(rep.config.pruner.as_dict()))],
+        ["objective", esc(json_compact(rep.config.objective.as_dict()))],
     ]
     header, rows = best_rows(rep)
     direction = "higher is better" if rep.maximize else "lower is better"

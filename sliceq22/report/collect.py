@@ -213,8 +213,7 @@ def collect(study: optuna.Study, config: StudyConfig) -> StudyReport:
     pruned = [
         t for t in trials if t.state == TrialState.PRUNED and "infeasible" not in trial_attrs(t)
     ]
-    metric = config.objective.get("metric")
-    label = f"{config.objective['name']} {metric}" if metric else str(config.objective["name"])
+    label = config.objective.describe()
     entries = [e.label for e in config.transforms]
     params = _searched_params(config.transforms)
     if len(entries) > 1:

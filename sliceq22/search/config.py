@@ -13,11 +13,20 @@ import json
 import math
 import tomllib
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import Any
 
 from sliceq22.errors import ParameterError, StudyFileError
+from sliceq22.oracles.base import AGGREGATES
+from sliceq22.search.sections import (
+    PRUNERS,
+    SAMPLERS,
+    Constraints,
+    ObjectiveSection,
+    PrunerSection,
+    SamplerSection,
+)
 from sliceq22.search.space import TransformEntry, check_keys, parse_transforms, table_entries
 from sliceq22.transforms import transform_class
 
@@ -27,17 +36,13 @@ from sliceq22.transforms import transform_class
 MAX_TRIALS = 1_000_000
 
 MODES = ("shared", "per-target")
-AGGREGATES = ("median", "mean")
-SAMPLERS = ("tpe", "random", "grid", "cmaes", "nsga2")
-PRUNERS = ("none", "median", "successive-halving")
-
 _SECTIONS = {
     "study": {"name", "description", "mode", "trials", "aggregate", "retries"},
     "dataset": None,  # validated by DatasetSpec.from_mapping
     "objective": None,  # validated against the objective registry
-    "sampler": {"name", "seed", "startup_trials"},
-    "pruner": {"name", "warmup_tracks"},
-    "constraints": {"max_slice_length", "max_coefficients_per_second", "max_memory_mb"},
+    "sampler": {f.name for f in fields(SamplerSection)},
+    "pruner": {f.name for f in fields(PrunerSection)},
+    "constraints": {f.name for f in fields(Constraints)},
     "transforms": None,
     "reference": None,
 }
@@ -53,15 +58,6 @@ class Reference:
 
 
 @dataclass(frozen=True)
-class Constraints:
-    """Bounds checked before any audio is touched; ``None`` means unbounded."""
-
-    max_slice_length: int | None = None
-    max_coefficients_per_second: float | None = None
-    max_memory_mb: float | None = None
-
-
-@dataclass(frozen=True)
 class StudyConfig:
     """A validated study file."""
 
@@ -72,9 +68,9 @@ class StudyConfig:
     aggregate: str
     retries: int
     dataset: Any  # sliceq22.data.DatasetSpec
-    objective: dict[str, Any]
-    sampler: dict[str, Any]
-    pruner: dict[str, Any]
+    objective: ObjectiveSection
+    sampler: SamplerSection
+    pruner: PrunerSection
     constraints: Constraints
     transforms: tuple[TransformEntry, ...]
     references: tuple[Reference, ...]
@@ -83,7 +79,7 @@ class StudyConfig:
     @property
     def seed(self) -> int | None:
         """The sampler's seed, if the study file fixes one."""
-        return self.sampler.get("seed")
+        return self.sampler.seed
 
     def canonical(self) -> dict[str, Any]:
         """The parts of the study that define its results (not the budget or description)."""
@@ -93,10 +89,10 @@ class StudyConfig:
                     "mode": self.mode,
                     "aggregate": self.aggregate,
                     "dataset": self.raw_dataset,
-                    "objective": self.objective,
-                    "sampler": self.sampler,
-                    "pruner": self.pruner,
-                    "constraints": self.constraints.__dict__,
+                    "objective": self.objective.as_dict(),
+                    "sampler": self.sampler.as_dict(),
+                    "pruner": self.pruner.as_dict(),
+                    "constraints": self.constraints.as_dict(),
                     "transforms": [
                         {
                             "label": e.label,
@@ -159,6 +155,8 @@ def _study_name(raw: Any) -> str:
     ``list``'s table: path separators and control characters (a newline)
     would break both, so they are refused with the character named.
     """
+    if raw is None or (isinstance(raw, str) and not raw.strip()):
+        raise StudyFileError("study.name: missing; every study needs a name")
     if not isinstance(raw, str):
         raise StudyFileError(f"study.name: {raw!r} must be a string")
     name = raw.strip()
@@ -206,95 +204,108 @@ def parse_study(doc: Mapping[str, Any], source_text: str = "", *, where: str = "
         Naming the key path of the first problem found.
     """
     from sliceq22.data import DatasetSpec
-    from sliceq22.oracles import get_objective
 
     for key in doc:
         if key not in _SECTIONS:
             close = difflib.get_close_matches(key, list(_SECTIONS), n=1)
             hint = f" (did you mean [{close[0]}]?)" if close else ""
             raise StudyFileError(f"{key}: unknown section{hint}; allowed: {', '.join(_SECTIONS)}")
-
     study = _table(doc, "study")
-    if "name" not in study or not str(study["name"]).strip():
-        raise StudyFileError("study.name: missing; every study needs a name")
-    name = _study_name(study["name"])
     mode = _choice(study.get("mode", "shared"), MODES, "study.mode")
-    trials = _int(study.get("trials", 20), "study.trials", low=1)
-    if trials > MAX_TRIALS:
-        raise StudyFileError(f"study.trials: {trials} is more than the {MAX_TRIALS:,} allowed")
-    aggregate = _choice(study.get("aggregate", "median"), AGGREGATES, "study.aggregate")
-    retries = _int(study.get("retries", 2), "study.retries", low=0)
-
     dataset_raw = doc.get("dataset", {"source": "example"})
     if not isinstance(dataset_raw, Mapping):
         raise StudyFileError("dataset: must be a table ([dataset])")
-    dataset = DatasetSpec.from_mapping(dict(dataset_raw), where="dataset")
-
-    objective_raw = doc.get("objective", {"name": "mpi"})
-    if not isinstance(objective_raw, Mapping):
-        raise StudyFileError("objective: must be a table ([objective])")
-    objective = dict(objective_raw)
-    objective.setdefault("name", "mpi")
-    options = {k: v for k, v in objective.items() if k != "name"}
-    try:
-        get_objective(str(objective["name"]), **options)
-    except (ParameterError, TypeError) as exc:
-        raise StudyFileError(f"objective: {exc}") from None
-
-    sampler = _table(doc, "sampler")
-    sampler["name"] = _choice(sampler.get("name", "tpe"), SAMPLERS, "sampler.name")
-    if "seed" in sampler:
-        sampler["seed"] = _int(sampler["seed"], "sampler.seed", low=0)
-    if "startup_trials" in sampler:
-        sampler["startup_trials"] = _int(sampler["startup_trials"], "sampler.startup_trials", low=0)
-
-    pruner = _table(doc, "pruner")
-    pruner["name"] = _choice(pruner.get("name", "none"), PRUNERS, "pruner.name")
-    if "warmup_tracks" in pruner:
-        pruner["warmup_tracks"] = _int(pruner["warmup_tracks"], "pruner.warmup_tracks", low=0)
-    if pruner["name"] != "none" and mode == "per-target":
-        raise StudyFileError(
-            "pruner.name: per-target studies have four objectives and Optuna cannot prune "
-            'multi-objective trials; use mode = "shared" or pruner = "none"'
-        )
-
-    c = _table(doc, "constraints")
-    max_slice = c.get("max_slice_length")
-    constraints = Constraints(
-        max_slice_length=None
-        if max_slice is None
-        else _int(max_slice, "constraints.max_slice_length", low=1),
-        max_coefficients_per_second=_positive(
-            c.get("max_coefficients_per_second"), "constraints.max_coefficients_per_second"
-        ),
-        max_memory_mb=_positive(c.get("max_memory_mb"), "constraints.max_memory_mb"),
-    )
-
+    sampler = _sampler(_table(doc, "sampler"))
     transforms = parse_transforms(doc.get("transforms"))
-    if sampler["name"] == "grid":
-        for entry in transforms:
-            for rng in entry.ranges:
-                if rng.kind in ("int", "float") and rng.step is None:
-                    raise StudyFileError(
-                        f"transforms.{entry.label}.space.{rng.name}: the grid sampler needs "
-                        "choices or a step for every searched parameter"
-                    )
+    if sampler.name == "grid":
+        _check_grid(transforms)
     return StudyConfig(
-        name=name,
+        name=_study_name(study.get("name")),
         description=str(study.get("description", "")),
         mode=mode,
-        trials=trials,
-        aggregate=aggregate,
-        retries=retries,
-        dataset=dataset,
-        objective=objective,
+        trials=_trials(study.get("trials", 20)),
+        aggregate=_choice(study.get("aggregate", "median"), AGGREGATES, "study.aggregate"),
+        retries=_int(study.get("retries", 2), "study.retries", low=0),
+        dataset=DatasetSpec.from_mapping(dict(dataset_raw), where="dataset"),
+        objective=_objective(doc.get("objective", {"name": "mpi"})),
         sampler=sampler,
-        pruner=pruner,
-        constraints=constraints,
+        pruner=_pruner(_table(doc, "pruner"), mode),
+        constraints=_constraints(_table(doc, "constraints")),
         transforms=transforms,
         references=_references(doc.get("reference")),
         source_text=source_text,
     )
+
+
+def _trials(value: Any) -> int:
+    trials = _int(value, "study.trials", low=1)
+    if trials > MAX_TRIALS:
+        raise StudyFileError(f"study.trials: {trials} is more than the {MAX_TRIALS:,} allowed")
+    return trials
+
+
+def _objective(raw: Any) -> ObjectiveSection:
+    """``[objective]``, checked by building it (unknown names and options are refused)."""
+    if not isinstance(raw, Mapping):
+        raise StudyFileError("objective: must be a table ([objective])")
+    section = ObjectiveSection.from_mapping(raw)
+    try:
+        section.build()
+    except (ParameterError, TypeError) as exc:
+        raise StudyFileError(f"objective: {exc}") from None
+    return section
+
+
+def _sampler(raw: dict[str, Any]) -> SamplerSection:
+    defaults = SamplerSection()
+    seed = raw.get("seed")
+    return SamplerSection(
+        name=_choice(raw.get("name", defaults.name), SAMPLERS, "sampler.name"),
+        seed=None if seed is None else _int(seed, "sampler.seed", low=0),
+        startup_trials=_int(
+            raw.get("startup_trials", defaults.startup_trials), "sampler.startup_trials", low=0
+        ),
+    )
+
+
+def _pruner(raw: dict[str, Any], mode: str) -> PrunerSection:
+    defaults = PrunerSection()
+    section = PrunerSection(
+        name=_choice(raw.get("name", defaults.name), PRUNERS, "pruner.name"),
+        warmup_tracks=_int(
+            raw.get("warmup_tracks", defaults.warmup_tracks), "pruner.warmup_tracks", low=0
+        ),
+    )
+    if section.name != "none" and mode == "per-target":
+        raise StudyFileError(
+            "pruner.name: per-target studies have four objectives and Optuna cannot prune "
+            'multi-objective trials; use mode = "shared" or pruner = "none"'
+        )
+    return section
+
+
+def _constraints(raw: dict[str, Any]) -> Constraints:
+    max_slice = raw.get("max_slice_length")
+    return Constraints(
+        max_slice_length=None
+        if max_slice is None
+        else _int(max_slice, "constraints.max_slice_length", low=1),
+        max_coefficients_per_second=_positive(
+            raw.get("max_coefficients_per_second"), "constraints.max_coefficients_per_second"
+        ),
+        max_memory_mb=_positive(raw.get("max_memory_mb"), "constraints.max_memory_mb"),
+    )
+
+
+def _check_grid(transforms: tuple[TransformEntry, ...]) -> None:
+    """The grid sampler needs a finite list of values for every searched parameter."""
+    for entry in transforms:
+        for rng in entry.ranges:
+            if rng.kind in ("int", "float") and rng.step is None:
+                raise StudyFileError(
+                    f"transforms.{entry.label}.space.{rng.name}: the grid sampler needs "
+                    "choices or a step for every searched parameter"
+                )
 
 
 def load_study_file(path: str | Path) -> StudyConfig:

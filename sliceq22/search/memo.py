@@ -21,7 +21,7 @@ from optuna.trial import FrozenTrial, TrialState
 
 from sliceq22.errors import Sliceq22Error
 from sliceq22.search.space import ParamRange, TransformEntry
-from sliceq22.search.trialattrs import CANDIDATE, RESULT, trial_attrs
+from sliceq22.search.trialattrs import CANDIDATE, INFEASIBLE, RESULT, trial_attrs
 
 #: Candidates enumerated at most to decide whether a space is finite and small
 #: enough to be exhausted; a larger space is treated as endless (its budget ends it).
@@ -133,15 +133,15 @@ class CandidateIndex:
 
     def key_of(self, trial: FrozenTrial) -> str | None:
         """The trial's candidate key, or ``None`` before its candidate is stored."""
-        if trial._trial_id not in self._keys or self._keys[trial._trial_id] is None:
+        if trial.number not in self._keys or self._keys[trial.number] is None:
             attrs = trial_attrs(trial)
             family = attrs.get("family")
             params = attrs.get("transform_params")
             key = candidate_key(family, params) if family and isinstance(params, dict) else None
             if not trial.state.is_finished():
                 return key  # a running trial's candidate is cached when it finishes
-            self._keys[trial._trial_id] = key
-        return self._keys[trial._trial_id]
+            self._keys[trial.number] = key
+        return self._keys[trial.number]
 
     def memo(self, study: optuna.Study, key: str) -> FrozenTrial | None:
         """A settled trial whose result a new draw of ``key`` can take over, or ``None``.
@@ -158,7 +158,7 @@ class CandidateIndex:
             attrs = trial_attrs(trial)
             if trial.state == TrialState.COMPLETE and RESULT in trial.user_attrs:
                 return trial
-            if trial.state == TrialState.PRUNED and "infeasible" in attrs:
+            if trial.state == TrialState.PRUNED and INFEASIBLE in attrs:
                 return trial
         return None
 

@@ -20,6 +20,7 @@ import optuna
 
 from sliceq22.errors import ParameterError
 from sliceq22.search.space import TRANSFORM_PARAM, ParamRange, TransformEntry
+from sliceq22.search.trialattrs import REFERENCE
 from sliceq22.transforms import transform_class
 
 #: Prefix of the parameter names of a reference outside the search space.
@@ -118,14 +119,14 @@ def enqueue_references(
     under either naming) is not enqueued again. The caller holds the study's
     lock, so two drivers starting together do not both enqueue it.
     """
-    labelled = {t.user_attrs.get("reference") for t in study.get_trials(deepcopy=False)}
+    labelled = {t.user_attrs.get(REFERENCE) for t in study.get_trials(deepcopy=False)}
     for ref in references:
         if ref.label in labelled:
             continue
         params = space_params(ref.family, ref.params, entries)
         if params is None:
             params = own_names(ref.label, ref.params)
-        study.enqueue_trial(params, user_attrs={"reference": ref.label})
+        study.enqueue_trial(params, user_attrs={REFERENCE: ref.label})
 
 
 def draw_reference(trial: optuna.Trial, ref: Any, entries: tuple[TransformEntry, ...]) -> None:

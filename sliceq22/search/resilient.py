@@ -27,6 +27,7 @@ from optuna.storages import BaseStorage
 from optuna.trial import TrialState
 
 from sliceq22.errors import StorageError
+from sliceq22.search.optuna_compat import storage_methods
 
 #: Seconds to keep retrying a lost database before giving up.
 DEFAULT_PATIENCE_S = 60.0
@@ -158,35 +159,8 @@ def _delegate(name: str) -> Callable[..., Any]:
     return method
 
 
-# Every storage operation Optuna defines goes through the retry loop.
-for _name in (
-    "create_new_study",
-    "delete_study",
-    "set_study_user_attr",
-    "set_study_system_attr",
-    "get_study_id_from_name",
-    "get_study_name_from_id",
-    "get_study_directions",
-    "get_study_user_attrs",
-    "get_study_system_attrs",
-    "get_all_studies",
-    "create_new_trial",
-    "set_trial_param",
-    "get_trial_id_from_study_id_trial_number",
-    "get_trial_number_from_id",
-    "get_trial_param",
-    "set_trial_state_values",
-    "set_trial_intermediate_value",
-    "set_trial_user_attr",
-    "set_trial_system_attr",
-    "get_trial",
-    "get_all_trials",
-    "get_n_trials",
-    "get_best_trial",
-    "get_trial_params",
-    "get_trial_user_attrs",
-    "get_trial_system_attrs",
-    "check_trial_is_updatable",
-):
+# Every storage operation Optuna defines goes through the retry loop (the list is read from
+# Optuna's BaseStorage, so an operation added by a new Optuna is wrapped too).
+for _name in storage_methods():
     setattr(PatientStorage, _name, _delegate(_name))
 PatientStorage.__abstractmethods__ = frozenset()

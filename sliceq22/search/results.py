@@ -124,7 +124,7 @@ def export_best(study: optuna.Study, config: StudyConfig) -> dict[str, Any]:
     doc: dict[str, Any] = {
         "study": study.study_name,
         "mode": config.mode,
-        "objective": config.objective,
+        "objective": config.objective.as_dict(),
         "aggregate": config.aggregate,
         "targets": {
             t: _entry(trial, score) for t, (trial, score) in best_per_target(study).items()
@@ -286,10 +286,7 @@ def results_table(study: optuna.Study, config: StudyConfig) -> str:
         rows.append(
             ["shared", s["score"], s["trial"], s["label"], _short_params(shown), *ref_shared]
         )
-    metric = config.objective.get("metric", "")
-    title = (
-        f"{config.name}: {config.aggregate} over tracks of {config.objective['name']} {metric}"
-    ).rstrip()
+    title = f"{config.name}: {config.aggregate} over tracks of {config.objective.describe()}"
     notes = [
         f"{target}: no score ({why})"
         for target, why in unscored_reasons(study).items()

@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Iterable
 from typing import Any
 
 import numpy as np
 
 from sliceq22 import TARGETS
+from sliceq22.oracles.base import aggregate
+from sliceq22.search.messages import TrackScored
 
 
 def score_of(scores: dict[str, Any], target: str) -> float:
@@ -16,17 +19,19 @@ def score_of(scores: dict[str, Any], target: str) -> float:
     return float(value) if isinstance(value, int | float) else math.nan
 
 
-def aggregate_tracks(values: list[float], how: str) -> float:
-    """Median or mean over tracks, ignoring NaN (excluded/silent); NaN if nothing is left."""
-    finite = [v for v in values if v is not None and math.isfinite(v)]
-    if not finite:
-        return math.nan
-    return float(np.median(finite) if how == "median" else np.mean(finite))
+def aggregate_tracks(values: Iterable[float], how: str) -> float:
+    """:func:`~sliceq22.oracles.base.aggregate` of the finite values (NaN if none is).
+
+    A track without a score (silent target: NaN) or with an exact
+    reconstruction (+inf) says nothing about how candidates compare.
+    """
+    return aggregate([v for v in values if v is not None and math.isfinite(v)], how)
 
 
-def per_target_values(tracks: list[dict[str, Any]], how: str) -> dict[str, float]:
+def per_target_values(tracks: Iterable[TrackScored], how: str) -> dict[str, float]:
     """Aggregate over tracks of each target's score."""
-    return {t: aggregate_tracks([score_of(r["scores"], t) for r in tracks], how) for t in TARGETS}
+    tracks = list(tracks)
+    return {t: aggregate_tracks([score_of(r.scores, t) for r in tracks], how) for t in TARGETS}
 
 
 def shared_value(per_target: dict[str, float]) -> float:

@@ -39,6 +39,8 @@ from sliceq22.errors import DatasetError
 
 #: Accepted values of ``--tracks-via``.
 TRACKS_VIA: tuple[str, ...] = ("auto", "object-store", "dataset")
+#: Tracks kept as they are, for an evaluator in this process (no Ray; not a CLI choice).
+IN_PROCESS = "in-process"
 
 
 @dataclass
@@ -92,7 +94,10 @@ class TrackRecipe:
 
 
 def fetch_track(handle: Any) -> Track:
-    """The track behind a handle: read it (:class:`TrackRecipe`) or get it from Ray's store."""
+    """The track behind a handle: read it (:class:`TrackRecipe`), get it from Ray's store,
+    or the track itself (in-process evaluation)."""
+    if isinstance(handle, Track):
+        return handle
     if isinstance(handle, TrackRecipe):
         return handle.load()
     import ray
@@ -144,6 +149,8 @@ def resolve_via(via: str, spec: DatasetSpec) -> str:
 
     Needs Ray initialised (it looks at the cluster's nodes).
     """
+    if via == IN_PROCESS:
+        return via
     if via not in TRACKS_VIA:
         raise DatasetError(f"--tracks-via {via!r} is not one of {', '.join(TRACKS_VIA)}")
     if via != "auto":
@@ -166,8 +173,9 @@ def ship_tracks(
     ----------
     spec : DatasetSpec
         The study's dataset.
-    via : {"auto", "object-store", "dataset"}
-        See the module docstring.
+    via : {"auto", "object-store", "dataset", "in-process"}
+        See the module docstring; ``in-process`` keeps the tracks themselves as
+        handles (for an evaluator in this process: a small dataset).
     mixture : str
         The objective's ``mixture`` option: the recorded mixture is shipped
         (and read) only for ``"recorded"``.
@@ -179,8 +187,6 @@ def ship_tracks(
     DatasetError
         Any problem of the dataset (one line naming the file).
     """
-    import ray
-
     via = resolve_via(via, spec)
     with_mixture = mixture == "recorded"
     prepared = prepare(spec)
@@ -195,7 +201,11 @@ def ship_tracks(
         shipped.track_bytes = max(shipped.track_bytes, track.nbytes)
         for target in track.silent_targets():
             shipped.silent_in.setdefault(target, []).append(track.name)
-        if via == "object-store":
+        if via == IN_PROCESS:
+            shipped.handles.append(track)
+        elif via == "object-store":
+            import ray
+
             shipped.handles.append(ray.put(track))
             shipped.store_bytes += track.nbytes
         else:

@@ -95,6 +95,14 @@ _CREATE_KEY = int.from_bytes(
 )
 
 
+def database_kind(url: URL) -> str:
+    """``sqlite``, ``postgresql``, ...: the URL's dialect without its driver (``+psycopg2``).
+
+    The same as SQLAlchemy's ``URL.get_backend_name()``.
+    """
+    return url.drivername.split("+")[0]
+
+
 def parse_url(url: str) -> URL:
     """Parse a storage URL, refusing what is not a database URL sliceq22 can use.
 
@@ -116,7 +124,7 @@ def parse_url(url: str) -> URL:
         raise StorageError(
             f"storage {mask_url(url)!r} is not a database URL{hint} (forms: {_URL_FORMS})"
         ) from None
-    backend = parsed.get_backend_name()
+    backend = database_kind(parsed)
     if backend not in KNOWN_BACKENDS:
         raise StorageError(
             f"storage {mask_url(url)}: unknown kind of database {backend!r}; give {_URL_FORMS}"
@@ -249,7 +257,7 @@ def open_storage(url: str | None, *, create: bool = True) -> optuna.storages.Bas
     """
     url = resolve_storage(url)
     parsed = parse_url(url)
-    backend = parsed.get_backend_name()
+    backend = database_kind(parsed)
     if backend == "sqlite":
         _check_sqlite(url, parsed, create)
     engine_kwargs: dict[str, Any] = {}

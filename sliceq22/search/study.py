@@ -20,8 +20,16 @@ from optuna.trial import TrialState
 
 from sliceq22 import TARGETS
 from sliceq22.errors import StorageError, StudyFileError
+from sliceq22.search import optuna_compat
 from sliceq22.search.config import StudyConfig, parse_study_text
-from sliceq22.search.trialattrs import CANDIDATE, is_infeasible, trial_attrs
+from sliceq22.search.trialattrs import (
+    ATTEMPT,
+    CANDIDATE,
+    REFERENCE,
+    RETRY_OF,
+    is_infeasible,
+    trial_attrs,
+)
 
 #: Study attributes written by sliceq22.
 ATTR_CONFIG = "sliceq22.config"
@@ -49,8 +57,8 @@ def package_versions() -> dict[str, str]:
 def make_sampler(config: StudyConfig) -> optuna.samplers.BaseSampler:
     """The sampler named in the study file (samplers are not stored: rebuilt each run)."""
     s = config.sampler
-    seed = s.get("seed")
-    name = s["name"]
+    seed = s.seed
+    name = s.name
     if name == "random":
         return optuna.samplers.RandomSampler(seed=seed)
     if name == "nsga2":
@@ -58,39 +66,45 @@ def make_sampler(config: StudyConfig) -> optuna.samplers.BaseSampler:
     if name == "cmaes":
         return optuna.samplers.CmaEsSampler(seed=seed, warn_independent_sampling=False)
     if name == "grid":
-        space: dict[str, list[Any]] = {}
-        for entry in config.transforms:
-            for rng in entry.ranges:
-                key = f"{entry.label}.{rng.name}"
-                if rng.kind == "categorical":
-                    space[key] = list(rng.choices)
-                elif rng.kind in ("int", "float"):
-                    low, high = rng.bounds
-                    step = rng.step
-                    assert step is not None  # parse_study requires a step for the grid sampler
-                    values, v = [], float(low)
-                    while v <= float(high) + 1e-9:
-                        values.append(int(round(v)) if rng.kind == "int" else v)
-                        v += float(step)
-                    space[key] = values
-        if len(config.transforms) > 1:
-            space["transform"] = [e.label for e in config.transforms]
+        space = grid_space(config)
+        assert space is not None
         return optuna.samplers.GridSampler(space, seed=seed)
-    startup = s.get("startup_trials", 8)
-    return optuna.samplers.TPESampler(seed=seed, n_startup_trials=startup, multivariate=False)
+    return optuna.samplers.TPESampler(
+        seed=seed, n_startup_trials=s.startup_trials, multivariate=False
+    )
+
+
+def grid_space(config: StudyConfig) -> dict[str, list[Any]] | None:
+    """The grid of a grid study (Optuna parameter name -> values); ``None`` for other samplers."""
+    if config.sampler.name != "grid":
+        return None
+    space: dict[str, list[Any]] = {}
+    for entry in config.transforms:
+        for rng in entry.ranges:
+            key = f"{entry.label}.{rng.name}"
+            if rng.kind == "categorical":
+                space[key] = list(rng.choices)
+            elif rng.kind in ("int", "float"):
+                low, high = rng.bounds
+                step = rng.step
+                assert step is not None  # parse_study requires a step for the grid sampler
+                values, v = [], float(low)
+                while v <= float(high) + 1e-9:
+                    values.append(int(round(v)) if rng.kind == "int" else v)
+                    v += float(step)
+                space[key] = values
+    if len(config.transforms) > 1:
+        space["transform"] = [e.label for e in config.transforms]
+    return space
 
 
 def make_pruner(config: StudyConfig) -> optuna.pruners.BasePruner:
     """The pruner named in the study file; pruning steps are tracks."""
     p = config.pruner
-    if p["name"] == "median":
-        return optuna.pruners.MedianPruner(
-            n_startup_trials=3, n_warmup_steps=p.get("warmup_tracks", 1)
-        )
-    if p["name"] == "successive-halving":
-        return optuna.pruners.SuccessiveHalvingPruner(
-            min_resource=max(1, p.get("warmup_tracks", 1))
-        )
+    if p.name == "median":
+        return optuna.pruners.MedianPruner(n_startup_trials=3, n_warmup_steps=p.warmup_tracks)
+    if p.name == "successive-halving":
+        return optuna.pruners.SuccessiveHalvingPruner(min_resource=max(1, p.warmup_tracks))
     return optuna.pruners.NopPruner()
 
 
@@ -207,14 +221,12 @@ def open_study(
     study.set_user_attr(ATTR_VERSIONS, package_versions())
     study.set_user_attr(ATTR_MODE, config.mode)
     study.set_user_attr("sliceq22.description", config.description)
-    study.set_user_attr("sliceq22.objective", config.objective)
+    study.set_user_attr("sliceq22.objective", config.objective.as_dict())
     study.set_user_attr("sliceq22.created", time.time())
     if config.mode == "per-target":
         study.set_metric_names(list(TARGETS))
     else:
-        study.set_metric_names(
-            [f"{config.aggregate} {config.objective['name']} (mean over targets)"]
-        )
+        study.set_metric_names([f"{config.aggregate} {config.objective.name} (mean over targets)"])
     return study, True
 
 
@@ -305,12 +317,12 @@ def abandoned_reason(
 
 def requeue(study: optuna.Study, trial: optuna.trial.FrozenTrial, retries: int) -> bool:
     """Enqueue a failed trial's parameters again, unless it used up its retries."""
-    attempt = int(trial.user_attrs.get("attempt", 0)) + 1
+    attempt = int(trial.user_attrs.get(ATTEMPT, 0)) + 1
     if attempt > retries:
         return False
-    attrs = {"attempt": attempt, "retry_of": trial.number}
-    if "reference" in trial.user_attrs:
-        attrs["reference"] = trial.user_attrs["reference"]
+    attrs = {ATTEMPT: attempt, RETRY_OF: trial.number}
+    if REFERENCE in trial.user_attrs:
+        attrs[REFERENCE] = trial.user_attrs[REFERENCE]
     study.enqueue_trial(dict(trial.params), user_attrs=attrs)
     return True
 
@@ -352,10 +364,8 @@ def recover_abandoned(
             reason = abandoned_reason(trial, stale_after_s=stale_after_s)
         if reason is None:
             continue
-        storage = study._storage
         try:
-            storage.set_trial_user_attr(trial._trial_id, "failure", reason)
-            storage.set_trial_state_values(trial._trial_id, state=TrialState.FAIL)
+            optuna_compat.fail_quietly(study, trial, reason)
         except (RuntimeError, optuna.exceptions.UpdateFinishedTrialError):
             continue  # another driver finished or failed it meanwhile
         if CANDIDATE in trial.user_attrs:

@@ -52,8 +52,19 @@ CANDIDATE = "sliceq22.candidate"
 WORKER = "sliceq22.worker"
 RESULT = "sliceq22.result"
 PACKED = (CANDIDATE, WORKER, RESULT)
+#: Short attributes (see the module docstring).
+SCORES = "scores"
+FAILURE = "failure"
+INFEASIBLE = "infeasible"
+PRUNED = "pruned"
+#: The ``[[reference]]`` label of a reference trial, its attempt number and the trial it retries.
+REFERENCE = "reference"
+ATTEMPT = "attempt"
+RETRY_OF = "retry_of"
+#: In the candidate and the result of a trial told an earlier trial's result: that trial's number.
+MEMO_OF = "memo_of"
 #: Short attributes of their own (see the module docstring), written before the packed result.
-SHORT = ("scores", "failure", "infeasible", "pruned")
+SHORT = (SCORES, FAILURE, INFEASIBLE, PRUNED)
 #: Trial system attribute holding the driver's last heartbeat (epoch seconds).
 HEARTBEAT = "sliceq22.heartbeat"
 #: Longest text a short attribute holds (optuna-dashboard shows text whole, but keep it a line).
@@ -94,7 +105,7 @@ def trial_attrs(trial: FrozenTrial) -> dict[str, Any]:
 def is_infeasible(trial: FrozenTrial) -> bool:
     """Whether the trial is a candidate refused before (or instead of) evaluation."""
     raw = trial.user_attrs
-    return "infeasible" in raw or "infeasible" in (raw.get(CANDIDATE) or {})
+    return INFEASIBLE in raw or INFEASIBLE in (raw.get(CANDIDATE) or {})
 
 
 def _line(reason: Any) -> str:
@@ -110,9 +121,9 @@ def store_candidate(trial: Trial, candidate: dict[str, Any], infeasible: str | N
     optuna.exceptions.UpdateFinishedTrialError
         When another driver finished the trial meanwhile (the caller decides).
     """
-    trial.set_user_attr(CANDIDATE, {k: v for k, v in candidate.items() if k != "infeasible"})
+    trial.set_user_attr(CANDIDATE, {k: v for k, v in candidate.items() if k != INFEASIBLE})
     if infeasible is not None:
-        trial.set_user_attr("infeasible", _line(infeasible))
+        trial.set_user_attr(INFEASIBLE, _line(infeasible))
 
 
 def store_result(trial: Trial, result: dict[str, Any]) -> None:
@@ -143,4 +154,6 @@ def store_result(trial: Trial, result: dict[str, Any]) -> None:
 
 def store_heartbeat(trial: Trial, when: float) -> None:
     """Record that ``trial``'s driver is alive (a system attribute: not shown as a trial fact)."""
-    trial.study._storage.set_trial_system_attr(trial._trial_id, HEARTBEAT, float(when))
+    from sliceq22.search import optuna_compat
+
+    optuna_compat.set_system_attr(trial.study, trial, HEARTBEAT, float(when))

@@ -16,6 +16,8 @@ import time
 from collections.abc import Iterator, Mapping
 from typing import Any
 
+from sliceq22.search.messages import Infeasible, Message, Started, TrackProgress, TrackScored
+
 #: Seconds between progress messages of one task: enough for a bar to move,
 #: few enough that the driver spends nothing noticeable on them.
 PROGRESS_INTERVAL_S = 1.0
@@ -37,42 +39,36 @@ def evaluate_stream(
     rate: int,
     track_refs: list[Any],
     objective: Mapping[str, Any],
-) -> Iterator[dict[str, Any]]:
-    """Evaluate one candidate, yielding a message per track.
+    node: str | None = None,
+) -> Iterator[Message]:
+    """Evaluate one candidate, yielding typed messages (:mod:`sliceq22.search.messages`).
 
-    Messages
-    --------
-    ``{"kind": "start", "host": str, "pid": int, "node": str}`` first (``node``: Ray node id);
-    ``{"kind": "infeasible", "reason": str}`` if the transform's probe refuses the setting;
-    ``{"kind": "progress", "track": str, "fraction": float}`` while a track is
-    evaluated (from the objective's :class:`~sliceq22.oracles.base.Progress`,
-    at most one per :data:`PROGRESS_INTERVAL_S`; none for a quicker track);
-    ``{"kind": "track", "track": str, "scores": {target: float}, "timing": {...},
-    "excluded": [...]}`` for each track, in order.
+    :class:`~sliceq22.search.messages.Started` first; then
+    :class:`~sliceq22.search.messages.Infeasible` if the transform's probe
+    refuses the setting (and nothing else), or per track, in order,
+    :class:`~sliceq22.search.messages.TrackProgress` while it is evaluated
+    (from the objective's :class:`~sliceq22.oracles.base.Progress`, at most one
+    per :data:`PROGRESS_INTERVAL_S`; none for a quicker track) and its
+    :class:`~sliceq22.search.messages.TrackScored`.
 
     ``track_refs`` holds, per track, what :func:`~sliceq22.search.shipping.fetch_track`
-    takes: an object reference or a :class:`~sliceq22.search.shipping.TrackRecipe`.
+    takes: an object reference, a :class:`~sliceq22.search.shipping.TrackRecipe`
+    or (in-process) the :class:`~sliceq22.data.track.Track` itself. ``node``
+    is the Ray node id the evaluation runs on, if any.
     """
-    import ray
-
     from sliceq22.errors import InfeasibleError
-    from sliceq22.oracles import TrackResult, get_objective
+    from sliceq22.oracles import TrackResult
+    from sliceq22.search.sections import ObjectiveSection
     from sliceq22.search.shipping import fetch_track
     from sliceq22.transforms import make_transform
 
-    yield {
-        "kind": "start",
-        "host": socket.gethostname(),
-        "pid": os.getpid(),
-        "node": ray.get_runtime_context().get_node_id(),
-    }
+    yield Started(host=socket.gethostname(), pid=os.getpid(), node=node)
     transform = make_transform(family, params, rate=rate)
     feasibility = transform.feasibility()
     if not feasibility.ok:
-        yield {"kind": "infeasible", "reason": feasibility.reason}
+        yield Infeasible(feasibility.reason)
         return
-    options = {k: v for k, v in objective.items() if k != "name"}
-    scorer = get_objective(str(objective["name"]), **options)
+    scorer = ObjectiveSection.from_mapping(objective).build()
     for handle in track_refs:
         track = fetch_track(handle)
         result = None
@@ -85,26 +81,35 @@ def evaluate_stream(
                 now = time.monotonic()
                 if now - last >= PROGRESS_INTERVAL_S:
                     last = now
-                    yield {
-                        "kind": "progress",
-                        "track": track.name,
-                        "fraction": float(item.fraction),
-                    }
+                    yield TrackProgress(track.name, float(item.fraction))
         except InfeasibleError as exc:
             # Some settings reconstruct at the probe's length but not at a track's
             # (Essentia's filter bank depends on the input length): never scored.
-            yield {"kind": "infeasible", "reason": f"{track.name}: {exc}"}
+            yield Infeasible(f"{track.name}: {exc}")
             return
         del track  # the next track is read (or fetched) without this one still held
         if result is None:  # pragma: no cover - an objective that yields no result is a bug
             raise RuntimeError(f"{scorer.name}: iter_track ended without a TrackResult")
-        yield {
-            "kind": "track",
-            "track": result.track,
-            "scores": {k: float(v) for k, v in result.scores.items()},
-            "timing": {k: float(v) for k, v in result.timing.items()},
-            "excluded": list(result.excluded),
-        }
+        yield TrackScored(
+            track=result.track,
+            scores={k: float(v) for k, v in result.scores.items()},
+            timing={k: float(v) for k, v in result.timing.items()},
+            excluded=list(result.excluded),
+        )
+
+
+def _evaluate_on_ray_node(
+    family: str,
+    params: Mapping[str, Any],
+    rate: int,
+    track_refs: list[Any],
+    objective: Mapping[str, Any],
+) -> Iterator[Message]:
+    """:func:`evaluate_stream` inside a Ray task, which knows its node id."""
+    import ray
+
+    node = ray.get_runtime_context().get_node_id()
+    yield from evaluate_stream(family, params, rate, track_refs, objective, node=node)
 
 
 def remote_evaluate():  # -> ray.remote_function.RemoteFunction
@@ -116,4 +121,4 @@ def remote_evaluate():  # -> ray.remote_function.RemoteFunction
     """
     import ray
 
-    return ray.remote(num_returns="streaming", max_retries=0, num_cpus=1)(evaluate_stream)
+    return ray.remote(num_returns="streaming", max_retries=0, num_cpus=1)(_evaluate_on_ray_node)

@@ -1,0 +1,286 @@
+"""The study driver's logic in this process: Optuna's InMemoryStorage, a synchronous evaluator.
+
+The evaluations are scripted (:func:`_scripted`: scores computed from the
+parameters, a dying worker or a raising evaluation where a test asks for one),
+so each test runs the driver's real ask/tell loop, its dispatch, pruning,
+failure and retry paths and its budget accounting in well under a second.
+The real objective on real transforms runs in-process too
+(:func:`test_the_real_evaluation_runs_in_process`); the Ray drills
+(``test_scale_out.py``, ``test_study_run.py``) cover the same paths across
+processes.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Iterator, Mapping
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import optuna
+import pytest
+import soundfile
+from optuna.trial import TrialState
+
+from sliceq22 import TARGETS
+from sliceq22.search import study as studies
+from sliceq22.search.config import parse_study_text
+from sliceq22.search.driver import MAX_FAILURE_STREAK, StudyDriver
+from sliceq22.search.evaluator import LocalEvaluator, WorkerLost
+from sliceq22.search.messages import Infeasible, Message, Started, TrackProgress, TrackScored
+from sliceq22.search.trialattrs import trial_attrs
+
+RATE = 8000
+N_TRACKS = 3
+
+SPACE = """
+[[transforms]]
+family = "stft"
+[transforms.space]
+n_fft = { choices = [256, 512, 1024, 2048] }
+hop = { choices = [64, 128] }
+"""
+
+
+@pytest.fixture(scope="module")
+def folder(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Three tracks of 0.25 s of noise per target, WAV stems (what `source = "folder"` reads)."""
+    root = tmp_path_factory.mktemp("inprocess")
+    rng = np.random.default_rng(0)
+    for i in range(N_TRACKS):
+        track = root / f"track{i}"
+        track.mkdir()
+        stems = {t: 0.1 * rng.standard_normal((RATE // 4, 2)) for t in TARGETS}
+        soundfile.write(track / "mixture.wav", sum(stems.values()), RATE, subtype="FLOAT")
+        for t, audio in stems.items():
+            soundfile.write(track / f"{t}.wav", audio, RATE, subtype="FLOAT")
+    return root
+
+
+def _config(folder: Path, *, mode: str = "per-target", trials: int = 4, extra: str = "") -> Any:
+    return parse_study_text(
+        f"""
+[study]
+name = "inprocess"
+mode = "{mode}"
+trials = {trials}
+retries = 1
+
+[dataset]
+source = "folder"
+root = "{folder}"
+
+[objective]
+name = "mpi"
+
+[sampler]
+name = "random"
+seed = 3
+{extra}
+{SPACE}
+"""
+    )
+
+
+def _score(params: Mapping[str, Any], track: int, target: str) -> float:
+    """A deterministic score: larger n_fft is better, tracks and targets shift it."""
+    return math.log2(params["n_fft"]) + 0.1 * track + 0.01 * TARGETS.index(target)
+
+
+class Script:
+    """A scripted evaluation that records what the driver asked of it."""
+
+    def __init__(self, **rules: Any) -> None:
+        self.rules = rules
+        self.calls: list[dict[str, Any]] = []
+        self.yielded_tracks: list[int] = []  # per call: track messages handed to the driver
+
+    def __call__(
+        self,
+        family: str,
+        params: Mapping[str, Any],
+        rate: int,
+        tracks: list[Any],
+        objective: Mapping[str, Any],
+    ) -> Iterator[Message]:
+        self.calls.append(dict(params))
+        call = len(self.calls) - 1
+        self.yielded_tracks.append(0)
+        yield Started(host="here", pid=1)
+        retried = self.rules.get("dies_once") and self._seen(params) > 1
+        if params["n_fft"] in self.rules.get("dies", ()) and not retried:
+            raise WorkerLost("worker died: test")
+        if params["n_fft"] in self.rules.get("raises", ()):
+            raise ValueError("a bug in the objective\nsecond line")
+        if params["n_fft"] in self.rules.get("infeasible", ()):
+            yield Infeasible("the probe refuses it")
+            return
+        for i, track in enumerate(tracks):
+            yield TrackProgress(track.name, 0.5)
+            self.yielded_tracks[call] += 1
+            yield TrackScored(track.name, {t: _score(params, i, t) for t in TARGETS}, {}, [])
+
+    def _seen(self, params: Mapping[str, Any]) -> int:
+        return sum(c == dict(params) for c in self.calls)
+
+
+def _run(config: Any, script: Script, storage: Any = None, **kwargs: Any) -> tuple[Any, Any]:
+    storage = storage or optuna.storages.InMemoryStorage()
+    driver = StudyDriver(
+        config, storage, progress=False, evaluator=LocalEvaluator(script), **kwargs
+    )
+    t0 = time.perf_counter()
+    summary = driver.run()
+    assert time.perf_counter() - t0 < 1.0, "an in-process run of a few trials takes milliseconds"
+    study = optuna.load_study(study_name=config.name, storage=storage)
+    return summary, study
+
+
+def test_dispatch_tells_each_candidate_its_aggregated_scores(folder: Path) -> None:
+    script = Script()
+    summary, study = _run(_config(folder, trials=4), script)
+    complete = study.get_trials(states=(TrialState.COMPLETE,))
+    assert summary.completed_now == len(complete) == 4 and summary.failed_now == 0
+    for trial in complete:
+        attrs = trial_attrs(trial)
+        params = attrs["transform_params"]
+        # per-target values: the median over the 3 tracks is the middle track's score
+        assert trial.values == pytest.approx([_score(params, 1, t) for t in TARGETS])
+        assert attrs["scores"] == pytest.approx({t: _score(params, 1, t) for t in TARGETS})
+        assert attrs["tracks_evaluated"] == N_TRACKS and attrs["worker_host"] == "here"
+        assert sorted(attrs["track_scores"]) == [f"track{i}" for i in range(N_TRACKS)]
+    # every evaluation was handed the candidate the trial stored, and each ran to its end
+    assert [c for c in script.calls] == [trial_attrs(t)["transform_params"] for t in complete]
+    assert script.yielded_tracks == [N_TRACKS] * 4
+
+
+def test_a_repeated_candidate_is_memoised_not_evaluated(folder: Path) -> None:
+    script = Script()
+    summary, study = _run(_config(folder, trials=8), script)
+    keys = [tuple(sorted(c.items())) for c in script.calls]
+    assert len(keys) == len(set(keys)), "no candidate is evaluated twice"
+    assert summary.completed_now == 8 and summary.memoised_now == 8 - len(script.calls)
+    assert len(script.calls) <= 8
+
+
+def test_pruning_cancels_a_bad_candidate_after_its_first_tracks(folder: Path) -> None:
+    extra = '[pruner]\nname = "median"\nwarmup_tracks = 0'
+    config = _config(folder, mode="shared", trials=8, extra=extra)
+    script = Script()
+    summary, study = _run(config, script)
+    pruned = [t for t in study.trials if t.state == TrialState.PRUNED]
+    assert summary.pruned_now == len(pruned) >= 1
+    for trial in pruned:
+        attrs = trial_attrs(trial)
+        assert attrs["pruned"].startswith("pruned by the median pruner after 1 of 3 tracks")
+        assert list(trial.intermediate_values) == [0]
+    # a pruned evaluation was cancelled: it never handed over its remaining tracks
+    assert sorted(script.yielded_tracks)[: len(pruned)] == [1] * len(pruned)
+    # only worse candidates than the median of the first three are pruned
+    best_complete = max(t.value for t in study.trials if t.state == TrialState.COMPLETE)
+    assert all(t.intermediate_values[0] < best_complete for t in pruned)
+
+
+def test_a_dying_worker_fails_the_trial_and_its_candidate_is_retried(folder: Path) -> None:
+    config = _config(folder, trials=4)  # retries = 1
+    script = Script(dies={512, 1024, 2048, 256}, dies_once=True)
+    summary, study = _run(config, script)
+    failed = study.get_trials(states=(TrialState.FAIL,))
+    assert failed and all(trial_attrs(t)["failure"] == "worker died: test" for t in failed)
+    retries = [t for t in study.trials if "retry_of" in t.user_attrs]
+    # each failure was re-enqueued once, with the same parameters, and the retry completed
+    assert {t.user_attrs["retry_of"] for t in retries} == {t.number for t in failed}
+    for retry in retries:
+        original = study.trials[retry.user_attrs["retry_of"]]
+        assert retry.params == original.params and retry.user_attrs["attempt"] == 1
+        assert retry.state == TrialState.COMPLETE
+    assert summary.failed_now == len(failed) and summary.completed_now == 4
+
+
+def test_retries_are_bounded_by_the_study_file(folder: Path) -> None:
+    # every worker dies: each candidate runs twice (retries = 1), then the run stops after
+    # MAX_FAILURE_STREAK failures in a row
+    storage = optuna.storages.InMemoryStorage()
+    script = Script(dies={256, 512, 1024, 2048})
+    with pytest.raises(Exception, match=f"{MAX_FAILURE_STREAK} trials in a row failed"):
+        _run(_config(folder, trials=2), script, storage)
+    study = optuna.load_study(study_name="inprocess", storage=storage)
+    trials = study.trials
+    # original, its retry, original, its retry, ...: the 10th failure is a retry, not retried
+    assert len(trials) == MAX_FAILURE_STREAK
+    assert all(t.state == TrialState.FAIL for t in trials)
+    assert [("retry_of" in t.user_attrs) for t in trials] == [False, True] * (len(trials) // 2)
+    originals = [t for t in trials if "retry_of" not in t.user_attrs]
+    retries = [t for t in trials if "retry_of" in t.user_attrs]
+    assert {t.user_attrs["attempt"] for t in retries} == {1}, "no retry of a retry"
+    assert sorted(t.user_attrs["retry_of"] for t in retries) == [t.number for t in originals]
+    assert len(script.calls) == MAX_FAILURE_STREAK
+
+
+def test_a_raising_evaluation_fails_with_its_reason_and_is_not_retried(folder: Path) -> None:
+    storage = optuna.storages.InMemoryStorage()
+    script = Script(raises={256, 512, 1024, 2048})
+    with pytest.raises(Exception, match=f"{MAX_FAILURE_STREAK} trials in a row failed"):
+        _run(_config(folder, trials=4), script, storage)
+    trials = optuna.load_study(study_name="inprocess", storage=storage).trials
+    assert len(trials) == MAX_FAILURE_STREAK and all(t.state == TrialState.FAIL for t in trials)
+    assert {trial_attrs(t)["failure"] for t in trials} == {"ValueError: second line"}
+    assert not any("retry_of" in t.user_attrs for t in trials)
+
+
+def _per_second(n_fft: int, hop: int) -> float:
+    from sliceq22.transforms import make_transform
+
+    length = RATE // 4
+    transform = make_transform("stft", {"n_fft": n_fft, "hop": hop}, rate=RATE)
+    return transform.n_coefficients(length) / (length / RATE)
+
+
+def test_infeasible_candidates_are_pruned_with_a_reason_and_not_counted(folder: Path) -> None:
+    storage = optuna.storages.InMemoryStorage()
+    # the driver's own check refuses the densest candidate (n_fft 2048, hop 64) before any
+    # evaluation; the worker's probe (scripted) refuses n_fft 1024
+    limit = (_per_second(2048, 64) + _per_second(1024, 64)) / 2
+    extra = f"[constraints]\nmax_coefficients_per_second = {limit}"
+    script = Script(infeasible={1024})
+    summary, study = _run(_config(folder, trials=3, extra=extra), script, storage)
+    infeasible = [t for t in study.trials if "infeasible" in trial_attrs(t)]
+    assert infeasible and all(t.state == TrialState.PRUNED for t in infeasible)
+    params = [trial_attrs(t)["transform_params"] for t in infeasible]
+    by_driver = [t for t, p in zip(infeasible, params) if (p["n_fft"], p["hop"]) == (2048, 64)]
+    by_worker = [t for t, p in zip(infeasible, params) if p["n_fft"] == 1024]
+    assert by_driver and by_worker and len(by_driver) + len(by_worker) == len(infeasible)
+    assert all("max_coefficients_per_second" in trial_attrs(t)["infeasible"] for t in by_driver)
+    assert all(trial_attrs(t)["infeasible"] == "the probe refuses it" for t in by_worker)
+    # the driver refused (2048, 64) without starting an evaluation
+    assert all((c["n_fft"], c["hop"]) != (2048, 64) for c in script.calls)
+    assert summary.infeasible_now == len(infeasible)
+    # infeasible trials do not count against the budget: 3 evaluations were completed
+    assert studies.finished_count(study) == summary.completed_now == 3
+
+
+def test_budget_counts_stored_trials_and_a_larger_budget_resumes(folder: Path) -> None:
+    storage = optuna.storages.InMemoryStorage()
+    config = _config(folder, trials=3)
+    first, _ = _run(config, Script(), storage)
+    assert (first.budget, first.finished, first.completed_now) == (3, 3, 3)
+    again, _ = _run(config, Script(), storage)  # the budget is reached: nothing runs
+    assert (again.finished, again.completed_now) == (3, 0)
+    more, study = _run(config, Script(), storage, budget=5)
+    assert (more.budget, more.finished, more.completed_now) == (5, 5, 2)
+    assert len(study.get_trials(states=(TrialState.COMPLETE,))) == 5
+
+
+def test_the_real_evaluation_runs_in_process(folder: Path) -> None:
+    config = _config(folder, trials=1)
+    storage = optuna.storages.InMemoryStorage()
+    driver = StudyDriver(config, storage, progress=False, evaluator=LocalEvaluator())
+    summary = driver.run()
+    study = optuna.load_study(study_name=config.name, storage=storage)
+    (trial,) = study.get_trials(states=(TrialState.COMPLETE,))
+    assert summary.completed_now == 1
+    # MPI of a real STFT on the noise tracks: finite dB, per target
+    assert all(math.isfinite(v) and 0 < v < 60 for v in trial.values)
+    assert trial_attrs(trial)["timing"]["forward"] > 0
