@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 import pytest
 import scipy.signal
 
 from sliceq22.errors import ParameterError
 from sliceq22.transforms import make_transform
-from sliceq22.transforms.base import snr_db
+from sliceq22.transforms.base import Coefficients, snr_db
+from sliceq22.transforms.stft import Stft
 from transformcheck import RATE, assert_batch_matches_single_calls, mixture_excerpt
 
 
@@ -88,6 +91,29 @@ def test_feasibility() -> None:
     assert single.ok and 130.0 <= single.snr_db < 200.0  # float32 arithmetic, the default
     double = make_transform("stft", {"n_fft": 4096, "hop": 1024, "precision": "double"})
     assert double.feasibility().ok and double.feasibility().snr_db >= 200.0
+
+
+class _ShortInverse(Stft):
+    """An STFT whose inverse drops the last sample (a broken family, for the probe)."""
+
+    family = "stft-short-inverse"  # its own entries in the probe cache
+
+    def inverse(self, coefficients: Coefficients, length: int) -> np.ndarray:
+        return super().inverse(coefficients, length)[..., :-1]
+
+
+def test_probe_checks_the_shape_before_the_snr() -> None:
+    """A wrong output shape is the probe's reason; no SNR is computed from it.
+
+    The SNR of arrays of different shapes would raise (or broadcast) instead
+    of giving a reason.
+    """
+    transform = _ShortInverse({"n_fft": 2048, "hop": 512})
+    length = transform.probe_length()
+    result = transform.feasibility()
+    assert not result.ok
+    assert result.reason == f"inverse returned shape ({length - 1},), expected ({length},)"
+    assert math.isnan(result.snr_db)
 
 
 @pytest.mark.parametrize(

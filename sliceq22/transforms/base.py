@@ -582,8 +582,9 @@ class Transform(ABC):
         """Whether this setting reconstructs, measured once per setting with a noise probe.
 
         A short white-noise probe goes through :meth:`forward` and
-        :meth:`inverse`; any exception or an SNR below :data:`FEASIBLE_SNR_DB`
-        makes the setting unusable, with the reason. Results are cached per
+        :meth:`inverse`; any exception, an output of another shape (checked
+        before the SNR) or an SNR below :data:`FEASIBLE_SNR_DB` makes the
+        setting unusable, with the reason. Results are cached per
         (family, parameters, rate) in this process.
         """
         key = (self.family, self.rate, tuple(sorted(self.params.items())))
@@ -597,12 +598,13 @@ class Transform(ABC):
         except Exception as exc:  # the library's own refusal is the reason we report
             result = Feasibility(False, f"{type(exc).__name__}: {exc}".strip())
         else:
-            snr = snr_db(noise, restored)
-            if restored.shape != noise.shape:
+            # The shape first: it is the reason to report, and the SNR of arrays
+            # of different shapes would broadcast or raise outside this try.
+            if np.shape(restored) != noise.shape:
                 result = Feasibility(
-                    False, f"inverse returned shape {restored.shape}, expected {noise.shape}"
+                    False, f"inverse returned shape {np.shape(restored)}, expected {noise.shape}"
                 )
-            elif not snr >= FEASIBLE_SNR_DB:
+            elif not (snr := snr_db(noise, restored)) >= FEASIBLE_SNR_DB:
                 result = Feasibility(
                     False,
                     f"no perfect reconstruction: noise probe SNR {snr:.1f} dB "
