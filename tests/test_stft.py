@@ -116,6 +116,22 @@ def test_probe_checks_the_shape_before_the_snr() -> None:
     assert math.isnan(result.snr_db)
 
 
+def test_inverse_refuses_blocks_of_another_shape(audio: np.ndarray) -> None:
+    transform = make_transform("stft", {"n_fft": 2048, "hop": 512})
+    (block,) = transform.forward(audio[:, :RATE])
+    assert block.shape == (2, 1025, 88)
+    with pytest.raises(
+        ParameterError,
+        match=r"^stft: coefficient block of shape \(2, 1025, 86\) does not match "
+        r"\(2, 1025, 88\) for 44100 samples$",
+    ):
+        transform.inverse([block[..., :-2]], RATE)
+    with pytest.raises(ParameterError, match=r"^stft: got 2 coefficient blocks, expected 1 for"):
+        transform.inverse([block, block], RATE)
+    with pytest.raises(ParameterError, match=r"does not match \(2, 1025, 45\) for 22050 samples"):
+        transform.inverse([block], RATE // 2)
+
+
 @pytest.mark.parametrize(
     ("params", "needle"),
     [

@@ -269,8 +269,15 @@ class Transform(ABC):
     """A forward/inverse time-frequency transform built from a validated parameter set.
 
     Subclasses declare ``family`` and ``PARAMS``, may add cross-parameter checks
-    in :meth:`_check`, and implement :meth:`forward`, :meth:`inverse` and
-    :meth:`block_shapes`.
+    in :meth:`_check`, and implement :meth:`forward`, :meth:`inverse`,
+    :meth:`block_shapes` and :meth:`frequencies`.
+
+    Contracts every family keeps: :meth:`inverse` refuses coefficient blocks
+    whose number or shapes do not match :meth:`block_shapes` for the length
+    with :class:`~sliceq22.errors.ParameterError` (through
+    :meth:`check_blocks`, so the message is the same whatever the family);
+    :meth:`frequencies` gives one centre frequency in Hz per band, in block
+    order.
 
     Parameters
     ----------
@@ -380,14 +387,41 @@ class Transform(ABC):
         Parameters
         ----------
         coefficients : Coefficients
-            As returned by :meth:`forward`, possibly modified elementwise.
+            As returned by :meth:`forward`, possibly modified elementwise:
+            blocks ``(..., *block_shape)`` with the shapes of
+            :meth:`block_shapes` for ``length`` and one batch shape.
         length : int
             Number of samples of the signal that was analysed.
+
+        Returns
+        -------
+        np.ndarray
+            float64 ``(..., length)``.
+
+        Raises
+        ------
+        ParameterError
+            If the blocks do not match :meth:`block_shapes` for ``length`` (in
+            number or shape): implementations call :meth:`check_blocks` before
+            synthesising anything.
         """
 
     @abstractmethod
     def block_shapes(self, length: int) -> list[tuple[int, ...]]:
         """Shape of each coefficient block (without batch dimensions) for ``length`` samples."""
+
+    @abstractmethod
+    def frequencies(self) -> np.ndarray:
+        """Centre frequency of every band in Hz, in block order.
+
+        Returns
+        -------
+        np.ndarray
+            float64 ``(bands,)``: one entry per row of the band axis of each
+            block (the second-to-last axis), blocks concatenated in order,
+            from 0 Hz (DC) to ``rate / 2`` (Nyquist). Independent of the
+            signal length.
+        """
 
     def check_blocks(self, coefficients: Coefficients, length: int) -> tuple[int, ...]:
         """Refuse blocks that do not match :meth:`block_shapes` for ``length``; return the batch.
