@@ -9,6 +9,7 @@ docstring of :mod:`sliceq22.transforms.nsgcq`).
 from __future__ import annotations
 
 import math
+import re
 
 import essentia.standard as es
 import numpy as np
@@ -358,6 +359,20 @@ def test_inverse_checks_the_coefficients_against_the_length(
         transform.inverse(coefficients, other)
     with pytest.raises(ValueError, match="blocks"):
         transform.inverse(coefficients[:2], RATE)
+
+
+@pytest.mark.parametrize("params", [SEED, SEED_FRAMEWISE], ids=["full", "framewise"])
+def test_inverse_refuses_blocks_of_another_shape(audio: np.ndarray, params: dict) -> None:
+    """Mismatched blocks raise the ParameterError every family's inverse raises."""
+    transform = make_transform("nsgcq", params)
+    blocks = transform.forward(audio[:, :RATE])
+    shapes = transform.block_shapes(RATE)
+    wrong = [blocks[0], blocks[1][..., :-1, :], blocks[2]]
+    expected = re.escape(f"(2, {', '.join(map(str, shapes[1]))}) for {RATE} samples")
+    with pytest.raises(ParameterError, match=rf"^nsgcq: coefficient block of shape .* {expected}$"):
+        transform.inverse(wrong, RATE)
+    with pytest.raises(ParameterError, match=r"^nsgcq: got 2 coefficient blocks, expected 3 for"):
+        transform.inverse(blocks[:2], RATE)
 
 
 def test_describe_reports_the_essentia_max_frequency() -> None:

@@ -265,6 +265,25 @@ def test_frequencies_in_block_order_and_oct_spacing():
     np.testing.assert_allclose(scale_bands[1:] / scale_bands[:-1], 2 ** (1 / 12), rtol=1e-12)
 
 
+def test_inverse_refuses_blocks_of_another_shape(example: np.ndarray):
+    transform = make_transform("slicqt", BARK262)
+    blocks = transform.forward(example[0, :, :44100])  # the mixture, stereo
+    assert blocks[1].shape == (2, 6, 86, 16)
+    with pytest.raises(
+        ParameterError, match=r"^slicqt: got 69 coefficient blocks, expected 70 for 44100 samples$"
+    ):
+        transform.inverse(blocks[:-1], 44100)
+    wrong = [blocks[0], blocks[1][..., :-1], *blocks[2:]]
+    with pytest.raises(
+        ParameterError,
+        match=r"^slicqt: coefficient block of shape \(2, 6, 86, 15\) does not match "
+        r"\(2, 6, 86, 16\) for 44100 samples$",
+    ):
+        transform.inverse(wrong, 44100)
+    with pytest.raises(ParameterError, match=r"does not match \(2, 5, 1, 28\) for 30000 samples"):
+        transform.inverse(blocks, 30000)
+
+
 def test_overlap_add_joins_slices():
     transform = make_transform("slicqt", BARK262)
     audio = np.random.default_rng(3).standard_normal((2, 50000))

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 import pytest
 import scipy.signal
 
 from sliceq22.errors import ParameterError
 from sliceq22.transforms import make_transform
-from sliceq22.transforms.base import snr_db
+from sliceq22.transforms.base import Coefficients, snr_db
+from sliceq22.transforms.stft import Stft
 from transformcheck import RATE, assert_batch_matches_single_calls, mixture_excerpt
 
 
@@ -88,6 +91,45 @@ def test_feasibility() -> None:
     assert single.ok and 130.0 <= single.snr_db < 200.0  # float32 arithmetic, the default
     double = make_transform("stft", {"n_fft": 4096, "hop": 1024, "precision": "double"})
     assert double.feasibility().ok and double.feasibility().snr_db >= 200.0
+
+
+class _ShortInverse(Stft):
+    """An STFT whose inverse drops the last sample (a broken family, for the probe)."""
+
+    family = "stft-short-inverse"  # its own entries in the probe cache
+
+    def inverse(self, coefficients: Coefficients, length: int) -> np.ndarray:
+        return super().inverse(coefficients, length)[..., :-1]
+
+
+def test_probe_checks_the_shape_before_the_snr() -> None:
+    """A wrong output shape is the probe's reason; no SNR is computed from it.
+
+    The SNR of arrays of different shapes would raise (or broadcast) instead
+    of giving a reason.
+    """
+    transform = _ShortInverse({"n_fft": 2048, "hop": 512})
+    length = transform.probe_length()
+    result = transform.feasibility()
+    assert not result.ok
+    assert result.reason == f"inverse returned shape ({length - 1},), expected ({length},)"
+    assert math.isnan(result.snr_db)
+
+
+def test_inverse_refuses_blocks_of_another_shape(audio: np.ndarray) -> None:
+    transform = make_transform("stft", {"n_fft": 2048, "hop": 512})
+    (block,) = transform.forward(audio[:, :RATE])
+    assert block.shape == (2, 1025, 88)
+    with pytest.raises(
+        ParameterError,
+        match=r"^stft: coefficient block of shape \(2, 1025, 86\) does not match "
+        r"\(2, 1025, 88\) for 44100 samples$",
+    ):
+        transform.inverse([block[..., :-2]], RATE)
+    with pytest.raises(ParameterError, match=r"^stft: got 2 coefficient blocks, expected 1 for"):
+        transform.inverse([block, block], RATE)
+    with pytest.raises(ParameterError, match=r"does not match \(2, 1025, 45\) for 22050 samples"):
+        transform.inverse([block], RATE // 2)
 
 
 @pytest.mark.parametrize(

@@ -9,6 +9,12 @@ for a rasterized (matrix) transform, several for a ragged one whose blocks diffe
 in time resolution. Sliced transforms keep the slice axis inside the block shape
 (``(..., slices, bands, frames)``). Oracles work on the list elementwise, so they
 never need to know which form they hold.
+
+This module holds the :class:`Transform` base class; the parameter
+declaration (:mod:`~sliceq22.transforms.params`), the cell geometry
+(:mod:`~sliceq22.transforms.cell_grid`) and the feasibility probe
+(:mod:`~sliceq22.transforms.probe`) live in their own modules and are
+re-exported here.
 """
 
 from __future__ import annotations
@@ -18,233 +24,30 @@ import math
 import time
 from abc import ABC, abstractmethod
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass
 from typing import Any, ClassVar
 
 import numpy as np
 
 from sliceq22.errors import ParameterError
 
+# Re-exported: they were defined here before the split, and callers import them from here.
+from sliceq22.transforms.cell_grid import CellGrid, midpoint_edges
+from sliceq22.transforms.params import Param
+from sliceq22.transforms.probe import FEASIBLE_SNR_DB, Feasibility, noise_probe, snr_db
+
 #: Coefficients of one forward call: complex arrays ``(..., *block_shape)``.
 Coefficients = list[np.ndarray]
 
-#: A setting is usable only if a noise probe comes back at least this clean.
-FEASIBLE_SNR_DB = 100.0
-
-
-@dataclass(frozen=True)
-class Param:
-    """Declaration of one transform parameter.
-
-    Parameters
-    ----------
-    name : str
-        The name the transform's constructor (Essentia's name where it wraps
-        Essentia) takes.
-    kind : type
-        ``int``, ``float``, ``str`` or ``bool``.
-    default : Any
-        Value used when the parameter is not given.
-    choices : tuple, optional
-        Allowed values of a categorical parameter.
-    low, high : float, optional
-        Inclusive bounds of a numeric parameter.
-    doc : str
-        One line for ``--help`` and error messages.
-    """
-
-    name: str
-    kind: type
-    default: Any
-    choices: tuple[Any, ...] | None = None
-    low: float | None = None
-    high: float | None = None
-    doc: str = ""
-
-    def coerce(self, value: Any, family: str) -> Any:
-        """Return ``value`` converted to this parameter's kind, or raise :class:`ParameterError`."""
-        where = f"{family}.{self.name}"
-        try:
-            if self.kind is bool:
-                if isinstance(value, str):
-                    lowered = value.strip().lower()
-                    if lowered not in ("true", "false", "1", "0", "yes", "no"):
-                        raise ValueError(value)
-                    value = lowered in ("true", "1", "yes")
-                else:
-                    value = bool(value)
-            elif self.kind is int:
-                as_float = float(value)
-                if not as_float.is_integer():
-                    raise ValueError(value)
-                value = int(as_float)
-            elif self.kind is float:
-                value = float(value)
-                if not math.isfinite(value):
-                    raise ValueError(value)
-            else:
-                value = str(value)
-        except (TypeError, ValueError):
-            raise ParameterError(
-                f"{where}: {value!r} is not a valid {self.kind.__name__}"
-            ) from None
-        if self.choices is not None and value not in self.choices:
-            allowed = ", ".join(repr(c) for c in self.choices)
-            raise ParameterError(f"{where}: {value!r} is not one of {allowed}")
-        if self.low is not None and value < self.low:
-            raise ParameterError(f"{where}: {value!r} is below the minimum {self.low:g}")
-        if self.high is not None and value > self.high:
-            raise ParameterError(f"{where}: {value!r} is above the maximum {self.high:g}")
-        return value
-
-
-@dataclass(frozen=True)
-class Feasibility:
-    """Outcome of a transform's feasibility probe.
-
-    Attributes
-    ----------
-    ok : bool
-        Whether the setting may be scored.
-    reason : str
-        Why not (empty when ``ok``).
-    snr_db : float
-        Reconstruction SNR of the probe, ``nan`` when the probe did not run.
-    """
-
-    ok: bool
-    reason: str = ""
-    snr_db: float = float("nan")
-
-
-@dataclass(frozen=True)
-class CellGrid:
-    """Time-frequency geometry of one coefficient block, for measures on cell energies.
-
-    Every coefficient is a cell of the time-frequency plane: band ``k`` covers
-    ``[lower[k], lower[k] + bandwidths[k])`` Hz and time step ``m`` covers
-    ``[time_origin + m·time_step, time_origin + (m + 1)·time_step)`` seconds.
-    The cells of all blocks of one transform tile the plane once (their areas
-    add up to duration × frequency range, whatever the redundancy), and the
-    *comparable cell energy* is ``E = weights[k] · |c|²``: weights are chosen
-    so that white noise has the same expected energy per unit area in every
-    band. Measures that depend only on the density ``E / area`` then give the
-    same value for ragged and rasterized forms of one transform.
-
-    Attributes
-    ----------
-    frequencies : np.ndarray
-        float64 ``(bands,)`` band centre frequencies in Hz.
-    bandwidths : np.ndarray
-        float64 ``(bands,)`` share of the frequency axis of each band in Hz
-        (the channel spacing, not the window's width).
-    lower : np.ndarray
-        float64 ``(bands,)`` lower band edges in Hz.
-    weights : np.ndarray
-        float64 ``(bands,)`` energy weight per band: ``E = weights · |c|²``.
-    time_step : float
-        Seconds per coefficient along the block's time axis (after the slice
-        overlap-add when ``sliced``).
-    time_origin : float
-        Start of the first cell in seconds (``-time_step / 2`` for frames
-        centred on sample 0).
-    edge : np.ndarray
-        bool ``(bands,)``: DC and Nyquist bands, which every measure drops.
-    sliced : bool
-        The block is ``(slices, bands, frames)`` with half-overlapping slices;
-        measures first overlap-add the slices into one time axis (the 50 %
-        overlap-add of :mod:`~sliceq22.transforms.overlap_add`).
-    slice_overlap : {"complex", "energy"}
-        What a sliced block's overlap-add adds: the complex coefficients
-        (right when coefficients of neighbouring slices at one time add up to
-        the unsliced transform's, as for slice windows that sum to one and a
-        phase convention that agrees between slices) or their energies.
-    periodic : bool
-        The time axis is circular (a full-signal NSG transform): the cells
-        tile ``[0, frames · time_step)`` and the part of the first cell before
-        ``0`` (with ``time_origin = -time_step / 2``) wraps to the end.
-    """
-
-    frequencies: np.ndarray
-    bandwidths: np.ndarray
-    lower: np.ndarray
-    weights: np.ndarray
-    time_step: float
-    time_origin: float = 0.0
-    edge: np.ndarray | None = None
-    sliced: bool = False
-    slice_overlap: str = "complex"
-    periodic: bool = False
-
-    def __post_init__(self) -> None:
-        n = len(self.frequencies)
-        for name in ("bandwidths", "lower", "weights"):
-            if len(getattr(self, name)) != n:
-                raise ValueError(
-                    f"CellGrid.{name} has {len(getattr(self, name))} bands, frequencies {n}"
-                )
-        if self.edge is None:
-            object.__setattr__(self, "edge", np.zeros(n, dtype=bool))
-        if self.slice_overlap not in ("complex", "energy"):
-            raise ValueError(
-                f"CellGrid.slice_overlap {self.slice_overlap!r} is not complex or energy"
-            )
-        if not self.time_step > 0:
-            raise ValueError(f"CellGrid.time_step {self.time_step!r} must be positive")
-
-    @property
-    def upper(self) -> np.ndarray:
-        """Upper band edges in Hz, ``(bands,)``."""
-        return self.lower + self.bandwidths
-
-    @property
-    def n_bands(self) -> int:
-        """Number of bands in the block."""
-        return len(self.frequencies)
-
-
-def midpoint_edges(frequencies: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Tile the frequency axis between increasing band centres at the midpoints.
-
-    Band ``k`` spans from the midpoint with its lower neighbour to the midpoint
-    with its upper one, so its bandwidth is ``(f[k+1] - f[k-1]) / 2`` — the
-    channel spacing; the two outermost bands mirror their inner half.
-
-    Parameters
-    ----------
-    frequencies : np.ndarray
-        ``(bands,)`` strictly increasing centre frequencies in Hz (``bands ≥ 2``).
-
-    Returns
-    -------
-    lower, bandwidths : np.ndarray
-        float64 ``(bands,)`` each.
-
-    Examples
-    --------
-    >>> lower, width = midpoint_edges(np.array([100.0, 200.0, 400.0]))
-    >>> lower.tolist(), width.tolist()
-    ([50.0, 150.0, 300.0], [100.0, 150.0, 200.0])
-    """
-    f = np.asarray(frequencies, dtype=np.float64)
-    if f.ndim != 1 or len(f) < 2 or np.any(np.diff(f) <= 0):
-        raise ValueError("midpoint_edges needs at least two strictly increasing frequencies")
-    middle = (f[1:] + f[:-1]) / 2.0
-    edges = np.concatenate(([f[0] - (middle[0] - f[0])], middle, [f[-1] + (f[-1] - middle[-1])]))
-    return edges[:-1], np.diff(edges)
-
-
-def snr_db(reference: np.ndarray, estimate: np.ndarray) -> float:
-    """Signal-to-error ratio in dB over all samples (``inf`` for an exact match)."""
-    reference = np.asarray(reference, dtype=np.float64)
-    error = np.sum((reference - np.asarray(estimate, dtype=np.float64)) ** 2)
-    power = np.sum(reference**2)
-    if error == 0.0:
-        return math.inf
-    return float(10.0 * np.log10(power / error))
-
-
-_PROBE_CACHE: dict[tuple[Any, ...], Feasibility] = {}
+__all__ = [
+    "FEASIBLE_SNR_DB",
+    "CellGrid",
+    "Coefficients",
+    "Feasibility",
+    "Param",
+    "Transform",
+    "midpoint_edges",
+    "snr_db",
+]
 
 
 class _Clock:
@@ -269,8 +72,15 @@ class Transform(ABC):
     """A forward/inverse time-frequency transform built from a validated parameter set.
 
     Subclasses declare ``family`` and ``PARAMS``, may add cross-parameter checks
-    in :meth:`_check`, and implement :meth:`forward`, :meth:`inverse` and
-    :meth:`block_shapes`.
+    in :meth:`_check`, and implement :meth:`forward`, :meth:`inverse`,
+    :meth:`block_shapes` and :meth:`frequencies`.
+
+    Contracts every family keeps: :meth:`inverse` refuses coefficient blocks
+    whose number or shapes do not match :meth:`block_shapes` for the length
+    with :class:`~sliceq22.errors.ParameterError` (through
+    :meth:`check_blocks`, so the message is the same whatever the family);
+    :meth:`frequencies` gives one centre frequency in Hz per band, in block
+    order.
 
     Parameters
     ----------
@@ -380,14 +190,41 @@ class Transform(ABC):
         Parameters
         ----------
         coefficients : Coefficients
-            As returned by :meth:`forward`, possibly modified elementwise.
+            As returned by :meth:`forward`, possibly modified elementwise:
+            blocks ``(..., *block_shape)`` with the shapes of
+            :meth:`block_shapes` for ``length`` and one batch shape.
         length : int
             Number of samples of the signal that was analysed.
+
+        Returns
+        -------
+        np.ndarray
+            float64 ``(..., length)``.
+
+        Raises
+        ------
+        ParameterError
+            If the blocks do not match :meth:`block_shapes` for ``length`` (in
+            number or shape): implementations call :meth:`check_blocks` before
+            synthesising anything.
         """
 
     @abstractmethod
     def block_shapes(self, length: int) -> list[tuple[int, ...]]:
         """Shape of each coefficient block (without batch dimensions) for ``length`` samples."""
+
+    @abstractmethod
+    def frequencies(self) -> np.ndarray:
+        """Centre frequency of every band in Hz, in block order.
+
+        Returns
+        -------
+        np.ndarray
+            float64 ``(bands,)``: one entry per row of the band axis of each
+            block (the second-to-last axis), blocks concatenated in order,
+            from 0 Hz (DC) to ``rate / 2`` (Nyquist). Independent of the
+            signal length.
+        """
 
     def check_blocks(self, coefficients: Coefficients, length: int) -> tuple[int, ...]:
         """Refuse blocks that do not match :meth:`block_shapes` for ``length``; return the batch.
@@ -582,37 +419,13 @@ class Transform(ABC):
         """Whether this setting reconstructs, measured once per setting with a noise probe.
 
         A short white-noise probe goes through :meth:`forward` and
-        :meth:`inverse`; any exception or an SNR below :data:`FEASIBLE_SNR_DB`
-        makes the setting unusable, with the reason. Results are cached per
-        (family, parameters, rate) in this process.
+        :meth:`inverse`; any exception, an output of another shape (checked
+        before the SNR) or an SNR below :data:`FEASIBLE_SNR_DB` makes the
+        setting unusable, with the reason. Results are cached per
+        (family, parameters, rate) in this process
+        (:func:`~sliceq22.transforms.probe.noise_probe`).
         """
-        key = (self.family, self.rate, tuple(sorted(self.params.items())))
-        cached = _PROBE_CACHE.get(key)
-        if cached is not None:
-            return cached
-        length = self.probe_length()
-        noise = np.random.default_rng(0).standard_normal(length).astype(np.float32)
-        try:
-            restored = self.inverse(self.forward(noise), length)
-        except Exception as exc:  # the library's own refusal is the reason we report
-            result = Feasibility(False, f"{type(exc).__name__}: {exc}".strip())
-        else:
-            snr = snr_db(noise, restored)
-            if restored.shape != noise.shape:
-                result = Feasibility(
-                    False, f"inverse returned shape {restored.shape}, expected {noise.shape}"
-                )
-            elif not snr >= FEASIBLE_SNR_DB:
-                result = Feasibility(
-                    False,
-                    f"no perfect reconstruction: noise probe SNR {snr:.1f} dB "
-                    f"< {FEASIBLE_SNR_DB:.0f} dB",
-                    snr,
-                )
-            else:
-                result = Feasibility(True, "", snr)
-        _PROBE_CACHE[key] = result
-        return result
+        return noise_probe(self)
 
     def __repr__(self) -> str:
         args = ", ".join(f"{k}={v!r}" for k, v in self.params.items())

@@ -1,6 +1,6 @@
 """Essentia's NSG constant-Q analysis and dual synthesis in numpy, band by band, any batch.
 
-For a DFT size ``size`` (:class:`~sliceq22.transforms.nsgcq_design.FilterBank`),
+For a DFT size ``size`` (:class:`~sliceq22.transforms.nsgcq_bank.FilterBank`),
 band ``j`` of the analysis is (as in Essentia's ``NSGConstantQ``):
 
 1. the signal's DFT ``X`` (one real FFT: bin ``k`` above Nyquist is
@@ -13,7 +13,7 @@ band ``j`` of the analysis is (as in Essentia's ``NSGConstantQ``):
 
 Synthesis (Essentia's ``NSGIConstantQ``) takes the DFT of each band's
 coefficients times ``M_j``, weights the slots with the dual window
-``w / diag`` (:func:`~sliceq22.transforms.nsgcq_design.frame_diagonal`) and
+``w / diag`` (:func:`~sliceq22.transforms.nsgcq_bank.frame_diagonal`) and
 adds them to the output spectrum at bins ``0 … size/2``; one inverse real
 FFT gives the signal. Everything is batched over leading axes and runs in
 float32/complex64 (``precision="single"``) or float64/complex128.
@@ -33,7 +33,7 @@ import numpy as np
 import scipy.fft
 import scipy.sparse
 
-from sliceq22.transforms.nsgcq_design import FilterBank, frame_diagonal
+from sliceq22.transforms.nsgcq_bank import FilterBank, frame_diagonal
 
 #: Worker threads of scipy's FFTs (the evaluation runs one worker per core).
 FFT_WORKERS = 1

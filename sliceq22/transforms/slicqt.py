@@ -312,7 +312,9 @@ class SliCQT(FramedTransform):
         Returns
         -------
         np.ndarray
-            ``(bands,)``, the concatenated band axes of all blocks.
+            float64 ``(bands,)``, the concatenated band axes (second-to-last
+            axis) of all blocks: 0 Hz, the scale's bands below Nyquist,
+            ``rate / 2``.
         """
         return self.frame.frequencies.copy()
 

@@ -271,23 +271,8 @@ def design_frame(
         If no scale band lies below Nyquist, a window is wider than the slice
         spectrum, or some DFT bin is covered by no window.
     """
-    nyquist = rate / 2.0
-    keep = scale.frequencies < nyquist
-    if not keep.any():
-        raise InfeasibleError(
-            f"slicqt: no band of scale {scale.name!r} lies below Nyquist {nyquist:g} Hz"
-        )
-    freqs = scale.frequencies[keep]
-    q = scale.q[keep]
-    frequencies = np.concatenate(([0.0], freqs, [nyquist]))
-    positions = frequencies * (sllen / rate)  # fractional DFT bins
-    widths = band_widths(positions, q, sllen, min_win)
-    if widths.max() > sllen:
-        raise InfeasibleError(
-            f"slicqt: a band window spans {int(widths.max())} bins, more than the "
-            f"{sllen}-bin slice spectrum; use a longer sllen or fewer/wider bands"
-        )
-    centres = (np.rint(positions / 2.0).astype(np.int64)) * 2
+    frequencies, widths = _kept_bands(scale, rate=rate, sllen=sllen, min_win=min_win)
+    centres = (np.rint(frequencies * (sllen / rate) / 2.0).astype(np.int64)) * 2
     n_bands = len(frequencies)
     frames = np.full(n_bands, widths.max()) if matrix else widths.copy()
     blocks = [(0, n_bands, int(frames[0]))] if matrix else _runs(frames)
@@ -295,57 +280,10 @@ def design_frame(
     for _, count, length in blocks:
         segments.append((offset, count, length))
         offset += count * length
-    half = sllen // 2
-
-    # One entry per (band, bin of its window): frame slot, DFT bin, window value.
-    band_of = np.repeat(np.arange(n_bands), widths)
-    starts = np.concatenate(([0], np.cumsum(widths)[:-1]))
-    within = np.arange(band_of.size) - starts[band_of]
-    offsets = within - widths[band_of] // 2  # in [-M/2, M/2)
-    values = blackman_harris(widths[band_of], offsets)
-    for edge, neighbour in ((0, 1), (n_bands - 1, n_bands - 2)):
-        if widths[edge] > widths[neighbour]:
-            here = band_of == edge
-            values[here] = flat_top(int(widths[edge]), int(widths[neighbour]), offsets[here])
-    bins = (centres[band_of] + offsets) % sllen
-    rotation = centres[band_of] if global_phase else 0
-    slot = (offsets + rotation) % frames[band_of]
-    frame_offsets = np.concatenate(([0], np.cumsum(frames)[:-1]))
-    entry = frame_offsets[band_of] + slot
-
-    # Frame operator over the whole DFT circle, negative bands mirrored.
-    weight = frames[band_of] * values**2
-    mid = (band_of > 0) & (band_of < n_bands - 1)
-    diagonal = np.zeros(sllen)
-    np.add.at(diagonal, bins, weight)
-    np.add.at(diagonal, (-bins[mid]) % sllen, weight[mid])
-    if diagonal.min() <= 1e-12 * diagonal.max():
-        empty = int(np.argmin(diagonal))
-        raise InfeasibleError(
-            f"slicqt: DFT bin {empty} of the {sllen}-sample slice is covered by no band window"
-        )
-    dual = frames[band_of] * values / diagonal[bins]
-
-    # Analysis: read the one-sided spectrum, conjugating bins above Nyquist.
-    total = int(frames.sum())
-    gather = np.zeros(total, dtype=np.int64)
-    weights = np.zeros(total)
-    upper = bins > half
-    gather[entry] = np.where(upper, sllen - bins, bins)
-    weights[entry] = values
-    conj_at = [
-        np.sort(entry[upper & (entry >= start) & (entry < start + count * length)] - start)
-        for start, count, length in segments
-    ]
-
-    # Synthesis: own contributions at bins 0..half, mirrored ones at sllen - bin.
-    shape = (half + 1, total)
-    own = bins <= half
-    direct = _scatter_matrix(bins[own], entry[own], dual[own], shape)
-    reflected = (-bins) % sllen
-    mirror_ok = mid & (reflected <= half)
-    mirror = _scatter_matrix(reflected[mirror_ok], entry[mirror_ok], dual[mirror_ok], shape)
-
+    band_of, values, bins, entry = _window_entries(widths, centres, frames, sllen, global_phase)
+    dual = _dual_values(band_of, values, bins, frames, sllen)
+    gather, weights, conj_at = _analysis_plan(bins, entry, values, segments, sllen)
+    direct, mirror = _synthesis_plan(band_of, bins, entry, dual, frames, sllen)
     return SliceFrame(
         sllen=sllen,
         frequencies=frequencies,
@@ -360,3 +298,153 @@ def design_frame(
         _direct=direct,
         _mirror=mirror,
     )
+
+
+def _kept_bands(
+    scale: Scale, *, rate: int, sllen: int, min_win: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """Band centres in Hz (DC, the scale's bands below Nyquist, Nyquist) and window lengths.
+
+    Returns
+    -------
+    frequencies : np.ndarray
+        float64 ``(bands,)`` in Hz.
+    widths : np.ndarray
+        int64 ``(bands,)`` window lengths in DFT bins (:func:`band_widths`).
+
+    Raises
+    ------
+    InfeasibleError
+        If no scale band lies below Nyquist or a window is wider than the
+        slice spectrum.
+    """
+    nyquist = rate / 2.0
+    keep = scale.frequencies < nyquist
+    if not keep.any():
+        raise InfeasibleError(
+            f"slicqt: no band of scale {scale.name!r} lies below Nyquist {nyquist:g} Hz"
+        )
+    frequencies = np.concatenate(([0.0], scale.frequencies[keep], [nyquist]))
+    positions = frequencies * (sllen / rate)  # fractional DFT bins
+    widths = band_widths(positions, scale.q[keep], sllen, min_win)
+    if widths.max() > sllen:
+        raise InfeasibleError(
+            f"slicqt: a band window spans {int(widths.max())} bins, more than the "
+            f"{sllen}-bin slice spectrum; use a longer sllen or fewer/wider bands"
+        )
+    return frequencies, widths
+
+
+def _window_entries(
+    widths: np.ndarray, centres: np.ndarray, frames: np.ndarray, sllen: int, global_phase: bool
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """One entry per (band, bin of its window): band, window value, DFT bin, frame slot.
+
+    Returns
+    -------
+    band_of, values, bins, entry : np.ndarray
+        ``(Σ widths,)`` each: the band (int), the window's value (float64),
+        the DFT bin in ``[0, sllen)`` (int) and the position in the flat
+        per-slice coefficient vector (int) of every entry.
+    """
+    n_bands = len(widths)
+    band_of = np.repeat(np.arange(n_bands), widths)
+    starts = np.concatenate(([0], np.cumsum(widths)[:-1]))
+    within = np.arange(band_of.size) - starts[band_of]
+    offsets = within - widths[band_of] // 2  # in [-M/2, M/2)
+    values = blackman_harris(widths[band_of], offsets)
+    for edge, neighbour in ((0, 1), (n_bands - 1, n_bands - 2)):
+        if widths[edge] > widths[neighbour]:
+            here = band_of == edge
+            values[here] = flat_top(int(widths[edge]), int(widths[neighbour]), offsets[here])
+    bins = (centres[band_of] + offsets) % sllen
+    rotation = centres[band_of] if global_phase else 0
+    slot = (offsets + rotation) % frames[band_of]
+    frame_offsets = np.concatenate(([0], np.cumsum(frames)[:-1]))
+    entry = frame_offsets[band_of] + slot
+    return band_of, values, bins, entry
+
+
+def _dual_values(
+    band_of: np.ndarray, values: np.ndarray, bins: np.ndarray, frames: np.ndarray, sllen: int
+) -> np.ndarray:
+    """Canonical dual window values per entry: ``frames · window / d[bin]``.
+
+    ``d`` is the frame operator's diagonal over the whole DFT circle, the
+    negative (mirrored) scale bands included.
+
+    Raises
+    ------
+    InfeasibleError
+        If some DFT bin is covered by no window.
+    """
+    n_bands = len(frames)
+    weight = frames[band_of] * values**2
+    mid = (band_of > 0) & (band_of < n_bands - 1)
+    diagonal = np.zeros(sllen)
+    np.add.at(diagonal, bins, weight)
+    np.add.at(diagonal, (-bins[mid]) % sllen, weight[mid])
+    if diagonal.min() <= 1e-12 * diagonal.max():
+        empty = int(np.argmin(diagonal))
+        raise InfeasibleError(
+            f"slicqt: DFT bin {empty} of the {sllen}-sample slice is covered by no band window"
+        )
+    return frames[band_of] * values / diagonal[bins]
+
+
+def _analysis_plan(
+    bins: np.ndarray,
+    entry: np.ndarray,
+    values: np.ndarray,
+    segments: list[tuple[int, int, int]],
+    sllen: int,
+) -> tuple[np.ndarray, np.ndarray, list[np.ndarray]]:
+    """Where each coefficient reads the one-sided spectrum, its weight, and which to conjugate.
+
+    Bins above Nyquist are read at ``sllen - bin`` and conjugated.
+
+    Returns
+    -------
+    gather : np.ndarray
+        int64 ``(total,)`` one-sided bin per coefficient.
+    weights : np.ndarray
+        float64 ``(total,)`` window value per coefficient.
+    conj_at : list[np.ndarray]
+        Per block, the sorted positions (within the block) to conjugate.
+    """
+    total = sum(count * length for _, count, length in segments)
+    gather = np.zeros(total, dtype=np.int64)
+    weights = np.zeros(total)
+    upper = bins > sllen // 2
+    gather[entry] = np.where(upper, sllen - bins, bins)
+    weights[entry] = values
+    conj_at = [
+        np.sort(entry[upper & (entry >= start) & (entry < start + count * length)] - start)
+        for start, count, length in segments
+    ]
+    return gather, weights, conj_at
+
+
+def _synthesis_plan(
+    band_of: np.ndarray,
+    bins: np.ndarray,
+    entry: np.ndarray,
+    dual: np.ndarray,
+    frames: np.ndarray,
+    sllen: int,
+) -> tuple[scipy.sparse.csr_array, scipy.sparse.csr_array]:
+    """Sparse ``(sllen/2 + 1, Σ frames)`` maps from coefficient FFTs to the one-sided spectrum.
+
+    ``direct`` adds each entry's own contribution at bins ``0 … sllen/2``;
+    ``mirror`` the conjugate contribution of the scale bands at ``sllen - bin``
+    (which only matters where a window crosses Nyquist or zero).
+    """
+    half = sllen // 2
+    shape = (half + 1, int(frames.sum()))
+    own = bins <= half
+    direct = _scatter_matrix(bins[own], entry[own], dual[own], shape)
+    reflected = (-bins) % sllen
+    mid = (band_of > 0) & (band_of < len(frames) - 1)  # the scale bands
+    mirror_ok = mid & (reflected <= half)
+    mirror = _scatter_matrix(reflected[mirror_ok], entry[mirror_ok], dual[mirror_ok], shape)
+    return direct, mirror

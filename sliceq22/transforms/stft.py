@@ -81,7 +81,13 @@ class Stft(FramedTransform):
         return [(self.n_fft // 2 + 1, self.n_frames(length))]
 
     def frequencies(self) -> np.ndarray:
-        """Bin centre frequencies in Hz, float64 ``(n_fft // 2 + 1,)``: ``k · rate / n_fft``."""
+        """Bin centre frequencies in Hz, the block's band axis.
+
+        Returns
+        -------
+        np.ndarray
+            float64 ``(n_fft // 2 + 1,)``: ``k · rate / n_fft``, 0 Hz to ``rate / 2``.
+        """
         return np.fft.rfftfreq(self.n_fft, 1.0 / self.rate)
 
     def cell_grid(self, length: int) -> list[CellGrid]:
