@@ -16,7 +16,7 @@ Examples
 from __future__ import annotations
 
 import importlib
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from typing import Any
 
 from sliceq22.data.track import Track
@@ -77,6 +77,18 @@ def get_objective(name: str, **options: Any) -> Objective:
     return objective_class(name)(**options)
 
 
+def objective_unit(spec: Mapping[str, Any]) -> str:
+    """The unit of the scores of a study file's ``[objective]`` table (``name`` + options).
+
+    Examples
+    --------
+    >>> objective_unit({"name": "contrast", "base": "mpi"})
+    'dB'
+    """
+    options = {k: v for k, v in spec.items() if k != "name"}
+    return get_objective(str(spec["name"]), **options).unit
+
+
 def iter_candidate(
     transform: Transform, tracks: Iterable[Track], objective: Objective
 ) -> Iterator[TrackResult]:
@@ -111,6 +123,7 @@ __all__ = [
     "get_objective",
     "iter_candidate",
     "objective_class",
+    "objective_unit",
     "register_objective",
     "require_feasible",
     "sdr_bss",

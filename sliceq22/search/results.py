@@ -255,6 +255,8 @@ def _short_params(params: dict[str, Any], limit: int = 70) -> str:
 
 def results_table(study: optuna.Study, config: StudyConfig) -> str:
     """The final table: best per target (and shared) beside the reference scores."""
+    from sliceq22.oracles import objective_unit
+
     doc = export_best(study, config)
     refs = doc["reference"]
     header = ["target", "best", "trial", "transform", "parameters"] + [
@@ -289,7 +291,7 @@ def results_table(study: optuna.Study, config: StudyConfig) -> str:
     metric = config.objective.get("metric", "")
     title = (
         f"{config.name}: {config.aggregate} over tracks of {config.objective['name']} {metric}"
-    ).rstrip()
+    ).rstrip() + f" ({objective_unit(config.objective)})"
     notes = [
         f"{target}: no score ({why})"
         for target, why in unscored_reasons(study).items()
