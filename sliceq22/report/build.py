@@ -240,9 +240,9 @@ def _summary(page: Page, rep: StudyReport) -> None:
     )
     page.add(
         f'<h3>Best settings</h3><p class="note">{esc(rep.export["aggregate"])} over tracks of '
-        f"{esc(rep.objective_label)} in dB ({direction}); the same values <code>sliceq22 "
-        "export</code> writes. Reference columns: the reference trials' scores on the same "
-        "tracks.</p>"
+        f"{esc(rep.objective_label)} in {esc(rep.unit)} ({direction}); the same values "
+        "<code>sliceq22 export</code> writes. Reference columns: the reference trials' scores "
+        "on the same tracks.</p>"
     )
     page.add(table(header, rows, attrs='id="best-settings"'))
     page.add(_dataset(rep))

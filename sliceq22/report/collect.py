@@ -17,6 +17,7 @@ import optuna
 from optuna.trial import FrozenTrial, TrialState
 
 from sliceq22 import TARGETS
+from sliceq22.oracles import objective_unit
 from sliceq22.search.config import StudyConfig
 from sliceq22.search.results import export_best, overview
 from sliceq22.search.scoring import score_of, shared_value
@@ -72,6 +73,8 @@ class StudyReport:
         Whether higher scores are better.
     objective_label : str
         ``"mpi sdr-global"``: what the scores are.
+    unit : str
+        The objective's unit (:attr:`sliceq22.oracles.Objective.unit`), ``"dB"`` for ``mpi``.
     export : dict
         The ``sliceq22 export`` document (:func:`export_best`).
     counts : dict[str, int]
@@ -102,6 +105,7 @@ class StudyReport:
     mode: str
     maximize: bool
     objective_label: str
+    unit: str
     export: dict[str, Any]
     counts: dict[str, int]
     budget: int
@@ -129,6 +133,10 @@ class StudyReport:
         if target == "shared":
             return shared_value({t: score_of(scores, t) for t in TARGETS})
         return score_of(scores, target)
+
+    def entry_trials(self, entry: str) -> list[FrozenTrial]:
+        """Complete sampled trials of one transform entry (by its label)."""
+        return [t for t in self.searched if trial_attrs(t).get("label") == entry]
 
     def columns(self) -> list[str]:
         """Score columns a figure shows: the four targets, then ``shared`` in shared mode."""
@@ -225,6 +233,7 @@ def collect(study: optuna.Study, config: StudyConfig) -> StudyReport:
         mode=config.mode,
         maximize=study.directions[0] == optuna.study.StudyDirection.MAXIMIZE,
         objective_label=label,
+        unit=objective_unit(config.objective),
         export=export_best(study, config),
         counts=dict(info["counts"]),
         budget=int(info["budget"]),
