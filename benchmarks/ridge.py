@@ -144,7 +144,7 @@ def main() -> None:
     for number, name in enumerate(("renyi", "hoyer", "tonal-ridge"), start=3):
         objective = get_objective(name, **REGION)
         better = min if objective.direction == "minimize" else max
-        unit = getattr(objective, "unit", "") or "-"
+        unit = objective.unit
         print(
             f"{number}. {name} ({objective.direction}, {unit}); seconds per evaluation of 4 "
             f"stereo targets (streamed) and per target (/4), min and median of "

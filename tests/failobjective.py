@@ -18,6 +18,7 @@ class AlwaysFailsObjective(Objective):
 
     name = NAME
     direction = "maximize"
+    unit = "dB"
 
     def iter_track(self, transform, track) -> Iterator[Progress | TrackResult]:
         raise RuntimeError(f"{NAME}: fails on purpose on {track.name}")

@@ -28,6 +28,7 @@ class PieceProgressObjective(Objective):
 
     name = NAME
     direction = "maximize"
+    unit = "|c|²"
     DEFAULTS: ClassVar[dict[str, Any]] = {"sleep": 0.02, "chunk_bytes": 1 << 16}
 
     def iter_track(self, transform, track) -> Iterator[Progress | TrackResult]:

@@ -3,6 +3,10 @@
 from __future__ import annotations
 
 import math
+import os
+import re
+import subprocess
+import sys
 
 import numpy as np
 import pytest
@@ -11,7 +15,7 @@ from sliceq22 import TARGETS
 from sliceq22.data import example_tracks
 from sliceq22.data.track import Track
 from sliceq22.errors import ParameterError, StudyFileError
-from sliceq22.oracles import get_objective
+from sliceq22.oracles import OBJECTIVES, get_objective
 from sliceq22.oracles.contrast import contrast_scores
 from sliceq22.search.config import parse_study_text
 from sliceq22.transforms import make_transform
@@ -145,3 +149,31 @@ def test_study_file_with_a_bad_option_names_it():
     text = STUDY.format(mode="shared", objective='name = "renyi"\nalpah = 2')
     with pytest.raises(StudyFileError, match="objective: renyi: unknown option.*'alpah'"):
         parse_study_text(text)
+
+
+# ---------------------------------------------------------------------------- units
+def test_every_registered_objective_declares_a_unit():
+    for name in OBJECTIVES:
+        unit = get_objective(name).unit
+        assert isinstance(unit, str) and unit.strip(), name
+    # The contrast's J = s + λ·c is in its base's unit.
+    assert get_objective("contrast", base="mpi").unit == "dB"
+    assert get_objective("contrast", base="hoyer").unit == "ratio"
+    text = STUDY.format(mode="shared", objective='name = "contrast"\nbase = "mpi"')
+    assert parse_study_text(text).objective.unit == "dB"  # the report's and table's
+
+
+def test_contrast_unit_is_printed_with_its_scores():
+    env = dict(os.environ, OMP_NUM_THREADS="1", OPENBLAS_NUM_THREADS="1")
+    args = ["--dataset", "example", "--duration", "2", "--offset", "1", "--objective", "contrast"]
+    args += ["--option", "base=mpi", "--transform", "stft", "--param", "n_fft=2048"]
+    done = subprocess.run(
+        [sys.executable, "-m", "sliceq22", "evaluate", *args],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=300,
+    )
+    assert done.returncode == 0, done.stderr
+    (line,) = [line for line in done.stdout.splitlines() if line.startswith("mean over targets")]
+    assert re.match(r"mean over targets: -?[\d.]+ dB ", line), line

@@ -18,10 +18,14 @@ import numpy as np
 import pytest
 import soundfile
 
+from sliceq22.data.excerpt import cut_excerpt as excerpt
 from sliceq22.errors import ParameterError
-from sliceq22.report.spectrogram import FLOOR_DB, compute_views, excerpt
+from sliceq22.oracles.cells import block_powers
+from sliceq22.report.spectrogram import FLOOR_DB, compute_views
+from sliceq22.report.spectrogram_energy import block_energies
 from sliceq22.transforms import make_transform
 from tests.studyrun import run_cli
+from tests.transformcheck import mixture_excerpt
 
 RATE = 44100
 SETTINGS = {
@@ -143,6 +147,42 @@ def test_matrix_view_uses_the_family_rasterized_form() -> None:
     assert matrix.image.shape == (bands - 2, slices * frames)  # DC and Nyquist bands left out
     labels = matrix.y_ticks[1]
     assert all(label.endswith("Hz") for label in labels)
+
+
+@pytest.mark.parametrize("name", list(SETTINGS))
+def test_view_energies_are_the_ridge_measures_energies(name: str) -> None:
+    # The bundled example's mixture, one forward call: the views draw exactly the comparable cell
+    # energies the ridge measures score (channels added, sliced blocks overlap-added).
+    family, params = SETTINGS[name]
+    transform = make_transform(family, params, rate=RATE)
+    audio = mixture_excerpt(1)
+    coefs = transform.forward(audio)
+    grids = transform.cell_grid(audio.shape[-1])
+    drawn = block_energies(transform, coefs, audio.shape[-1], None)
+    # The ridge objectives' call: (signals, channels, ...) blocks, channels summed (axis 1).
+    ridge = block_powers([c[None] for c in coefs], grids, sum_axis=1)
+    assert len(drawn) == len(ridge)
+    for view_block, ridge_block in zip(drawn, ridge):
+        np.testing.assert_array_equal(view_block.measured, ridge_block[0])
+
+
+def test_a_family_without_cell_grid_is_drawn_from_its_frequencies() -> None:
+    family, params = SETTINGS["stft"]
+    base = type(make_transform(family, params, rate=RATE))
+
+    class NoCells(base):
+        def cell_grid(self, length: int):
+            raise NotImplementedError("no cells")
+
+    class WrongFrequencies(NoCells):
+        def frequencies(self) -> np.ndarray:
+            return super().frequencies()[:-1]
+
+    ragged = _view(compute_views(NoCells(params, rate=RATE), _sines(), rows=300), "ragged")
+    level = ragged.image.astype(float).mean(axis=1)
+    assert abs(np.log2(ragged.y[np.argmax(level)] / 440.0)) < 0.06
+    with pytest.raises(ParameterError, match="frequencies"):
+        compute_views(WrongFrequencies(params, rate=RATE), _sines())
 
 
 def test_excerpt_bounds() -> None:

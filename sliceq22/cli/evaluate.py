@@ -238,7 +238,7 @@ def run(args: argparse.Namespace) -> int:
     )
     width = max([24] + [len(n) for n in names])
     # SDRs in dB with 2 decimals; the ridge objectives' bits and ratios need 3
-    unit = " " + getattr(objective, "unit", "dB") if getattr(objective, "unit", "dB") else ""
+    unit = " " + objective.unit
     digits = 2 if unit == " dB" else 3
     if not args.json:
         print(header, flush=True)

@@ -158,8 +158,8 @@ def require_feasible(transform: Transform) -> None:
 class Objective(ABC):
     """A score of a transform on tracks with ground truth.
 
-    Subclasses set ``name``, ``direction`` and ``DEFAULTS`` (every option with
-    its default), may normalise/check options in :meth:`_check_options`, and
+    Subclasses set ``name``, ``direction``, ``unit`` and ``DEFAULTS`` (every
+    option with its default), may normalise/check options in :meth:`_check_options`, and
     implement :meth:`iter_track` (a generator of :class:`Progress`, then the
     :class:`TrackResult`); :meth:`evaluate_track` runs it to the end.
 
@@ -172,6 +172,10 @@ class Objective(ABC):
 
     name: ClassVar[str]
     direction: ClassVar[str]  # "maximize" | "minimize"
+    #: Unit of the scores, printed beside them (``"dB"``, ``"bits"``, ``"ratio"``). Every
+    #: objective declares a non-empty one; an objective wrapping another may set it per
+    #: instance (the contrast takes its base's).
+    unit: str
     DEFAULTS: ClassVar[Mapping[str, Any]] = {}
     #: Coefficient bytes one piece of a streamed track may hold (``None``: the
     #: transform's default, :data:`~sliceq22.transforms.streaming.CHUNK_BYTES`).
@@ -227,7 +231,7 @@ class Objective(ABC):
         return result
 
     def describe(self) -> dict[str, Any]:
-        """Name, direction and options, JSON-ready."""
+        """Name, direction and options, JSON-ready (the unit is :attr:`unit`)."""
         return {"name": self.name, "direction": self.direction, "options": dict(self.options)}
 
     def __repr__(self) -> str:

@@ -6,7 +6,8 @@ the one computation of the comparable energy ``E = w_k · |c|²`` on a block's
 measured time axis (sliced blocks overlap-added, periodic ones with their
 wrap column); the ridge measures use it (whole blocks through
 :func:`block_powers`, pieces through :mod:`sliceq22.oracles.cell_stream`), and
-it is the one a spectrogram view should share. :func:`clip_cells` then keeps
+the spectrogram views of :mod:`sliceq22.report` draw it too (and
+:func:`slice_energies`, its per-slice form). :func:`clip_cells` then keeps
 the cells inside ``[fmin, fmax]`` Hz and ``[0, duration]`` seconds.
 """
 
@@ -85,6 +86,55 @@ def squared_magnitude(
     return power
 
 
+def slice_energies(
+    block: np.ndarray,
+    grid: CellGrid,
+    sum_axis: int | None = None,
+    bands: tuple[int, int] | None = None,
+) -> np.ndarray:
+    """Comparable cell energies ``w_k · |c|²`` of a block on its own axes (no overlap-add).
+
+    The per-slice form of :func:`cell_energies`: a sliced block keeps its
+    slices apart (the spectrogram's ragged view lays them end to end).
+
+    Parameters
+    ----------
+    block : np.ndarray
+        Complex ``(..., bands, frames)`` or ``(..., slices, bands, frames)``.
+    grid : CellGrid
+        The block's cell grid (its ``weights``).
+    sum_axis : int, optional
+        A non-negative leading axis added over (e.g. the channels).
+    bands : (int, int), optional
+        The band range ``[start, stop)`` of the grid ``block`` holds (default: all).
+
+    Returns
+    -------
+    np.ndarray
+        float64, ``block``'s shape without ``sum_axis``, in the energy unit of
+        the grid's weights (``|c|²`` scaled per band).
+
+    Examples
+    --------
+    >>> from sliceq22.transforms.base import CellGrid
+    >>> grid = CellGrid(np.array([1.0, 2.0]), np.ones(2), np.zeros(2), np.array([1.0, 3.0]), 0.1)
+    >>> slice_energies(np.array([[1j, 2.0], [1.0, 1.0]]), grid).tolist()
+    [[1.0, 4.0], [3.0, 3.0]]
+    """
+    return _weighted(squared_magnitude(np.asarray(block), sum_axis), grid, bands)
+
+
+def _weighted(power: np.ndarray, grid: CellGrid, bands: tuple[int, int] | None) -> np.ndarray:
+    """``power (..., bands, frames)`` times the grid's weights of ``bands``, in place."""
+    start, stop = (0, grid.n_bands) if bands is None else bands
+    if power.shape[-2] != stop - start:
+        raise ValueError(
+            f"coefficient block with {power.shape[-2]} bands but its grid range has {stop - start}"
+        )
+    power *= grid.weights[start:stop, None]
+    return power
+
+
 def cell_energies(
     block: np.ndarray,
     grid: CellGrid,
@@ -116,7 +166,6 @@ def cell_energies(
         wraps there, and clipping to ``[0, duration]`` keeps the right halves),
         ``frames`` otherwise.
     """
-    start, stop = (0, grid.n_bands) if bands is None else bands
     block = np.asarray(block)
     if grid.sliced and grid.slice_overlap == "complex":
         # overlap-add each channel's complex slices before squaring them
@@ -129,13 +178,9 @@ def cell_energies(
         power = squared_magnitude(block, sum_axis)
         if grid.sliced:
             power = overlap_add(power)
+    power = _weighted(power, grid, bands)
     if grid.periodic:
         power = np.concatenate([power, power[..., :1]], axis=-1)
-    if power.shape[-2] != stop - start:
-        raise ValueError(
-            f"coefficient block with {power.shape[-2]} bands but its grid range has {stop - start}"
-        )
-    power *= grid.weights[start:stop, None]
     return power
 
 

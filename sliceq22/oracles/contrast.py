@@ -106,7 +106,7 @@ class ContrastObjective(Objective):
             self.base = get_objective(self.options["base"], **passed)
         except ParameterError as exc:
             raise ParameterError(f"contrast: base objective: {exc}") from None
-        self.unit = getattr(self.base, "unit", "")
+        self.unit = self.base.unit  # J = s + λ·c is in the base's unit (sign made "higher")
         self.options.update(self.base.options)
 
     def _check_options(self, options: dict[str, Any]) -> None:

@@ -203,6 +203,7 @@ class MpiObjective(Objective):
 
     name = "mpi"
     direction = "maximize"
+    unit = "dB"
     DEFAULTS: ClassVar[Mapping[str, Any]] = {"metric": "sdr-global", "mixture": "sum"}
 
     def _check_options(self, options: dict[str, Any]) -> None:

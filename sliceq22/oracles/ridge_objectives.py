@@ -70,7 +70,6 @@ class RidgeObjective(Objective):
         cell by cell; ``mean``: the measure per channel, averaged.
     """
 
-    unit: ClassVar[str] = ""
     #: Coefficient bytes per piece when streaming a track (``None``: the
     #: transform's default, :data:`~sliceq22.transforms.streaming.CHUNK_BYTES`).
     #: Not an option (it does not change the score); tests force it small.
@@ -342,6 +341,7 @@ class HoyerObjective(RidgeObjective):
 
     name = "hoyer"
     direction = "maximize"
+    unit = "ratio"  # 1 - a ratio of norms, in [0, 1)
 
     def measure(self, powers, grids, duration, transform):
         fmin, fmax = self.region(transform)
@@ -377,6 +377,7 @@ class TonalRidgeObjective(RidgeObjective):
 
     name = "tonal-ridge"
     direction = "maximize"
+    unit = "fraction"  # of the energy on ridges, above white noise's
     DEFAULTS: ClassVar[Mapping[str, Any]] = {
         **RidgeObjective.DEFAULTS,
         "peaks": 10,

@@ -240,9 +240,9 @@ def _summary(page: Page, rep: StudyReport) -> None:
     )
     page.add(
         f'<h3>Best settings</h3><p class="note">{esc(rep.export["aggregate"])} over tracks of '
-        f"{esc(rep.objective_label)} in dB ({direction}); the same values <code>sliceq22 "
-        "export</code> writes. Reference columns: the reference trials' scores on the same "
-        "tracks.</p>"
+        f"{esc(rep.objective_label)} in {esc(rep.unit)} ({direction}); the same values "
+        "<code>sliceq22 export</code> writes. Reference columns: the reference trials' scores "
+        "on the same tracks.</p>"
     )
     page.add(table(header, rows, attrs='id="best-settings"'))
     page.add(_dataset(rep))
@@ -377,7 +377,8 @@ def _load_excerpt_track(rep: StudyReport) -> Any:
 
 
 def _spectrograms(page: Page, rep: StudyReport, options: ReportOptions) -> None:
-    from sliceq22.report.spectrogram import compute_views, excerpt, views_figure
+    from sliceq22.data.excerpt import cut_excerpt
+    from sliceq22.report.spectrogram import compute_views, views_figure
     from sliceq22.transforms import make_transform
 
     page.add(_h2("spectrograms"))
@@ -402,7 +403,7 @@ def _spectrograms(page: Page, rep: StudyReport, options: ReportOptions) -> None:
         if entry is None:
             continue
         trial = rep.trials_by_number[entry["trial"]]
-        audio, start = excerpt(track.targets[target], track.rate, None, options.excerpt_seconds)
+        audio, start = cut_excerpt(track.targets[target], track.rate, None, options.excerpt_seconds)
         params = trial_attrs(trial).get("transform_params") or {}
         label = entry.get("label") or entry["family"]
         try:
@@ -424,7 +425,7 @@ def _spectrograms(page: Page, rep: StudyReport, options: ReportOptions) -> None:
         page.figure(
             views_figure(views, title, height_per_view=260),
             esc(" ".join(v.note for v in views))
-            + " Magnitude in dB below the loudest cell, channels averaged.",
+            + " Comparable cell energy in dB below the loudest cell, channels added.",
         )
 
 

@@ -72,6 +72,8 @@ class StudyReport:
         Whether higher scores are better.
     objective_label : str
         ``"mpi sdr-global"``: what the scores are.
+    unit : str
+        The objective's unit (:attr:`sliceq22.oracles.Objective.unit`), ``"dB"`` for ``mpi``.
     export : dict
         The ``sliceq22 export`` document (:func:`export_best`).
     counts : dict[str, int]
@@ -102,6 +104,7 @@ class StudyReport:
     mode: str
     maximize: bool
     objective_label: str
+    unit: str
     export: dict[str, Any]
     counts: dict[str, int]
     budget: int
@@ -129,6 +132,10 @@ class StudyReport:
         if target == "shared":
             return shared_value({t: score_of(scores, t) for t in TARGETS})
         return score_of(scores, target)
+
+    def entry_trials(self, entry: str) -> list[FrozenTrial]:
+        """Complete sampled trials of one transform entry (by its label)."""
+        return [t for t in self.searched if trial_attrs(t).get("label") == entry]
 
     def columns(self) -> list[str]:
         """Score columns a figure shows: the four targets, then ``shared`` in shared mode."""
@@ -224,6 +231,7 @@ def collect(study: optuna.Study, config: StudyConfig) -> StudyReport:
         mode=config.mode,
         maximize=study.directions[0] == optuna.study.StudyDirection.MAXIMIZE,
         objective_label=label,
+        unit=config.objective.unit,
         export=export_best(study, config),
         counts=dict(info["counts"]),
         budget=int(info["budget"]),

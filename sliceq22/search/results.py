@@ -286,7 +286,10 @@ def results_table(study: optuna.Study, config: StudyConfig) -> str:
         rows.append(
             ["shared", s["score"], s["trial"], s["label"], _short_params(shown), *ref_shared]
         )
-    title = f"{config.name}: {config.aggregate} over tracks of {config.objective.describe()}"
+    title = (
+        f"{config.name}: {config.aggregate} over tracks of {config.objective.describe()}"
+        f" ({config.objective.unit})"
+    )
     notes = [
         f"{target}: no score ({why})"
         for target, why in unscored_reasons(study).items()

@@ -38,8 +38,8 @@ class ObjectiveSection:
     >>> section = ObjectiveSection.from_mapping({"name": "mpi", "metric": "sdr-bss"})
     >>> section.as_dict(), section.mixture
     ({'name': 'mpi', 'metric': 'sdr-bss'}, 'sum')
-    >>> section.build().name
-    'mpi'
+    >>> section.build().name, section.unit
+    ('mpi', 'dB')
     """
 
     name: str = "mpi"
@@ -59,6 +59,11 @@ class ObjectiveSection:
         from sliceq22.oracles import get_objective
 
         return get_objective(self.name, **self.options)
+
+    @property
+    def unit(self) -> str:
+        """The unit of the objective's scores (``dB`` for MPI, and contrast over MPI)."""
+        return self.build().unit
 
     @property
     def mixture(self) -> str:
