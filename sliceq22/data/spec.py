@@ -9,7 +9,6 @@ the offending key (``dataset.duration: -1 must be > 0``).
 
 from __future__ import annotations
 
-import difflib
 import math
 import os
 from collections.abc import Mapping
@@ -17,6 +16,7 @@ from dataclasses import dataclass, fields
 from typing import Any
 
 from sliceq22.errors import DatasetError, Sliceq22Error, StudyFileError
+from sliceq22.suggest import did_you_mean
 
 #: Sources :func:`sliceq22.data.load_tracks` knows.
 SOURCES: tuple[str, ...] = ("example", "musdb", "folder", "onair")
@@ -150,10 +150,9 @@ class DatasetSpec:
         known = [f.name for f in fields(cls)]
         for key in data:
             if key not in known:
-                close = difflib.get_close_matches(str(key), known, n=1)
-                hint = f" (did you mean {close[0]!r}?)" if close else ""
                 raise StudyFileError(
-                    f"{where}.{key}: unknown key{hint}; known keys: {', '.join(known)}"
+                    f"{where}.{key}: unknown key{did_you_mean(key, known)}; "
+                    f"known keys: {', '.join(known)}"
                 )
         values: dict[str, Any] = {}
         for key, value in data.items():
@@ -238,8 +237,7 @@ def _first_problem(values: Mapping[str, Any], where: str) -> str | None:
     """Return a one-line description of the first invalid value, or None."""
     source = values["source"]
     if source not in SOURCES:
-        close = difflib.get_close_matches(str(source), SOURCES, n=1)
-        hint = f" (did you mean {close[0]!r}?)" if close else ""
+        hint = did_you_mean(source, SOURCES)
         return f"{where}.source: {source!r} is not one of {', '.join(SOURCES)}{hint}"
     defaults = {f.name: f.default for f in fields(DatasetSpec)}
     for key, users in _APPLIES_TO.items():
