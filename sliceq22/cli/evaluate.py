@@ -20,7 +20,7 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any, NoReturn
 
 from sliceq22 import TARGETS
-from sliceq22.data.cliargs import add_dataset_arguments, spec_from_args
+from sliceq22.cli.dataset_args import add_dataset_arguments, spec_from_args
 from sliceq22.errors import ParameterError
 
 if TYPE_CHECKING:
@@ -286,7 +286,7 @@ def run(args: argparse.Namespace) -> int:
         )
 
     if args.json:
-        from sliceq22.oracles.base import json_safe
+        from sliceq22.jsonsafe import json_safe
 
         document: dict[str, Any] = {
             "scores": scores,

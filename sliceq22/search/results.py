@@ -147,7 +147,7 @@ def export_best(study: optuna.Study, config: StudyConfig) -> dict[str, Any]:
 
 def strict_json(value: Any, **kwargs: Any) -> str:
     """``value`` as standard JSON: a non-finite number becomes ``null`` (never NaN/Infinity)."""
-    from sliceq22.oracles.base import json_safe
+    from sliceq22.jsonsafe import json_safe
 
     return json.dumps(json_safe(value), allow_nan=False, **kwargs)
 
