@@ -5,7 +5,7 @@ from __future__ import annotations
 import essentia.standard as es
 import numpy as np
 
-from sliceq22.search.results import essentia_params
+from sliceq22.search.export import essentia_params
 from sliceq22.transforms import transform_class
 
 

@@ -107,9 +107,9 @@ def studies(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
 
 def _overview(url: str, name: str) -> dict[str, Any]:
     """What ``sliceq22 show NAME --json`` prints (the same function, without another process)."""
-    from sliceq22.search.results import overview
     from sliceq22.search.storage import open_storage
     from sliceq22.search.study import budget_of, load_existing
+    from sliceq22.search.tables import overview
 
     study, config = load_existing(name, open_storage(url, create=False))
     return overview(study, budget_of(study, config))

@@ -13,17 +13,25 @@ import argparse
 import importlib
 import sys
 from collections.abc import Sequence
-from typing import NoReturn
+from typing import TYPE_CHECKING, NoReturn
 
 from sliceq22 import __version__
 from sliceq22.errors import Sliceq22Error
 from sliceq22.interrupt import EXIT_TERMINATED, Terminated, was_terminated
 
+if TYPE_CHECKING:
+    import optuna
+
+    from sliceq22.search.config import StudyConfig
+
 #: Modules under ``sliceq22.cli`` that register sub-commands, in help order.
 COMMAND_MODULES: tuple[str, ...] = (
     "evaluate",
     "run",
-    "results",
+    "resume",
+    "export",
+    "list_studies",
+    "show",
     "data",
     "report",
     "spectrogram",
@@ -38,6 +46,27 @@ def add_storage_argument(parser: argparse.ArgumentParser) -> None:
         metavar="URL",
         help="study storage (default $SLICEQ22_STORAGE or sqlite:///sliceq22.db)",
     )
+
+
+def open_stored_study(name: str, storage: str | None) -> tuple[optuna.Study, StudyConfig]:
+    """The stored study ``name`` and its study file, from an existing storage.
+
+    Parameters
+    ----------
+    name : str
+        The study's name.
+    storage : str or None
+        Storage URL (``--storage``); None = ``$SLICEQ22_STORAGE`` or the default.
+
+    Raises
+    ------
+    Sliceq22Error
+        No such storage or study, or its stored study file no longer validates.
+    """
+    from sliceq22.search.storage import open_storage
+    from sliceq22.search.study import load_existing
+
+    return load_existing(name, open_storage(storage, create=False))
 
 
 class OneLineParser(argparse.ArgumentParser):

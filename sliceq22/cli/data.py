@@ -16,7 +16,7 @@ import sys
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     """Add ``data info`` and ``data convert``."""
-    from sliceq22.data.cliargs import add_dataset_arguments
+    from sliceq22.cli.dataset_args import add_dataset_arguments
 
     parser = subparsers.add_parser(
         "data",
@@ -61,8 +61,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 def run_info(args: argparse.Namespace) -> int:
     """Handler of ``sliceq22 data info``."""
+    from sliceq22.cli.dataset_args import spec_from_args
     from sliceq22.data import describe_tracks
-    from sliceq22.data.cliargs import spec_from_args
 
     spec = spec_from_args(args)
     rows = describe_tracks(spec)
@@ -98,7 +98,7 @@ def run_convert(args: argparse.Namespace) -> int:
     """Handler of ``sliceq22 data convert``."""
     import logging
 
-    from sliceq22.data.cliargs import spec_from_args
+    from sliceq22.cli.dataset_args import spec_from_args
     from sliceq22.data.convert import convert_to_musdb
 
     spec = spec_from_args(args, source=args.source, root=args.root)

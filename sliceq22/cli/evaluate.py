@@ -17,14 +17,18 @@ import math
 import os
 import sys
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, NoReturn
 
 from sliceq22 import TARGETS
-from sliceq22.data.cliargs import add_dataset_arguments, spec_from_args
+from sliceq22.cli.dataset_args import add_dataset_arguments, spec_from_args
 from sliceq22.errors import ParameterError
 
 if TYPE_CHECKING:
-    from sliceq22.oracles.base import Progress
+    from sliceq22.data.load import Prepared
+    from sliceq22.data.spec import DatasetSpec
+    from sliceq22.oracles.base import Objective, Progress, TrackResult
+    from sliceq22.transforms.base import Transform
 
 
 def _one_line_error(message: str) -> NoReturn:
@@ -207,14 +211,50 @@ class _TrackBar:
             self.bar.close()
 
 
-def run(args: argparse.Namespace) -> int:
-    """Handler of ``sliceq22 evaluate``."""
-    from sliceq22.data.load import fingerprint_of, iter_tracks, prepare, track_entry
-    from sliceq22.oracles import aggregate, aggregate_results, get_objective, require_feasible
+@dataclass
+class _Evaluation:
+    """What ``evaluate`` scores with, checked before any audio is read.
+
+    Attributes
+    ----------
+    transform : Transform
+        The setting, at the dataset's sample rate.
+    objective : Objective
+        The objective with its options.
+    spec : DatasetSpec
+        The dataset the command line names.
+    prepared : Prepared
+        The dataset's checked track plans.
+    recorded_mixture : bool
+        The objective wants each track's recorded mixture (``--mixture recorded``).
+    """
+
+    transform: Transform
+    objective: Objective
+    spec: DatasetSpec
+    prepared: Prepared
+    recorded_mixture: bool
+
+    @property
+    def names(self) -> list[str]:
+        """The track names, in load order."""
+        return [plan.name for plan in self.prepared.plans]
+
+
+def _prepare_evaluation(args: argparse.Namespace) -> _Evaluation:
+    """Check everything that can be checked without audio, cheapest first.
+
+    Raises
+    ------
+    Sliceq22Error
+        An unknown or irrelevant parameter, an infeasible setting, a bad
+        objective option or aggregate, or a dataset that cannot be loaded or scored.
+    """
+    from sliceq22.data.load import prepare
+    from sliceq22.oracles import aggregate, get_objective, require_feasible
     from sliceq22.oracles.base import require_scorable
     from sliceq22.transforms import make_transform
 
-    # Everything that can be checked without audio is checked first.
     params = parse_params(args.param)
     transform = make_transform(args.transform, params)
     type(transform).check_relevant(params)  # no parameter ignored without a word
@@ -228,39 +268,57 @@ def run(args: argparse.Namespace) -> int:
     if prepared.rate != transform.rate:  # the same setting at the dataset's rate
         transform = make_transform(args.transform, params, rate=prepared.rate)
         require_feasible(transform)
-    names = [plan.name for plan in prepared.plans]
     require_scorable(prepared, spec)  # before any audio is read
+    recorded = options.get("mixture") == "recorded"
+    return _Evaluation(transform, objective, spec, prepared, recorded)
 
-    header = (
+
+def _print_header(ev: _Evaluation, width: int) -> None:
+    """The line naming objective, setting and dataset, then the column heads."""
+    objective, transform = ev.objective, ev.transform
+    print(
         f"{objective.name} ({', '.join(f'{k}={v}' for k, v in objective.options.items())}) · "
         f"{transform.family} {' '.join(f'{k}={v}' for k, v in transform.params.items())} · "
-        f"{spec.describe()}, {len(names)} track(s)"
+        f"{ev.spec.describe()}, {len(ev.names)} track(s)",
+        flush=True,
     )
-    width = max([24] + [len(n) for n in names])
-    # SDRs in dB with 2 decimals; the ridge objectives' bits and ratios need 3
-    unit = " " + objective.unit
-    digits = 2 if unit == " dB" else 3
-    if not args.json:
-        print(header, flush=True)
-        print(
-            f"{'track':<{width}} "
-            + " ".join(f"{t:>7}" for t in TARGETS)
-            + "  "
-            + " ".join(f"{p + ' s':>9}" for p in _PHASES),
-            flush=True,
-        )
+    print(
+        f"{'track':<{width}} "
+        + " ".join(f"{t:>7}" for t in TARGETS)
+        + "  "
+        + " ".join(f"{p + ' s':>9}" for p in _PHASES),
+        flush=True,
+    )
+
+
+def _score_tracks(
+    ev: _Evaluation, args: argparse.Namespace, width: int, digits: int
+) -> tuple[list[TrackResult], list[dict[str, Any]], int]:
+    """Score every track, one in memory at a time, printing a row per track (not with ``--json``).
+
+    Returns
+    -------
+    results : list of TrackResult
+        One per track, in load order.
+    entries : list of dict
+        The tracks' fingerprint entries (:func:`~sliceq22.data.load.track_entry`).
+    length : int
+        Samples of the first track (0 without tracks).
+    """
+    from sliceq22.data.load import iter_tracks, track_entry
+
     results = []
     entries = []
     length = 0
-    bar = _TrackBar(names, show_progress(args))
+    bar = _TrackBar(ev.names, show_progress(args))
     # One track in memory at a time; the recorded mixture is read only if used.
-    tracks = iter_tracks(prepared, spec, with_mixture=options.get("mixture") == "recorded")
+    tracks = iter_tracks(ev.prepared, ev.spec, with_mixture=ev.recorded_mixture)
     try:
         for index, track in enumerate(tracks):
             bar.start(index, track.name)
             entries.append(track_entry(track))
             length = length or track.length
-            result = objective.evaluate_track(transform, track, progress=bar)
+            result = ev.objective.evaluate_track(ev.transform, track, progress=bar)
             del track
             results.append(result)
             if not args.json:
@@ -269,50 +327,64 @@ def run(args: argparse.Namespace) -> int:
                 print(_row(result.track, result.scores, result.timing, width, digits), flush=True)
     finally:
         bar.close()
+    return results, entries, length
 
-    scores = aggregate_results(results, args.aggregate)
-    overall = aggregate(scores.values(), "mean")
+
+def _total_timing(results: Sequence[TrackResult]) -> dict[str, float]:
+    """Seconds per phase summed over the tracks."""
     timing: dict[str, float] = {}
     for result in results:
         for phase, seconds in result.timing.items():
             timing[phase] = timing.get(phase, 0.0) + seconds
+    return timing
+
+
+def _json_document(
+    ev: _Evaluation,
+    args: argparse.Namespace,
+    results: Sequence[TrackResult],
+    entries: Sequence[dict[str, Any]],
+    length: int,
+) -> dict[str, Any]:
+    """The ``--json`` document: aggregate and per-track scores, setting, dataset, timing."""
+    from sliceq22.data.load import fingerprint_of
+    from sliceq22.oracles import aggregate, aggregate_results
+
+    scores = aggregate_results(results, args.aggregate)
+    transform = ev.transform
+    return {
+        "scores": scores,
+        "aggregate": args.aggregate,
+        "mean_over_targets": aggregate(scores.values(), "mean"),
+        "objective": ev.objective.describe(),
+        "transform": transform.describe(length)
+        if length
+        else {"family": transform.family, "params": transform.params},
+        "dataset": ev.spec.to_mapping(),
+        "timing": _total_timing(results),
+        # A null score says why (scores are null only where no track could score the target).
+        "unscored": {
+            t: "silent in every track"
+            if all(t in r.excluded for r in results)
+            else "no finite score on any track"
+            for t, v in scores.items()
+            if not math.isfinite(v)
+        },
+        "fingerprint": fingerprint_of(entries),
+        "tracks": [r.to_dict() for r in results],
+    }
+
+
+def _print_totals(
+    args: argparse.Namespace, results: Sequence[TrackResult], width: int, digits: int, unit: str
+) -> None:
+    """The aggregate row, the mean over targets, total times and the excluded targets."""
+    from sliceq22.oracles import aggregate, aggregate_results
+
+    scores = aggregate_results(results, args.aggregate)
+    overall = aggregate(scores.values(), "mean")
+    timing = _total_timing(results)
     excluded = sorted({t for r in results for t in r.excluded}, key=TARGETS.index)
-    if results and all(set(r.excluded) >= set(TARGETS) for r in results):
-        from sliceq22.errors import DatasetError
-
-        raise DatasetError(
-            f"every target is silent in every track of {spec.describe()}: nothing "
-            "can be scored; check the dataset (sliceq22 data info)"
-        )
-
-    if args.json:
-        from sliceq22.oracles.base import json_safe
-
-        document: dict[str, Any] = {
-            "scores": scores,
-            "aggregate": args.aggregate,
-            "mean_over_targets": overall,
-            "objective": objective.describe(),
-            "transform": transform.describe(length)
-            if length
-            else {"family": transform.family, "params": transform.params},
-            "dataset": spec.to_mapping(),
-            "timing": timing,
-            # A null score says why (scores are null only where no track could score the target).
-            "unscored": {
-                t: "silent in every track"
-                if all(t in r.excluded for r in results)
-                else "no finite score on any track"
-                for t, v in scores.items()
-                if not math.isfinite(v)
-            },
-            "fingerprint": fingerprint_of(entries),
-            "tracks": [r.to_dict() for r in results],
-        }
-        json.dump(json_safe(document), sys.stdout, indent=2, allow_nan=False)
-        sys.stdout.write("\n")
-        return 0
-
     print(_row(f"{args.aggregate} over tracks", scores, None, width, digits))
     print(
         f"mean over targets: {_fmt(overall, 0, digits)}{unit}"
@@ -321,4 +393,31 @@ def run(args: argparse.Namespace) -> int:
     )
     if excluded:
         print(f"excluded (silent in some tracks, not aggregated there): {', '.join(excluded)}")
+
+
+def run(args: argparse.Namespace) -> int:
+    """Handler of ``sliceq22 evaluate``."""
+    ev = _prepare_evaluation(args)
+    width = max([24] + [len(n) for n in ev.names])
+    # SDRs in dB with 2 decimals; the ridge objectives' bits and ratios need 3
+    unit = " " + ev.objective.unit
+    digits = 2 if unit == " dB" else 3
+    if not args.json:
+        _print_header(ev, width)
+    results, entries, length = _score_tracks(ev, args, width, digits)
+    if results and all(set(r.excluded) >= set(TARGETS) for r in results):
+        from sliceq22.errors import DatasetError
+
+        raise DatasetError(
+            f"every target is silent in every track of {ev.spec.describe()}: nothing "
+            "can be scored; check the dataset (sliceq22 data info)"
+        )
+    if args.json:
+        from sliceq22.jsonsafe import json_safe
+
+        document = _json_document(ev, args, results, entries, length)
+        json.dump(json_safe(document), sys.stdout, indent=2, allow_nan=False)
+        sys.stdout.write("\n")
+        return 0
+    _print_totals(args, results, width, digits, unit)
     return 0

@@ -1,12 +1,16 @@
-"""``sliceq22 run`` and ``sliceq22 resume``: run a study to its budget."""
+"""``sliceq22 run``: run a study to its budget (``resume`` reuses its options and loop)."""
 
 from __future__ import annotations
 
 import argparse
 import os
+from typing import TYPE_CHECKING
 
 from sliceq22.cli import add_storage_argument
 from sliceq22.errors import Sliceq22Error
+
+if TYPE_CHECKING:
+    from sliceq22.search.config import StudyConfig
 
 
 def _positive(text: str) -> int:
@@ -28,7 +32,11 @@ def _budget(text: str) -> int:
     return value
 
 
-def _add_execution(parser: argparse.ArgumentParser) -> None:
+def add_execution_arguments(parser: argparse.ArgumentParser) -> None:
+    """Add the options of a study run (storage, budget, workers, Ray, progress).
+
+    Shared by ``run`` and ``resume``.
+    """
     add_storage_argument(parser)
     parser.add_argument(
         "--trials",
@@ -66,7 +74,7 @@ def _add_execution(parser: argparse.ArgumentParser) -> None:
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
-    """Add ``run`` and ``resume``."""
+    """Add ``run``."""
     run = subparsers.add_parser(
         "run",
         help="run (or continue) the study a study file defines",
@@ -74,29 +82,20 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "trials. Running it again continues the stored study (the file must still match).",
     )
     run.add_argument("study_file", metavar="STUDY.toml")
-    _add_execution(run)
+    add_execution_arguments(run)
     run.set_defaults(handler=_run)
 
-    resume = subparsers.add_parser(
-        "resume",
-        help="continue a stored study by name",
-        description="Continue the stored study NAME with the study file stored in it "
-        "(after a crash, a kill, or to raise its budget with --trials).",
-    )
-    resume.add_argument("name")
-    _add_execution(resume)
-    resume.set_defaults(handler=_resume)
 
-
-def _execute(config, args: argparse.Namespace) -> int:
+def execute(config: StudyConfig, args: argparse.Namespace) -> int:
+    """Run the study ``config`` to its budget under the :func:`add_execution_arguments` options."""
     import warnings
 
     import optuna
 
     from sliceq22.search.driver import StudyDriver
-    from sliceq22.search.results import results_table
     from sliceq22.search.storage import open_storage
     from sliceq22.search.study import load_existing
+    from sliceq22.search.tables import results_table
 
     # The progress bar and the results table say what matters; Optuna's per-trial
     # log lines and its experimental-API notices would bury them.
@@ -159,12 +158,4 @@ def _notify(text: str) -> None:
 def _run(args: argparse.Namespace) -> int:
     from sliceq22.search.config import load_study_file
 
-    return _execute(load_study_file(args.study_file), args)
-
-
-def _resume(args: argparse.Namespace) -> int:
-    from sliceq22.search.storage import open_storage
-    from sliceq22.search.study import load_existing
-
-    _, config = load_existing(args.name, open_storage(args.storage, create=False))
-    return _execute(config, args)
+    return execute(load_study_file(args.study_file), args)

@@ -18,7 +18,7 @@ from typing import Any
 import numpy as np
 
 from sliceq22 import TARGETS
-from sliceq22.data.cliargs import add_dataset_arguments, parse_seconds, spec_from_args
+from sliceq22.cli.dataset_args import add_dataset_arguments, parse_seconds, spec_from_args
 from sliceq22.errors import DatasetError, ParameterError, Sliceq22Error
 
 #: What ``--target`` may name.

@@ -7,7 +7,6 @@ cost the loading of all the others first.
 
 from __future__ import annotations
 
-import difflib
 import hashlib
 import json
 import logging
@@ -29,6 +28,7 @@ from sliceq22.data.plan import (
 from sliceq22.data.spec import DatasetSpec
 from sliceq22.data.track import Track
 from sliceq22.errors import DatasetError, Sliceq22Error
+from sliceq22.suggest import did_you_mean
 
 log = logging.getLogger("sliceq22.data")
 
@@ -73,8 +73,7 @@ def _select(candidates: list[Candidate], spec: DatasetSpec) -> list[Candidate]:
     out = []
     for name in spec.tracks:
         if name not in by_name:
-            close = difflib.get_close_matches(name, list(by_name), n=1, cutoff=0.5)
-            hint = f" (did you mean {close[0]!r}?)" if close else ""
+            hint = did_you_mean(name, by_name, cutoff=0.5)
             raise DatasetError(f"dataset.tracks: {name!r} is not in {spec.describe()}{hint}")
         out.append(by_name[name])
     return out

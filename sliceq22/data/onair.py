@@ -26,7 +26,6 @@ target is then silent).
 
 from __future__ import annotations
 
-import difflib
 import functools
 import json
 import logging
@@ -43,6 +42,7 @@ from sliceq22.data.folder import existing_root
 from sliceq22.data.plan import Candidate, TrackPlan
 from sliceq22.data.spec import DatasetSpec
 from sliceq22.errors import DatasetError
+from sliceq22.suggest import did_you_mean
 
 log = logging.getLogger(__name__)
 
@@ -135,9 +135,7 @@ def _parse_mapping(data: Any, origin: str) -> dict[str, MappingEntry]:
             raise DatasetError(f"{where}: must be a table")
         for key in entry:
             if key not in _ENTRY_KEYS:
-                close = difflib.get_close_matches(key, _ENTRY_KEYS, n=1)
-                hint = f" (did you mean {close[0]!r}?)" if close else ""
-                raise DatasetError(f"{where}.{key}: unknown key{hint}")
+                raise DatasetError(f"{where}.{key}: unknown key{did_you_mean(key, _ENTRY_KEYS)}")
         incomplete = entry.get("incomplete")
         if incomplete is not None and not isinstance(incomplete, str):
             raise DatasetError(f"{where}.incomplete: must be a reason string")
@@ -247,8 +245,9 @@ def map_files(
             for n in names:
                 if n not in by_name:
                     # A renamed file shows up as an unlisted one with a similar name.
-                    close = difflib.get_close_matches(n, unlisted, n=1, cutoff=0.8)
-                    hint = f" (an unlisted file is named {close[0]!r})" if close else ""
+                    hint = did_you_mean(
+                        n, unlisted, cutoff=0.8, template=" (an unlisted file is named {})"
+                    )
                     raise DatasetError(
                         f"{folder}: the mapping ({entry.origin}) lists {n!r} for {key}, "
                         f"but the file is missing{hint}"

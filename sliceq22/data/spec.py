@@ -9,14 +9,14 @@ the offending key (``dataset.duration: -1 must be > 0``).
 
 from __future__ import annotations
 
-import difflib
 import math
 import os
-from collections.abc import Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, fields
-from typing import Any
+from typing import Any, NamedTuple
 
 from sliceq22.errors import DatasetError, Sliceq22Error, StudyFileError
+from sliceq22.suggest import did_you_mean
 
 #: Sources :func:`sliceq22.data.load_tracks` knows.
 SOURCES: tuple[str, ...] = ("example", "musdb", "folder", "onair")
@@ -26,17 +26,191 @@ SPLITS: tuple[str, ...] = ("train", "valid")
 LENGTH_POLICIES: tuple[str, ...] = ("refuse", "truncate")
 RATE_POLICIES: tuple[str, ...] = ("refuse", "resample")
 
-#: Fields that only mean something for some sources; a non-default value elsewhere
-#: is refused so a misplaced option never silently does nothing.
-_APPLIES_TO: dict[str, tuple[str, ...]] = {
-    "root": ("musdb", "folder", "onair"),
-    "subsets": ("musdb", "onair"),
-    "split": ("musdb",),
-    "is_wav": ("musdb",),
-    "trim": ("example",),
-    "include_incomplete": ("onair",),
-    "mapping": ("onair",),
+
+class _Kind(NamedTuple):
+    """How one kind of field is read from TOML and checked in a spec.
+
+    ``convert`` turns a TOML value into the field's type (raising
+    ``TypeError``/``ValueError`` with ``convert_says`` as the message);
+    ``accepts`` checks a value of a constructed spec (``says`` otherwise);
+    ``extra`` returns a further problem of an accepted value, or None.
+    """
+
+    convert: Callable[[Any], Any]
+    convert_says: str
+    accepts: Callable[[Any], bool]
+    says: str
+    extra: Callable[[Any], str | None] = lambda value: None
+
+
+def _exactly(kind: type) -> Callable[[Any], Any]:
+    def convert(value: Any) -> Any:
+        if not isinstance(value, kind):
+            raise TypeError(value)
+        return value
+
+    return convert
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool)
+
+
+def _is_integer(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _to_integer(value: Any) -> int:
+    if _is_integer(value):
+        return int(value)
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    raise TypeError(value)
+
+
+def _to_seconds(value: Any) -> float:
+    if not _is_number(value):
+        raise TypeError(value)
+    return float(value)
+
+
+def _to_names(value: Any) -> tuple[str, ...]:
+    if isinstance(value, str):
+        return (value,)
+    if not isinstance(value, list | tuple) or not all(isinstance(v, str) for v in value):
+        raise TypeError(value)
+    return tuple(value)
+
+
+def _repeated(value: tuple[str, ...]) -> str | None:
+    return f"{list(value)!r} names an entry twice" if len(set(value)) != len(value) else None
+
+
+def _infinite(value: float) -> str | None:
+    return None if math.isfinite(value) else f"{value} must be finite"
+
+
+_TRUE_OR_FALSE = "must be true or false"
+_SECONDS = "must be a number of seconds"
+_KINDS: dict[str, _Kind] = {
+    # One of the field's choices (a string).
+    "choice": _Kind(_exactly(str), "must be a string", lambda v: True, ""),
+    # A list of distinct non-empty strings (a single string stands for a list of one).
+    "names": _Kind(
+        _to_names,
+        "must be a list of strings",
+        lambda v: isinstance(v, tuple) and all(isinstance(s, str) and s for s in v),
+        "must be a list of non-empty strings",
+        _repeated,
+    ),
+    "flag": _Kind(_exactly(bool), _TRUE_OR_FALSE, lambda v: isinstance(v, bool), _TRUE_OR_FALSE),
+    "integer": _Kind(_to_integer, "must be an integer", _is_integer, "must be an integer"),
+    "seconds": _Kind(_to_seconds, _SECONDS, _is_number, _SECONDS, _infinite),
+    "path": _Kind(
+        _exactly(str),
+        "must be a string",
+        lambda v: isinstance(v, str) and bool(v),
+        "must be a non-empty path",
+    ),
 }
+
+
+@dataclass(frozen=True)
+class FieldSpec:
+    """Declaration of one :class:`DatasetSpec` field: its kind, allowed values and users.
+
+    Parameters
+    ----------
+    name : str
+        The field's name (and its key in a study file's ``[dataset]`` table).
+    kind : {"choice", "names", "flag", "integer", "seconds", "path"}
+        ``choice``: a string among ``choices``; ``names``: a list of distinct
+        non-empty strings; ``flag``: a bool; ``integer``: an int (an integral
+        TOML float is accepted); ``seconds``: a finite number; ``path``: a
+        non-empty string.
+    choices : tuple of str
+        Allowed values of a ``choice`` field.
+    low : float, optional
+        Lower bound of a numeric field, inclusive unless ``above``.
+    above : bool
+        ``low`` is exclusive (the value must be above it).
+    nullable : bool
+        None is allowed (and means "not set").
+    sources : tuple of str
+        Sources that use the field; elsewhere only its default is accepted,
+        so a misplaced option never silently does nothing.
+    required_by : tuple of str
+        Sources for which the field must be set.
+    doc : str
+        What the field holds, for the "required" message.
+    """
+
+    name: str
+    kind: str
+    choices: tuple[str, ...] = ()
+    low: float | None = None
+    above: bool = False
+    nullable: bool = False
+    sources: tuple[str, ...] = SOURCES
+    required_by: tuple[str, ...] = ()
+    doc: str = ""
+
+    def coerce(self, value: Any, where: str) -> Any:
+        """Return a TOML value converted to the field's type, or raise :class:`StudyFileError`."""
+        if value is None and self.nullable:  # JSON null, e.g. a stored spec read back
+            return None
+        kind = _KINDS[self.kind]
+        try:
+            return kind.convert(value)
+        except (TypeError, ValueError):
+            raise StudyFileError(f"{where}: {value!r} {kind.convert_says}") from None
+
+    def problem(self, value: Any, where: str) -> str | None:
+        """Return a one-line description of what is wrong with ``value``, or None."""
+        if value is None and self.nullable:
+            return None
+        kind = _KINDS[self.kind]
+        if not kind.accepts(value):
+            return f"{where}: {value!r} {kind.says}"
+        if self.choices and value not in self.choices:
+            allowed = ", ".join(self.choices)
+            return f"{where}: {value!r} is not one of {allowed}{did_you_mean(value, self.choices)}"
+        extra = kind.extra(value)
+        if extra:
+            return f"{where}: {extra}"
+        if self.low is not None and (value <= self.low if self.above else value < self.low):
+            shown = f"{value:g}" if isinstance(value, float) else str(value)
+            return f"{where}: {shown} must be {'>' if self.above else '>='} {self.low:g}"
+        return None
+
+
+#: Every :class:`DatasetSpec` field, in the order they are checked.
+DATASET_FIELDS: tuple[FieldSpec, ...] = (
+    FieldSpec("source", "choice", choices=SOURCES),
+    FieldSpec(
+        "root",
+        "path",
+        nullable=True,
+        sources=("musdb", "folder", "onair"),
+        required_by=("folder", "onair"),
+        doc="the dataset folder",
+    ),
+    FieldSpec("subsets", "names", sources=("musdb", "onair")),
+    FieldSpec("split", "choice", choices=SPLITS, nullable=True, sources=("musdb",)),
+    FieldSpec("is_wav", "flag", sources=("musdb",)),
+    FieldSpec("tracks", "names"),
+    FieldSpec("max_tracks", "integer", low=1, nullable=True),
+    FieldSpec("duration", "seconds", low=0, above=True, nullable=True),
+    FieldSpec("offset", "seconds", low=0, nullable=True),
+    FieldSpec("seed", "integer"),
+    FieldSpec("trim", "flag", sources=("example",)),
+    FieldSpec("rate", "integer", low=1, nullable=True),
+    FieldSpec("on_length_mismatch", "choice", choices=LENGTH_POLICIES),
+    FieldSpec("on_rate_mismatch", "choice", choices=RATE_POLICIES),
+    FieldSpec("include_incomplete", "flag", sources=("onair",)),
+    FieldSpec("mapping", "path", nullable=True, sources=("onair",)),
+)
+_FIELDS: dict[str, FieldSpec] = {f.name: f for f in DATASET_FIELDS}
 
 
 @dataclass(frozen=True)
@@ -110,16 +284,12 @@ class DatasetSpec:
     def __post_init__(self) -> None:
         # Normalise the forgiving forms (a single string for a tuple, a Path for a
         # str) so equal specs compare and hash equal.
-        for name in ("subsets", "tracks"):
-            value = getattr(self, name)
-            if isinstance(value, str):
-                object.__setattr__(self, name, (value,))
-            elif isinstance(value, list):
-                object.__setattr__(self, name, tuple(value))
-        for name in ("root", "mapping"):
-            value = getattr(self, name)
-            if isinstance(value, os.PathLike):
-                object.__setattr__(self, name, os.fspath(value))
+        for spec in DATASET_FIELDS:
+            value = getattr(self, spec.name)
+            if spec.kind == "names" and isinstance(value, str | list):
+                object.__setattr__(self, spec.name, _to_names(value))
+            elif spec.kind == "path" and isinstance(value, os.PathLike):
+                object.__setattr__(self, spec.name, os.fspath(value))
         if self.source == "musdb" and self.split is not None and self.subsets == ():
             object.__setattr__(self, "subsets", ("train",))
         problem = _first_problem(self.__dict__, "dataset")
@@ -147,17 +317,16 @@ class DatasetSpec:
         """
         if not isinstance(data, Mapping):
             raise StudyFileError(f"{where}: must be a table, not {type(data).__name__}")
-        known = [f.name for f in fields(cls)]
+        known = list(_FIELDS)
         for key in data:
-            if key not in known:
-                close = difflib.get_close_matches(str(key), known, n=1)
-                hint = f" (did you mean {close[0]!r}?)" if close else ""
+            if key not in _FIELDS:
                 raise StudyFileError(
-                    f"{where}.{key}: unknown key{hint}; known keys: {', '.join(known)}"
+                    f"{where}.{key}: unknown key{did_you_mean(key, known)}; "
+                    f"known keys: {', '.join(known)}"
                 )
         values: dict[str, Any] = {}
         for key, value in data.items():
-            values[key] = _coerce(key, value, f"{where}.{key}")
+            values[key] = _FIELDS[key].coerce(value, f"{where}.{key}")
         merged: dict[str, Any] = {f.name: f.default for f in fields(cls)}
         merged.update(values)
         if merged["source"] == "musdb" and merged["split"] is not None and not merged["subsets"]:
@@ -179,7 +348,7 @@ class DatasetSpec:
         out: dict[str, Any] = {}
         for f in fields(self):
             value = getattr(self, f.name)
-            if value is None or (f.name in _APPLIES_TO and self.source not in _APPLIES_TO[f.name]):
+            if value is None or self.source not in _FIELDS[f.name].sources:
                 continue
             out[f.name] = list(value) if isinstance(value, tuple) else value
         return out
@@ -200,113 +369,42 @@ class DatasetSpec:
         return " ".join(parts)
 
 
-_NULLABLE = ("root", "split", "max_tracks", "duration", "offset", "rate", "mapping")
-
-
-def _coerce(key: str, value: Any, where: str) -> Any:
-    """Convert a TOML value to the field's type or raise :class:`StudyFileError`."""
-    if value is None and key in _NULLABLE:  # JSON null, e.g. a stored spec read back
-        return None
-    if key in ("source", "split", "on_length_mismatch", "on_rate_mismatch", "root", "mapping"):
-        if not isinstance(value, str):
-            raise StudyFileError(f"{where}: {value!r} must be a string")
-        return value
-    if key in ("subsets", "tracks"):
-        if isinstance(value, str):
-            return (value,)
-        if not isinstance(value, (list, tuple)) or not all(isinstance(v, str) for v in value):
-            raise StudyFileError(f"{where}: {value!r} must be a list of strings")
-        return tuple(value)
-    if key in ("is_wav", "trim", "include_incomplete"):
-        if not isinstance(value, bool):
-            raise StudyFileError(f"{where}: {value!r} must be true or false")
-        return value
-    if key in ("max_tracks", "seed", "rate"):
-        if isinstance(value, bool) or not isinstance(value, int):
-            if isinstance(value, float) and value.is_integer():
-                return int(value)
-            raise StudyFileError(f"{where}: {value!r} must be an integer")
-        return value
-    if key in ("duration", "offset"):
-        if isinstance(value, bool) or not isinstance(value, (int, float)):
-            raise StudyFileError(f"{where}: {value!r} must be a number of seconds")
-        return float(value)
-    return value  # pragma: no cover - every field is listed above
-
-
 def _first_problem(values: Mapping[str, Any], where: str) -> str | None:
     """Return a one-line description of the first invalid value, or None."""
+    return next(_problems(values, where), None)
+
+
+def _problems(values: Mapping[str, Any], where: str) -> Iterator[str]:
+    """The problems of ``values``: the source, misplaced and missing options, each field, musdb."""
     source = values["source"]
-    if source not in SOURCES:
-        close = difflib.get_close_matches(str(source), SOURCES, n=1)
-        hint = f" (did you mean {close[0]!r}?)" if close else ""
-        return f"{where}.source: {source!r} is not one of {', '.join(SOURCES)}{hint}"
+    problem = _FIELDS["source"].problem(source, f"{where}.source")
+    if problem:
+        yield problem
+        return
     defaults = {f.name: f.default for f in fields(DatasetSpec)}
-    for key, users in _APPLIES_TO.items():
-        value = values[key]
-        if (
-            source not in users
-            and value != defaults[key]
-            and not (key == "subsets" and value == ())
-        ):
-            names = ", ".join(repr(s) for s in users)
-            return f"{where}.{key}: only used by source {names}, not by {source!r}"
-    if source in ("folder", "onair") and not values["root"]:
-        return f"{where}.root: required for source {source!r} (the dataset folder)"
-    for key in ("subsets", "tracks"):
-        value = values[key]
-        if not isinstance(value, tuple) or not all(isinstance(v, str) and v for v in value):
-            return f"{where}.{key}: {value!r} must be a list of non-empty strings"
-        if len(set(value)) != len(value):
-            return f"{where}.{key}: {list(value)!r} names an entry twice"
-    if source == "musdb":
+    for spec in DATASET_FIELDS:
+        if source not in spec.sources and values[spec.name] != defaults[spec.name]:
+            users = ", ".join(repr(s) for s in spec.sources)
+            yield f"{where}.{spec.name}: only used by source {users}, not by {source!r}"
+    for spec in DATASET_FIELDS:
+        if source in spec.required_by and not values[spec.name]:
+            yield f"{where}.{spec.name}: required for source {source!r} ({spec.doc})"
+    for spec in DATASET_FIELDS:
+        problem = spec.problem(values[spec.name], f"{where}.{spec.name}")
+        if problem:
+            yield problem
+    yield from _musdb_problems(values, where)
+
+
+def _musdb_problems(values: Mapping[str, Any], where: str) -> Iterator[str]:
+    """Problems of the subsets and split, which depend on each other and on the source."""
+    if values["source"] == "musdb":
         for subset in values["subsets"]:
             if subset not in MUSDB_SUBSETS:
-                return f"{where}.subsets: {subset!r} is not a MUSDB18 subset (train, test)"
+                yield f"{where}.subsets: {subset!r} is not a MUSDB18 subset (train, test)"
     split = values["split"]
-    if split is not None:
-        if split not in SPLITS:
-            return f"{where}.split: {split!r} is not one of train, valid"
-        if tuple(values["subsets"]) != ("train",):
-            return (
-                f"{where}.split: {split!r} needs subsets = ['train'] (the split divides "
-                f"the training subset), got {list(values['subsets'])!r}"
-            )
-    for key in ("is_wav", "trim", "include_incomplete"):
-        if not isinstance(values[key], bool):
-            return f"{where}.{key}: {values[key]!r} must be true or false"
-    for key, low in (("max_tracks", 1), ("rate", 1)):
-        value = values[key]
-        if value is not None and (isinstance(value, bool) or not isinstance(value, int)):
-            return f"{where}.{key}: {value!r} must be an integer"
-        if value is not None and value < low:
-            return f"{where}.{key}: {value} must be >= {low}"
-    if isinstance(values["seed"], bool) or not isinstance(values["seed"], int):
-        return f"{where}.seed: {values['seed']!r} must be an integer"
-    duration, offset = values["duration"], values["offset"]
-    for key, value in (("duration", duration), ("offset", offset)):
-        if value is None:
-            continue
-        if isinstance(value, bool) or not isinstance(value, (int, float)):
-            return f"{where}.{key}: {value!r} must be a number of seconds"
-        if not math.isfinite(value):
-            return f"{where}.{key}: {value} must be finite"
-    if duration is not None and duration <= 0:
-        return f"{where}.duration: {duration:g} must be > 0"
-    if offset is not None and offset < 0:
-        return f"{where}.offset: {offset:g} must be >= 0"
-    if values["on_length_mismatch"] not in LENGTH_POLICIES:
-        return (
-            f"{where}.on_length_mismatch: {values['on_length_mismatch']!r} is not one of "
-            f"{', '.join(LENGTH_POLICIES)}"
+    if split is not None and tuple(values["subsets"]) != ("train",):
+        yield (
+            f"{where}.split: {split!r} needs subsets = ['train'] (the split divides "
+            f"the training subset), got {list(values['subsets'])!r}"
         )
-    if values["on_rate_mismatch"] not in RATE_POLICIES:
-        return (
-            f"{where}.on_rate_mismatch: {values['on_rate_mismatch']!r} is not one of "
-            f"{', '.join(RATE_POLICIES)}"
-        )
-    for key in ("root", "mapping"):
-        value = values[key]
-        if value is not None and (not isinstance(value, str) or not value):
-            return f"{where}.{key}: {value!r} must be a non-empty path"
-    return None

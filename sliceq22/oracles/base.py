@@ -14,6 +14,9 @@ import numpy as np
 from sliceq22 import TARGETS
 from sliceq22.data.track import Track
 from sliceq22.errors import DatasetError, InfeasibleError, ParameterError
+
+# json_safe lives in sliceq22.jsonsafe; importable from here too, as before.
+from sliceq22.jsonsafe import json_safe
 from sliceq22.transforms.base import Transform
 
 AGGREGATES: tuple[str, ...] = ("median", "mean")
@@ -104,19 +107,6 @@ class Progress:
     def fraction(self) -> float:
         """``done / total`` in ``[0, 1]``."""
         return min(1.0, self.done / self.total) if self.total > 0 else 1.0
-
-
-def json_safe(value: Any) -> Any:
-    """``value`` with numpy scalars as Python numbers and NaN/inf as ``None`` (strict JSON)."""
-    if isinstance(value, dict):
-        return {k: json_safe(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [json_safe(v) for v in value]
-    if isinstance(value, (float, np.floating)):
-        return float(value) if math.isfinite(value) else None
-    if isinstance(value, np.integer):
-        return int(value)
-    return value
 
 
 def aggregate(values: Iterable[float], how: str = "median") -> float:

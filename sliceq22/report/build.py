@@ -2,7 +2,7 @@
 
 :func:`build_report` turns a stored study into one self-contained HTML page
 (:class:`~sliceq22.report.html.Page`). The best-settings table is the
-``sliceq22 export`` document (:func:`sliceq22.search.results.export_best`)
+``sliceq22 export`` document (:func:`sliceq22.search.export.export_best`)
 printed beside the reference scores, so the two never disagree.
 """
 

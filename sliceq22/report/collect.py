@@ -2,7 +2,7 @@
 
 Everything here is plain data (numbers, strings, dicts) so the figure and page
 builders never touch Optuna objects. The best settings come from
-:func:`sliceq22.search.results.export_best`, so the report's table is the
+:func:`sliceq22.search.export.export_best`, so the report's table is the
 ``sliceq22 export`` document, not a second computation of it.
 """
 
@@ -18,10 +18,11 @@ from optuna.trial import FrozenTrial, TrialState
 
 from sliceq22 import TARGETS
 from sliceq22.search.config import StudyConfig
-from sliceq22.search.results import export_best, overview
+from sliceq22.search.export import export_best
 from sliceq22.search.scoring import score_of, shared_value
 from sliceq22.search.space import TRANSFORM_PARAM, ParamRange, TransformEntry
 from sliceq22.search.study import ATTR_DATASET, ATTR_VERSIONS, budget_of
+from sliceq22.search.tables import overview
 from sliceq22.search.trialattrs import trial_attrs
 
 

@@ -8,7 +8,6 @@ stored with the study, so a rerun can tell whether the file still matches.
 
 from __future__ import annotations
 
-import difflib
 import json
 import math
 import tomllib
@@ -28,6 +27,7 @@ from sliceq22.search.sections import (
     SamplerSection,
 )
 from sliceq22.search.space import TransformEntry, check_keys, parse_transforms, table_entries
+from sliceq22.suggest import did_you_mean
 from sliceq22.transforms import transform_class
 
 #: Largest trial budget accepted: a million evaluations is years of compute; a
@@ -207,8 +207,7 @@ def parse_study(doc: Mapping[str, Any], source_text: str = "", *, where: str = "
 
     for key in doc:
         if key not in _SECTIONS:
-            close = difflib.get_close_matches(key, list(_SECTIONS), n=1)
-            hint = f" (did you mean [{close[0]}]?)" if close else ""
+            hint = did_you_mean(key, _SECTIONS, quote=lambda s: f"[{s}]")
             raise StudyFileError(f"{key}: unknown section{hint}; allowed: {', '.join(_SECTIONS)}")
     study = _table(doc, "study")
     mode = _choice(study.get("mode", "shared"), MODES, "study.mode")

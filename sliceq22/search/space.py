@@ -9,7 +9,6 @@ more than one entry.
 
 from __future__ import annotations
 
-import difflib
 import math
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
@@ -18,6 +17,7 @@ from typing import Any
 import optuna
 
 from sliceq22.errors import ParameterError, StudyFileError
+from sliceq22.suggest import did_you_mean
 from sliceq22.transforms import transform_class
 
 #: Name of the categorical parameter choosing between transform entries.
@@ -107,8 +107,7 @@ def check_keys(table: Mapping[str, Any], allowed: set[str] | tuple[str, ...], wh
     names = sorted(allowed)
     for key in table:
         if key not in allowed:
-            close = difflib.get_close_matches(str(key), names, n=1)
-            hint = f" (did you mean {close[0]!r}?)" if close else ""
+            hint = did_you_mean(key, names)
             raise StudyFileError(f"{where}.{key}: unknown key{hint}; allowed: {', '.join(names)}")
 
 

@@ -19,7 +19,6 @@ re-exported here.
 
 from __future__ import annotations
 
-import difflib
 import math
 import time
 from abc import ABC, abstractmethod
@@ -29,6 +28,7 @@ from typing import Any, ClassVar
 import numpy as np
 
 from sliceq22.errors import ParameterError
+from sliceq22.suggest import did_you_mean
 
 # Re-exported: they were defined here before the split, and callers import them from here.
 from sliceq22.transforms.cell_grid import CellGrid, midpoint_edges
@@ -125,8 +125,7 @@ class Transform(ABC):
         known = {p.name: p for p in cls.PARAMS}
         for name in params:
             if name not in known:
-                close = difflib.get_close_matches(name, list(known), n=1)
-                hint = f" (did you mean {close[0]!r}?)" if close else ""
+                hint = did_you_mean(name, known)
                 raise ParameterError(
                     f"{cls.family}: unknown parameter {name!r}{hint}; known: {', '.join(known)}"
                 )

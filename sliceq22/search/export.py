@@ -1,11 +1,15 @@
-"""Reading results back out of a study: best per target, export files, overview tables."""
+"""The best trials of a study and the ``sliceq22 export`` document made of them.
+
+:func:`export_best` picks the best complete trial per target (and the shared
+best) beside the reference scores; :func:`write_export` writes it as strict
+JSON, or as one constructor-parameter file per target. The tables a person
+reads (``show``, the table after ``run``) are in :mod:`sliceq22.search.tables`.
+"""
 
 from __future__ import annotations
 
 import json
 import math
-import time
-from collections import Counter
 from pathlib import Path
 from typing import Any
 
@@ -15,7 +19,6 @@ from optuna.trial import FrozenTrial, TrialState
 from sliceq22 import TARGETS
 from sliceq22.errors import Sliceq22Error
 from sliceq22.search.config import StudyConfig
-from sliceq22.search.scoring import score_of, shared_value
 from sliceq22.search.trialattrs import trial_attrs
 from sliceq22.transforms import transform_class
 
@@ -147,7 +150,7 @@ def export_best(study: optuna.Study, config: StudyConfig) -> dict[str, Any]:
 
 def strict_json(value: Any, **kwargs: Any) -> str:
     """``value`` as standard JSON: a non-finite number becomes ``null`` (never NaN/Infinity)."""
-    from sliceq22.oracles.base import json_safe
+    from sliceq22.jsonsafe import json_safe
 
     return json.dumps(json_safe(value), allow_nan=False, **kwargs)
 
@@ -177,131 +180,3 @@ def write_export(doc: dict[str, Any], out: Path, fmt: str) -> list[Path]:
         _write(path, strict_json(entry.get("essentia", entry["params"]), indent=2) + "\n")
         written.append(path)
     return written
-
-
-def overview(study: optuna.Study, budget: int) -> dict[str, Any]:
-    """Counts by state (infeasible apart from failed), progress, running trials with age and
-    host."""
-    trials = study.get_trials(deepcopy=False)
-    counts: Counter[str] = Counter()
-    failures: Counter[str] = Counter()
-    running = []
-    now = time.time()
-    for t in trials:
-        if "infeasible" in trial_attrs(t):
-            counts["infeasible"] += 1
-            failures["infeasible: " + str(trial_attrs(t)["infeasible"])[:120]] += 1
-        else:
-            counts[t.state.name.lower()] += 1
-            if t.state == TrialState.FAIL:
-                failures[str(trial_attrs(t).get("failure", "unknown"))[:120]] += 1
-        if t.state == TrialState.RUNNING:
-            started = t.datetime_start.timestamp() if t.datetime_start else now
-            beat = trial_attrs(t).get("heartbeat")
-            running.append(
-                {
-                    "trial": t.number,
-                    "age_s": now - started,
-                    "host": trial_attrs(t).get("worker_host") or trial_attrs(t).get("driver_host"),
-                    "heartbeat_age_s": None if beat is None else now - float(beat),
-                    "label": trial_attrs(t).get("label"),
-                }
-            )
-    finished = counts["complete"] + counts["pruned"]
-    return {
-        "study": study.study_name,
-        "budget": budget,
-        "finished": finished,
-        "counts": dict(counts),
-        "failures": dict(failures),
-        "running": running,
-    }
-
-
-def format_table(header: list[str], rows: list[list[Any]]) -> str:
-    """A plain-text table with aligned columns (numbers right-aligned, 2 decimals)."""
-
-    def cell(v: Any) -> str:
-        if isinstance(v, float):
-            # No score (no complete trial, or a target never scored) reads as a dash, not "nan".
-            return "-" if not math.isfinite(v) else f"{v:.2f}"
-        return str(v)
-
-    text = [[cell(v) for v in row] for row in rows]
-    widths = [
-        max(len(h), *(len(r[i]) for r in text)) if text else len(h) for i, h in enumerate(header)
-    ]
-    numeric = [
-        all(isinstance(row[i], int | float) for row in rows) if rows else False
-        for i in range(len(header))
-    ]
-
-    def line(values: list[str]) -> str:
-        return "  ".join(
-            v.rjust(w) if numeric[i] else v.ljust(w) for i, (v, w) in enumerate(zip(values, widths))
-        ).rstrip()
-
-    out = [line(header), line(["-" * w for w in widths])]
-    out.extend(line(r) for r in text)
-    return "\n".join(out)
-
-
-def _short_params(params: dict[str, Any], limit: int = 70) -> str:
-    text = ", ".join(
-        f"{k}={v:g}" if isinstance(v, float) else f"{k}={v}" for k, v in params.items()
-    )
-    return text if len(text) <= limit else text[: limit - 1] + "…"
-
-
-def results_table(study: optuna.Study, config: StudyConfig) -> str:
-    """The final table: best per target (and shared) beside the reference scores."""
-    doc = export_best(study, config)
-    refs = doc["reference"]
-    header = ["target", "best", "trial", "transform", "parameters"] + [
-        f"ref {label}" for label in refs
-    ]
-    by_number = {t.number: t for t in study.get_trials(deepcopy=False)}
-    rows = []
-    for target in TARGETS:
-        entry = doc["targets"].get(target)
-        ref_scores = [score_of(refs[label]["scores"], target) for label in refs]
-        if entry is None:
-            rows.append([target, math.nan, "-", "-", "-", *ref_scores])
-            continue
-        shown = trial_attrs(by_number[entry["trial"]]).get("transform_params", {})
-        rows.append(
-            [
-                target,
-                entry["score"],
-                entry["trial"],
-                entry["label"],
-                _short_params(shown),
-                *ref_scores,
-            ]
-        )
-    if doc["shared"] is not None:
-        s = doc["shared"]
-        shown = trial_attrs(by_number[s["trial"]]).get("transform_params", {})
-        ref_shared = [shared_value(refs[label]["scores"]) for label in refs]
-        rows.append(
-            ["shared", s["score"], s["trial"], s["label"], _short_params(shown), *ref_shared]
-        )
-    title = (
-        f"{config.name}: {config.aggregate} over tracks of {config.objective.describe()}"
-        f" ({config.objective.unit})"
-    )
-    notes = [
-        f"{target}: no score ({why})"
-        for target, why in unscored_reasons(study).items()
-        if target not in doc["targets"]
-    ]
-    return "\n".join([title, format_table(header, rows), *notes])
-
-
-def unscored_reasons(study: optuna.Study) -> dict[str, str]:
-    """Why targets had no score in the study's complete trials (the first reason stored)."""
-    reasons: dict[str, str] = {}
-    for trial in complete_trials(study):
-        for target, why in (trial_attrs(trial).get("unscored") or {}).items():
-            reasons.setdefault(target, str(why))
-    return reasons
