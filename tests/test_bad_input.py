@@ -920,6 +920,7 @@ def test_read_only_commands_create_no_files(world: World) -> None:
     assert _tables(world.root / "studies.db") == before
 
 
+@pytest.mark.slow
 def test_sigterm_stops_a_run_cleanly(world: World) -> None:
     """SIGTERM stops a run like Ctrl-C: exit 143, one line, running trials failed and requeued."""
     url = f"sqlite:///{world.root / 'term.db'}"

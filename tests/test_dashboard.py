@@ -64,6 +64,7 @@ def _shown(value: object) -> str:
     return text[:CUT]
 
 
+@pytest.mark.slow
 def test_what_a_person_reads_first_is_short_and_of_its_own(study: tuple[Path, str]) -> None:
     _, url = study
     final = trials(url, "dash")
@@ -89,6 +90,7 @@ def test_what_a_person_reads_first_is_short_and_of_its_own(study: tuple[Path, st
         assert all(len(_shown(t.user_attrs[k])) < CUT for k in SHORT if k in t.user_attrs)
 
 
+@pytest.mark.slow
 def test_reference_lies_in_the_space_under_its_names(study: tuple[Path, str]) -> None:
     _, url = study
     final = trials(url, "dash")
@@ -164,6 +166,7 @@ def _get_json(url: str) -> object:
         return json.load(answer)
 
 
+@pytest.mark.slow
 def test_dashboard_command_serves_the_study(study: tuple[Path, str]) -> None:
     folder, url = study
     before = [(t.number, t.state, t.user_attrs, t.system_attrs) for t in trials(url, "dash")]
@@ -213,6 +216,7 @@ def _study_id(url: str) -> int:
         storage.engine.dispose()
 
 
+@pytest.mark.slow
 def test_dashboard_errors_are_one_line(study: tuple[Path, str], tmp_path: Path) -> None:
     folder, url = study
     result = run_cli("dashboard", "nope", "--storage", url, cwd=folder)

@@ -265,6 +265,7 @@ def test_cli_html_from_file_and_dataset(tone: Path) -> None:
     assert _heatmaps(html) == 3 and re.search(r"vocals of [^\"]+ from 2\.09 s, 1\.00 s", html)
 
 
+@pytest.mark.slow
 def test_cli_png(tone: Path) -> None:
     # kaleido 1.x drives the Chromium that scripts/setup.sh installs (no browser download).
     folder = tone.parent

@@ -21,6 +21,9 @@ from sliceq22.search.config import parse_study_text
 from sliceq22.search.driver import MAX_FAILURE_STREAK, StudyDriver
 from sliceq22.search.storage import open_storage
 
+# A real Ray runtime and a whole study run to its failure streak (~30 s).
+pytestmark = pytest.mark.slow
+
 ray = pytest.importorskip("ray")
 TESTS = Path(__file__).resolve().parent
 

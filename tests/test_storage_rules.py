@@ -95,6 +95,7 @@ def test_readers_never_create_tables(tmp_path: Path) -> None:
     assert not missing.exists()
 
 
+@pytest.mark.slow
 def test_fresh_postgresql_database_opened_by_many_processes_at_once(pg_server) -> None:
     """Optuna's table creation races (UNIQUE violations) unless serialised; here it is."""
     url = pg_server.create_database("race")
@@ -123,6 +124,7 @@ def test_fresh_postgresql_database_opened_by_many_processes_at_once(pg_server) -
     assert OPTUNA_TABLES - {"alembic_version"} <= tables
 
 
+@pytest.mark.slow
 def test_fresh_postgresql_database_is_read_without_creating_tables(pg_server) -> None:
     url = pg_server.create_database("untouched")
     storage = open_storage(url, create=False)

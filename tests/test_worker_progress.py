@@ -32,6 +32,9 @@ from sliceq22.search.shipping import TrackRecipe, ship_tracks
 from sliceq22.search.storage import open_storage
 from sliceq22.search.worker import PROGRESS_INTERVAL_S, remote_evaluate
 
+# A real Ray runtime and whole studies through the CLI (~35 s).
+pytestmark = pytest.mark.slow
+
 ray = pytest.importorskip("ray")
 TESTS = Path(__file__).resolve().parent
 STFT = {"n_fft": 1024, "hop": 256}
