@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# The whole test suite: install everything, check the style (ruff lint and format) and the
-# types (mypy), then run pytest, doctests included (extra arguments go to pytest).
+# The whole test suite: install everything, check the style (ruff lint and format), the
+# code shape (modules <= 500 lines, functions <= 80 lines and <= 20 branches) and the types
+# (mypy), then run pytest, doctests included (extra arguments go to pytest).
 # Any violation fails the script (set -e): CI (.ci/run) runs exactly this, without --fast.
 #
 #   bash scripts/test.sh            # everything
@@ -24,9 +25,11 @@ if ((fast)); then
 fi
 bash scripts/setup.sh
 echo "[test] ruff check"
-.venv/bin/ruff check sliceq22 tests benchmarks
+.venv/bin/ruff check sliceq22 tests benchmarks scripts
 echo "[test] ruff format --check"
-.venv/bin/ruff format --check sliceq22 tests benchmarks
+.venv/bin/ruff format --check sliceq22 tests benchmarks scripts
+echo "[test] code shape"
+.venv/bin/python scripts/codeshape.py
 echo "[test] mypy"
 .venv/bin/mypy
 if ((fast)); then
