@@ -162,7 +162,9 @@ def choose_excerpt(name: str, length: int, rate: int, spec: DatasetSpec) -> tupl
     """Start and length (samples) of the excerpt of a track of ``length`` samples.
 
     ``duration`` None: from ``offset`` (or 0) to the end. ``offset`` None with a
-    duration: ``excerpt_seed(seed, name) % (length - frames + 1)``.
+    duration: ``excerpt_seed(seed, name) % (length - frames + 1)``. (This is the
+    dataset's excerpt rule; :func:`sliceq22.data.excerpt.cut_excerpt` cuts audio
+    already in memory for a spectrogram view.)
 
     Raises
     ------

@@ -23,7 +23,7 @@ from sliceq22.search.scoring import score_of, shared_value
 from sliceq22.search.space import TRANSFORM_PARAM, ParamRange, TransformEntry
 from sliceq22.search.study import ATTR_DATASET, ATTR_VERSIONS, budget_of
 from sliceq22.search.tables import overview
-from sliceq22.search.trialattrs import trial_attrs
+from sliceq22.search.trialattrs import FAILURE, INFEASIBLE, REFERENCE, trial_attrs
 
 
 @dataclass(frozen=True)
@@ -125,7 +125,7 @@ class StudyReport:
     @property
     def searched(self) -> list[FrozenTrial]:
         """Complete trials that were sampled (references left out)."""
-        return [t for t in self.complete if "reference" not in trial_attrs(t)]
+        return [t for t in self.complete if REFERENCE not in trial_attrs(t)]
 
     def score(self, trial: FrozenTrial, target: str) -> float:
         """A trial's aggregate score for ``target`` (a TARGETS name or ``"shared"``)."""
@@ -163,14 +163,14 @@ def group_failures(trials: list[FrozenTrial]) -> list[FailureGroup]:
     for t in trials:
         # Infeasible candidates are recorded with their reason (told PRUNED or FAIL, depending
         # on the runner's version); every other failure is a FAIL with a "failure" reason.
-        if "infeasible" in trial_attrs(t):
-            kind, reason = "infeasible", str(trial_attrs(t)["infeasible"])
+        if INFEASIBLE in trial_attrs(t):
+            kind, reason = "infeasible", str(trial_attrs(t)[INFEASIBLE])
         elif t.state != TrialState.FAIL:
             continue
         else:
             kind, reason = (
                 "failed",
-                str(trial_attrs(t).get("failure", "unknown (no reason recorded)")),
+                str(trial_attrs(t).get(FAILURE, "unknown (no reason recorded)")),
             )
         groups[(kind, _NUMBER.sub("#", reason))].append((t.number, reason))
     out = [
@@ -219,7 +219,7 @@ def collect(study: optuna.Study, config: StudyConfig) -> StudyReport:
         if t.state == TrialState.COMPLETE and isinstance(trial_attrs(t).get("scores"), dict)
     ]
     pruned = [
-        t for t in trials if t.state == TrialState.PRUNED and "infeasible" not in trial_attrs(t)
+        t for t in trials if t.state == TrialState.PRUNED and INFEASIBLE not in trial_attrs(t)
     ]
     label = config.objective.describe()
     entries = [e.label for e in config.transforms]

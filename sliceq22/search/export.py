@@ -19,7 +19,7 @@ from optuna.trial import FrozenTrial, TrialState
 from sliceq22 import TARGETS
 from sliceq22.errors import Sliceq22Error
 from sliceq22.search.config import StudyConfig
-from sliceq22.search.trialattrs import trial_attrs
+from sliceq22.search.trialattrs import REFERENCE, trial_attrs
 from sliceq22.transforms import transform_class
 
 
@@ -107,9 +107,7 @@ def best_shared(study: optuna.Study) -> tuple[FrozenTrial, float] | None:
 def reference_trials(study: optuna.Study) -> dict[str, FrozenTrial]:
     """Complete reference trials by label (e.g. the STFT control)."""
     return {
-        trial_attrs(t)["reference"]: t
-        for t in complete_trials(study)
-        if "reference" in trial_attrs(t)
+        trial_attrs(t)[REFERENCE]: t for t in complete_trials(study) if REFERENCE in trial_attrs(t)
     }
 
 

@@ -20,6 +20,8 @@ import optuna
 from optuna.storages import BaseStorage
 from optuna.trial import FrozenTrial, Trial, TrialState
 
+from sliceq22.search.trialattrs import FAILURE
+
 #: The Optuna major version these workarounds were written and tested against.
 TESTED_MAJOR = 5
 
@@ -80,7 +82,7 @@ def fail_quietly(study: optuna.Study, trial: Trial | FrozenTrial, reason: str) -
         The trial was finished meanwhile.
     """
     storage = storage_of(study)
-    storage.set_trial_user_attr(trial_id(trial), "failure", reason)
+    storage.set_trial_user_attr(trial_id(trial), FAILURE, reason)
     storage.set_trial_state_values(trial_id(trial), state=TrialState.FAIL)
 
 

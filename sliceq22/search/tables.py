@@ -19,7 +19,7 @@ from sliceq22 import TARGETS
 from sliceq22.search.config import StudyConfig
 from sliceq22.search.export import complete_trials, export_best
 from sliceq22.search.scoring import score_of, shared_value
-from sliceq22.search.trialattrs import trial_attrs
+from sliceq22.search.trialattrs import FAILURE, INFEASIBLE, trial_attrs
 
 
 def overview(study: optuna.Study, budget: int) -> dict[str, Any]:
@@ -31,13 +31,13 @@ def overview(study: optuna.Study, budget: int) -> dict[str, Any]:
     running = []
     now = time.time()
     for t in trials:
-        if "infeasible" in trial_attrs(t):
+        if INFEASIBLE in trial_attrs(t):
             counts["infeasible"] += 1
-            failures["infeasible: " + str(trial_attrs(t)["infeasible"])[:120]] += 1
+            failures["infeasible: " + str(trial_attrs(t)[INFEASIBLE])[:120]] += 1
         else:
             counts[t.state.name.lower()] += 1
             if t.state == TrialState.FAIL:
-                failures[str(trial_attrs(t).get("failure", "unknown"))[:120]] += 1
+                failures[str(trial_attrs(t).get(FAILURE, "unknown"))[:120]] += 1
         if t.state == TrialState.RUNNING:
             started = t.datetime_start.timestamp() if t.datetime_start else now
             beat = trial_attrs(t).get("heartbeat")
