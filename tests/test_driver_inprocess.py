@@ -284,3 +284,35 @@ def test_the_real_evaluation_runs_in_process(folder: Path) -> None:
     # MPI of a real STFT on the noise tracks: finite dB, per target
     assert all(math.isfinite(v) and 0 < v < 60 for v in trial.values)
     assert trial_attrs(trial)["timing"]["forward"] > 0
+
+
+def test_the_export_compares_the_best_with_the_reference_track_by_track(folder: Path) -> None:
+    from sliceq22.search.export import export_best
+    from sliceq22.search.tables import results_table
+
+    reference = (
+        '[[reference]]\nlabel = "small"\nfamily = "stft"\nparams = { n_fft = 256, hop = 128 }'
+    )
+    config = _config(folder, trials=4, extra=reference)
+    _, study = _run(config, Script())
+    doc = export_best(study, config)
+    for target, entry in doc["targets"].items():
+        versus = entry["versus"]["small"]
+        # the scripted score is log2(n_fft) + per-track and per-target offsets: the best's
+        # difference from n_fft 256 is the same on every track
+        gain = math.log2(entry["params"]["n_fft"]) - 8
+        assert versus["tracks"] == N_TRACKS and versus["mean_difference"] == pytest.approx(gain)
+        assert versus["ci_low"] == pytest.approx(gain) == versus["ci_high"]
+        assert versus["better_on"] == (N_TRACKS if gain > 0 else 0)
+        # all three differences on one side: exact p = 2 / 2**3
+        assert versus["p_value"] == (pytest.approx(0.25) if gain else None)
+    table = results_table(study, config)
+    assert "best − ref small, paired over tracks:" in table
+    assert f"better on {N_TRACKS}/{N_TRACKS} tracks" in table
+    # the report's table holds the same numbers, one row per target against the reference
+    from sliceq22.report.paired_table import paired_rows
+
+    header, rows = paired_rows(doc)
+    assert header[:4] == ["best for", "reference", "tracks", "mean Δ"] and len(rows) == 4
+    drums = doc["targets"]["drums"]["versus"]["small"]
+    assert rows[0][0] == "<td>drums</td>" and repr(drums["mean_difference"]) in rows[0][3]

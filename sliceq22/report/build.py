@@ -20,6 +20,7 @@ from sliceq22.errors import Sliceq22Error
 from sliceq22.report import figures
 from sliceq22.report.collect import StudyReport, collect
 from sliceq22.report.html import Page, cell_number, duration, esc, json_block, table
+from sliceq22.report.paired_table import paired_rows
 from sliceq22.search.config import StudyConfig
 from sliceq22.search.scoring import score_of, shared_value
 from sliceq22.search.trialattrs import trial_attrs
@@ -245,6 +246,16 @@ def _summary(page: Page, rep: StudyReport) -> None:
         "on the same tracks.</p>"
     )
     page.add(table(header, rows, attrs='id="best-settings"'))
+    paired_header, paired = paired_rows(rep.export)
+    if paired:
+        page.add(
+            '<h3>Is the best really better?</h3><p class="note">Each best against each '
+            f"reference on the tracks both scored: mean per-track difference in {esc(rep.unit)}, "
+            "its 95 % bootstrap interval (tracks resampled) and the two-sided Wilcoxon "
+            "signed-rank p-value. The best of many trials is biased upwards: an interval "
+            "that spans 0 means the gain may not survive other tracks.</p>"
+        )
+        page.add(table(paired_header, paired, attrs='id="paired"'))
     page.add(_dataset(rep))
 
 

@@ -18,6 +18,7 @@ from optuna.trial import FrozenTrial, TrialState
 
 from sliceq22 import TARGETS
 from sliceq22.errors import Sliceq22Error
+from sliceq22.search import paired
 from sliceq22.search.config import StudyConfig
 from sliceq22.search.trialattrs import REFERENCE, trial_attrs
 from sliceq22.transforms import transform_class
@@ -117,9 +118,14 @@ def export_best(study: optuna.Study, config: StudyConfig) -> dict[str, Any]:
     Shape::
 
         {"study": str, "mode": "shared"|"per-target", "objective": {...},
-         "targets": {target: {"family", "label", "params", "score", "trial"}},
-         "shared": {"family", "label", "params", "score", "trial", "scores"} | None,
+         "targets": {target: {"family", "label", "params", "score", "trial", "versus"}},
+         "shared": {"family", "label", "params", "score", "trial", "scores", "versus"} | None,
          "reference": {label: {"family", "params", "scores", "trial"}}}
+
+    ``versus`` holds, per reference label, the per-track paired comparison of
+    the best with that reference (:class:`~sliceq22.search.paired.PairedComparison`:
+    mean difference, bootstrap interval, signed-rank p-value), or ``null``
+    when they share no scored track.
     """
     shared = best_shared(study) if config.mode == "shared" else None
     doc: dict[str, Any] = {
@@ -136,7 +142,13 @@ def export_best(study: optuna.Study, config: StudyConfig) -> dict[str, Any]:
     if shared is not None:
         trial, value = shared
         doc["shared"] = {**_entry(trial, value), "scores": trial_attrs(trial)["scores"]}
-    for label, trial in reference_trials(study).items():
+    references = reference_trials(study)
+    maximize = _maximize(study)
+    for target, (trial, _) in best_per_target(study).items():
+        doc["targets"][target]["versus"] = _versus(trial, references, target, maximize)
+    if shared is not None:
+        doc["shared"]["versus"] = _versus(shared[0], references, None, maximize)
+    for label, trial in references.items():
         doc["reference"][label] = {
             "family": trial_attrs(trial)["family"],
             "params": constructor_params(trial),
@@ -144,6 +156,19 @@ def export_best(study: optuna.Study, config: StudyConfig) -> dict[str, Any]:
             "trial": trial.number,
         }
     return doc
+
+
+def _versus(
+    best: FrozenTrial, references: dict[str, FrozenTrial], target: str | None, maximize: bool
+) -> dict[str, Any]:
+    """Paired comparison of ``best`` with each reference on ``target`` (``None``: shared)."""
+    mine = paired.track_scores(trial_attrs(best), target)
+    out: dict[str, Any] = {}
+    for label, ref in references.items():
+        theirs = paired.track_scores(trial_attrs(ref), target)
+        result = paired.compare(paired.differences(mine, theirs), maximize=maximize)
+        out[label] = None if result is None else result.as_dict()
+    return out
 
 
 def strict_json(value: Any, **kwargs: Any) -> str:

@@ -18,6 +18,7 @@ from optuna.trial import TrialState
 from sliceq22 import TARGETS
 from sliceq22.search.config import StudyConfig
 from sliceq22.search.export import complete_trials, export_best
+from sliceq22.search.paired import PairedComparison
 from sliceq22.search.scoring import score_of, shared_value
 from sliceq22.search.trialattrs import FAILURE, INFEASIBLE, trial_attrs
 
@@ -138,7 +139,25 @@ def results_table(study: optuna.Study, config: StudyConfig) -> str:
         for target, why in unscored_reasons(study).items()
         if target not in doc["targets"]
     ]
-    return "\n".join([title, format_table(header, rows), *notes])
+    return "\n".join([title, format_table(header, rows), *notes, *paired_lines(doc, config)])
+
+
+def paired_lines(doc: dict[str, Any], config: StudyConfig) -> list[str]:
+    """Per reference, the best's per-track paired comparison with it (mean difference,
+    95 % bootstrap interval, signed-rank p-value), one line per target (and shared)."""
+    rows = [(t, doc["targets"][t]) for t in TARGETS if t in doc["targets"]]
+    if doc["shared"] is not None:
+        rows.append(("shared", doc["shared"]))
+    lines = []
+    for label in doc["reference"]:
+        lines.append(f"best − ref {label}, paired over tracks:")
+        for name, entry in rows:
+            result = (entry.get("versus") or {}).get(label)
+            if result is None:
+                lines.append(f"  {name}: no track scored by both")
+                continue
+            lines.append(f"  {name}: {PairedComparison(**result).describe(config.objective.unit)}")
+    return lines
 
 
 def unscored_reasons(study: optuna.Study) -> dict[str, str]:

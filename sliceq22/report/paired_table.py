@@ -1,0 +1,54 @@
+"""The report's "is the best really better?" table: each best against each reference, per track.
+
+One row per (target or shared, reference): tracks scored by both, the mean
+per-track difference, its 95 % bootstrap interval and the signed-rank
+p-value, from the export document's ``versus`` entries
+(:mod:`sliceq22.search.paired`), so the report and ``sliceq22 export`` agree.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sliceq22 import TARGETS
+from sliceq22.report.html import cell_number, esc
+
+
+def _interval(result: dict[str, Any]) -> str:
+    if result["ci_low"] is None:
+        return '<td class="num muted">–</td>'
+    return f'<td class="num">[{result["ci_low"]:+.2f}, {result["ci_high"]:+.2f}]</td>'
+
+
+def paired_rows(export: dict[str, Any]) -> tuple[list[str], list[list[str]]]:
+    """Header and rows of the paired-comparison table (no rows without references).
+
+    Parameters
+    ----------
+    export : dict
+        The :func:`~sliceq22.search.export.export_best` document.
+    """
+    header = ["best for", "reference", "tracks", "mean Δ", "95 % interval", "p", "better on"]
+    entries = [(t, export["targets"].get(t)) for t in TARGETS]
+    if export.get("shared"):
+        entries.append(("shared", export["shared"]))
+    rows: list[list[str]] = []
+    for column, entry in entries:
+        for label, result in ((entry or {}).get("versus") or {}).items():
+            if result is None:
+                continue
+            p_value = result["p_value"]
+            rows.append(
+                [
+                    f"<td>{esc(column)}</td>",
+                    f"<td>{esc(label)}</td>",
+                    f'<td class="num">{result["tracks"]}</td>',
+                    cell_number(result["mean_difference"]),
+                    _interval(result),
+                    f'<td class="num">{p_value:.3g}</td>'
+                    if p_value is not None
+                    else '<td class="num muted">–</td>',
+                    f'<td class="num">{result["better_on"]}/{result["tracks"]}</td>',
+                ]
+            )
+    return header, rows
