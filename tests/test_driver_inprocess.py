@@ -316,3 +316,68 @@ def test_the_export_compares_the_best_with_the_reference_track_by_track(folder: 
     assert header[:4] == ["best for", "reference", "tracks", "mean Δ"] and len(rows) == 4
     drums = doc["targets"]["drums"]["versus"]["small"]
     assert rows[0][0] == "<td>drums</td>" and repr(drums["mean_difference"]) in rows[0][3]
+
+
+@pytest.fixture(scope="module")
+def held_out(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Two other tracks (other names), the same kind of noise."""
+    root = tmp_path_factory.mktemp("held")
+    rng = np.random.default_rng(5)
+    for i in range(2):
+        track = root / f"new{i}"
+        track.mkdir()
+        stems = {t: 0.1 * rng.standard_normal((RATE // 4, 2)) for t in TARGETS}
+        soundfile.write(track / "mixture.wav", sum(stems.values()), RATE, subtype="FLOAT")
+        for t, audio in stems.items():
+            soundfile.write(track / f"{t}.wav", audio, RATE, subtype="FLOAT")
+    return root
+
+
+def test_confirmation_rescores_the_top_candidates_on_held_out_tracks(
+    folder: Path, held_out: Path
+) -> None:
+    from sliceq22.data import DatasetSpec
+    from sliceq22.search.confirm import ATTR_CONFIRMATION, confirm, top_candidates
+    from sliceq22.search.export import export_best
+    from sliceq22.search.tables import results_table
+
+    reference = (
+        '[[reference]]\nlabel = "small"\nfamily = "stft"\nparams = { n_fft = 256, hop = 128 }'
+    )
+    config = _config(folder, trials=5, extra=reference)
+    _, study = _run(config, Script())
+    top = top_candidates(study, config, 1)
+    # per-target mode: the best of each target; the script ranks n_fft the same for all
+    best_nfft = max(trial_attrs(t)["transform_params"]["n_fft"] for t in study.trials)
+    assert [trial_attrs(t)["transform_params"]["n_fft"] for t in top] == [best_nfft]
+    script = Script()
+    spec = DatasetSpec(source="folder", root=str(held_out))
+    result = confirm(study, config, spec, 1, LocalEvaluator(script))
+    assert result["tracks"] == ["new0", "new1"] and len(script.calls) == 2  # best + reference
+    stored = study.user_attrs[ATTR_CONFIRMATION]
+    assert stored["candidates"][0]["trial"] == top[0].number
+    # held out: the median of the 2 tracks' scripted scores (offsets 0.0 and 0.1)
+    held = stored["candidates"][0]["held_out"]
+    assert held["vocals"] == pytest.approx(math.log2(best_nfft) + 0.05 + 0.03)
+    doc = export_best(study, config)
+    entry = doc["targets"]["vocals"]
+    assert entry["held_out"]["score"] == pytest.approx(held["vocals"])
+    versus = entry["held_out"]["versus"]["small"]
+    assert versus["tracks"] == 2 and versus["mean_difference"] == pytest.approx(
+        math.log2(best_nfft) - 8
+    )
+    table = results_table(study, config)
+    assert "confirmation on 2 held-out track(s)" in table and "held out" in table
+
+
+def test_confirmation_refuses_tracks_the_study_was_searched_on(folder: Path) -> None:
+    from sliceq22.data import DatasetSpec
+    from sliceq22.errors import Sliceq22Error
+    from sliceq22.search.confirm import ATTR_CONFIRMATION, confirm
+
+    config = _config(folder, trials=2)
+    _, study = _run(config, Script())
+    spec = DatasetSpec(source="folder", root=str(folder), tracks=("track1",))
+    with pytest.raises(Sliceq22Error, match="track1 was searched on"):
+        confirm(study, config, spec, 1, LocalEvaluator(Script()))
+    assert ATTR_CONFIRMATION not in study.user_attrs

@@ -32,6 +32,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "export",
     "list_studies",
     "show",
+    "confirm",
     "data",
     "report",
     "spectrogram",

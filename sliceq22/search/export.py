@@ -23,6 +23,9 @@ from sliceq22.search.config import StudyConfig
 from sliceq22.search.trialattrs import REFERENCE, trial_attrs
 from sliceq22.transforms import transform_class
 
+#: The study attribute :mod:`sliceq22.search.confirm` stores (named here: confirm imports us).
+CONFIRMATION = "sliceq22.confirmation"
+
 
 def _maximize(study: optuna.Study) -> bool:
     return study.directions[0] == optuna.study.StudyDirection.MAXIMIZE
@@ -148,6 +151,10 @@ def export_best(study: optuna.Study, config: StudyConfig) -> dict[str, Any]:
         doc["targets"][target]["versus"] = _versus(trial, references, target, maximize)
     if shared is not None:
         doc["shared"]["versus"] = _versus(shared[0], references, None, maximize)
+    confirmation = study.user_attrs.get(CONFIRMATION)
+    if isinstance(confirmation, dict):
+        doc["confirmation"] = confirmation
+        _add_held_out(doc, confirmation, maximize)
     for label, trial in references.items():
         doc["reference"][label] = {
             "family": trial_attrs(trial)["family"],
@@ -169,6 +176,31 @@ def _versus(
         result = paired.compare(paired.differences(mine, theirs), maximize=maximize)
         out[label] = None if result is None else result.as_dict()
     return out
+
+
+def _add_held_out(doc: dict[str, Any], confirmation: dict[str, Any], maximize: bool) -> None:
+    """Give each best that was re-scored on held-out tracks its ``held_out`` entry: the score
+    there and the paired comparison with each reference there."""
+    by_trial = {c["trial"]: c for c in confirmation.get("candidates", [])}
+    refs = {c["reference"]: c for c in by_trial.values() if c.get("reference")}
+    entries = [(t, doc["targets"][t]) for t in doc["targets"]]
+    if doc["shared"] is not None:
+        entries.append((None, doc["shared"]))
+    for target, entry in entries:
+        mine = by_trial.get(entry["trial"])
+        if mine is None or "failure" in mine:
+            continue
+        held = mine["held_out"]
+        score = paired.shared_of(held) if target is None else held.get(target)
+        versus = {}
+        for label, ref in refs.items():
+            diffs = paired.differences(
+                paired.track_scores({"track_scores": mine["held_out_tracks"]}, target),
+                paired.track_scores({"track_scores": ref["held_out_tracks"]}, target),
+            )
+            result = paired.compare(diffs, maximize=maximize)
+            versus[label] = None if result is None else result.as_dict()
+        entry["held_out"] = {"score": score, "versus": versus}
 
 
 def strict_json(value: Any, **kwargs: Any) -> str:

@@ -133,6 +133,12 @@ def compare(diffs: np.ndarray, *, maximize: bool = True) -> PairedComparison | N
     return PairedComparison(int(diffs.size), float(np.mean(diffs)), low, high, p_value, better)
 
 
+def shared_of(scores: Mapping[str, Any]) -> float | None:
+    """Mean over the targets with a finite score (the shared view of one score set)."""
+    finite = [v for v in scores.values() if isinstance(v, int | float) and math.isfinite(v)]
+    return float(np.mean(finite)) if finite else None
+
+
 def track_scores(attrs: Mapping[str, Any], target: str | None) -> dict[str, Any]:
     """Track -> score of one target (``None``: the per-track mean over targets, the shared view).
 
@@ -144,7 +150,5 @@ def track_scores(attrs: Mapping[str, Any], target: str | None) -> dict[str, Any]
         return {track: scores.get(target) for track, scores in per_track.items()}
     out: dict[str, Any] = {}
     for track, scores in per_track.items():
-        values = [scores.get(t) for t in TARGETS]
-        finite = [v for v in values if isinstance(v, int | float) and math.isfinite(v)]
-        out[track] = float(np.mean(finite)) if finite else None
+        out[track] = shared_of({t: scores.get(t) for t in TARGETS})
     return out

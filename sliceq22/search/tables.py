@@ -139,7 +139,8 @@ def results_table(study: optuna.Study, config: StudyConfig) -> str:
         for target, why in unscored_reasons(study).items()
         if target not in doc["targets"]
     ]
-    return "\n".join([title, format_table(header, rows), *notes, *paired_lines(doc, config)])
+    lines = [title, format_table(header, rows), *notes, *paired_lines(doc, config)]
+    return "\n".join(lines + confirmation_lines(study, config, doc))
 
 
 def paired_lines(doc: dict[str, Any], config: StudyConfig) -> list[str]:
@@ -167,3 +168,45 @@ def unscored_reasons(study: optuna.Study) -> dict[str, str]:
         for target, why in (trial_attrs(trial).get("unscored") or {}).items():
             reasons.setdefault(target, str(why))
     return reasons
+
+
+def confirmation_lines(
+    study: optuna.Study, config: StudyConfig, doc: dict[str, Any] | None = None
+) -> list[str]:
+    """The stored confirmation (``sliceq22 confirm``): each re-scored candidate's search and
+    held-out scores, and each best's paired comparison with the references on held-out tracks."""
+    doc = doc if doc is not None else export_best(study, config)
+    confirmation = doc.get("confirmation")
+    if not confirmation:
+        return []
+    unit = config.objective.unit
+    shared = config.mode == "shared"
+    columns = ["shared"] if shared else list(TARGETS)
+    header = ["trial", "transform", "scores"] + columns
+    rows: list[list[Any]] = []
+    for c in confirmation["candidates"]:
+        name = f"reference:{c['reference']}" if c.get("reference") else c["label"]
+        for kind, scores in (("search", c["search"]), ("held out", c["held_out"])):
+            values = [shared_value(scores)] if shared else [score_of(scores, t) for t in columns]
+            rows.append([c["trial"], name, kind, *values])
+    tracks = confirmation["tracks"]
+    lines = [
+        "",
+        f"confirmation on {len(tracks)} held-out track(s) of {confirmation['dataset']} "
+        f"({unit}, top {confirmation['top']}):",
+        format_table(header, rows),
+    ]
+    entries = [(t, doc["targets"][t]) for t in TARGETS if t in doc["targets"]]
+    if doc["shared"] is not None:
+        entries.append(("shared", doc["shared"]))
+    for name, entry in entries:
+        held = entry.get("held_out")
+        if held is None:
+            continue
+        for label, result in held["versus"].items():
+            if result is not None:
+                lines.append(
+                    f"  {name}, best − ref {label} held out: "
+                    + PairedComparison(**result).describe(unit)
+                )
+    return lines
