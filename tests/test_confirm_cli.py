@@ -63,6 +63,13 @@ def test_confirm_stores_and_prints_the_held_out_scores(stored, capsys) -> None:
                 entry["held_out"]["score"], float
             )
     assert any("held_out" in e for e in doc["targets"].values())
+    # and the report shows the re-scored candidates and the paired comparisons
+    page = held.parent / "report.html"
+    argv = ["report", "confirm", "--storage", url, "-o", str(page), "--no-spectrograms"]
+    assert main(argv) == 0
+    html = page.read_text()
+    assert 'id="confirmation"' in html and 'id="paired"' in html
+    assert html.count("<td>held out</td>") == len(confirmation["candidates"])
 
 
 @pytest.mark.parametrize(

@@ -20,7 +20,7 @@ from sliceq22.errors import Sliceq22Error
 from sliceq22.report import figures
 from sliceq22.report.collect import StudyReport, collect
 from sliceq22.report.html import Page, cell_number, duration, esc, json_block, table
-from sliceq22.report.paired_table import paired_rows
+from sliceq22.report.paired_table import confirmation_rows, paired_rows
 from sliceq22.search.config import StudyConfig
 from sliceq22.search.scoring import score_of, shared_value
 from sliceq22.search.trialattrs import trial_attrs
@@ -256,6 +256,16 @@ def _summary(page: Page, rep: StudyReport) -> None:
             "that spans 0 means the gain may not survive other tracks.</p>"
         )
         page.add(table(paired_header, paired, attrs='id="paired"'))
+    held_header, held = confirmation_rows(rep.export)
+    if held:
+        tracks = rep.export["confirmation"]["tracks"]
+        page.add(
+            f'<h3>Held-out confirmation</h3><p class="note">The top candidates and the '
+            f"references re-scored by <code>sliceq22 confirm</code> on {len(tracks)} track(s) "
+            f"the search never saw ({esc(rep.export['confirmation']['dataset'])}), in "
+            f"{esc(rep.unit)}: how much of each gain survives.</p>"
+        )
+        page.add(table(held_header, held, attrs='id="confirmation"'))
     page.add(_dataset(rep))
 
 

@@ -8,6 +8,7 @@ p-value, from the export document's ``versus`` entries
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 from sliceq22 import TARGETS
@@ -52,3 +53,34 @@ def paired_rows(export: dict[str, Any]) -> tuple[list[str], list[list[str]]]:
                 ]
             )
     return header, rows
+
+
+def confirmation_rows(export: dict[str, Any]) -> tuple[list[str], list[list[str]]]:
+    """Header and rows of the held-out confirmation (``sliceq22 confirm``): per re-scored
+    candidate, its search and held-out scores (shared mean, or per target); no rows without one.
+    """
+    confirmation = export.get("confirmation")
+    if not confirmation:
+        return [], []
+    shared = export["mode"] == "shared"
+    columns = ["shared"] if shared else list(TARGETS)
+    header = ["trial", "transform", "scores on", *columns]
+    rows: list[list[str]] = []
+    for c in confirmation["candidates"]:
+        name = f"reference:{c['reference']}" if c.get("reference") else str(c["label"])
+        for kind, scores in (("search", c["search"]), ("held out", c["held_out"])):
+            values = [_mean(scores)] if shared else [scores.get(t) for t in columns]
+            rows.append(
+                [
+                    f'<td class="num">{c["trial"]}</td>',
+                    f"<td>{esc(name)}</td>",
+                    f"<td>{kind}</td>",
+                    *(cell_number(v if isinstance(v, int | float) else None) for v in values),
+                ]
+            )
+    return header, rows
+
+
+def _mean(scores: dict[str, Any]) -> float | None:
+    finite = [v for v in scores.values() if isinstance(v, int | float) and math.isfinite(v)]
+    return sum(finite) / len(finite) if finite else None
