@@ -210,6 +210,7 @@ def parse_study(doc: Mapping[str, Any], source_text: str = "", *, where: str = "
             hint = did_you_mean(key, _SECTIONS, quote=lambda s: f"[{s}]")
             raise StudyFileError(f"{key}: unknown section{hint}; allowed: {', '.join(_SECTIONS)}")
     study = _table(doc, "study")
+    name = _study_name(study.get("name"))  # first: an empty file says what a study needs first
     mode = _choice(study.get("mode", "shared"), MODES, "study.mode")
     dataset_raw = doc.get("dataset", {"source": "example"})
     if not isinstance(dataset_raw, Mapping):
@@ -219,7 +220,7 @@ def parse_study(doc: Mapping[str, Any], source_text: str = "", *, where: str = "
     if sampler.name == "grid":
         _check_grid(transforms)
     return StudyConfig(
-        name=_study_name(study.get("name")),
+        name=name,
         description=str(study.get("description", "")),
         mode=mode,
         trials=_trials(study.get("trials", 20)),
