@@ -14,116 +14,24 @@ from __future__ import annotations
 
 import math
 import time
-from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import optuna
 import pytest
-import soundfile
 from optuna.trial import TrialState
 
+from inprocess import N_TRACKS, RATE, Script, score, study_config, write_noise_tracks
 from sliceq22 import TARGETS
 from sliceq22.search import study as studies
-from sliceq22.search.config import parse_study_text
 from sliceq22.search.driver import MAX_FAILURE_STREAK, StudyDriver
-from sliceq22.search.evaluator import LocalEvaluator, WorkerLost
-from sliceq22.search.messages import Infeasible, Message, Started, TrackProgress, TrackScored
+from sliceq22.search.evaluator import LocalEvaluator
 from sliceq22.search.trialattrs import trial_attrs
-
-RATE = 8000
-N_TRACKS = 3
-
-SPACE = """
-[[transforms]]
-family = "stft"
-[transforms.space]
-n_fft = { choices = [256, 512, 1024, 2048] }
-hop = { choices = [64, 128] }
-"""
 
 
 @pytest.fixture(scope="module")
 def folder(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """Three tracks of 0.25 s of noise per target, WAV stems (what `source = "folder"` reads)."""
-    root = tmp_path_factory.mktemp("inprocess")
-    rng = np.random.default_rng(0)
-    for i in range(N_TRACKS):
-        track = root / f"track{i}"
-        track.mkdir()
-        stems = {t: 0.1 * rng.standard_normal((RATE // 4, 2)) for t in TARGETS}
-        soundfile.write(track / "mixture.wav", sum(stems.values()), RATE, subtype="FLOAT")
-        for t, audio in stems.items():
-            soundfile.write(track / f"{t}.wav", audio, RATE, subtype="FLOAT")
-    return root
-
-
-def _config(folder: Path, *, mode: str = "per-target", trials: int = 4, extra: str = "") -> Any:
-    return parse_study_text(
-        f"""
-[study]
-name = "inprocess"
-mode = "{mode}"
-trials = {trials}
-retries = 1
-
-[dataset]
-source = "folder"
-root = "{folder}"
-
-[objective]
-name = "mpi"
-
-[sampler]
-name = "random"
-seed = 3
-{extra}
-{SPACE}
-"""
-    )
-
-
-def _score(params: Mapping[str, Any], track: int, target: str) -> float:
-    """A deterministic score: larger n_fft is better, tracks and targets shift it."""
-    return math.log2(params["n_fft"]) + 0.1 * track + 0.01 * TARGETS.index(target)
-
-
-class Script:
-    """A scripted evaluation that records what the driver asked of it."""
-
-    def __init__(self, **rules: Any) -> None:
-        self.rules = rules
-        self.calls: list[dict[str, Any]] = []
-        self.yielded_tracks: list[int] = []  # per call: track messages handed to the driver
-
-    def __call__(
-        self,
-        family: str,
-        params: Mapping[str, Any],
-        rate: int,
-        tracks: list[Any],
-        objective: Mapping[str, Any],
-    ) -> Iterator[Message]:
-        self.calls.append(dict(params))
-        call = len(self.calls) - 1
-        self.yielded_tracks.append(0)
-        yield Started(host="here", pid=1)
-        retried = self.rules.get("dies_once") and self._seen(params) > 1
-        if params["n_fft"] in self.rules.get("dies", ()) and not retried:
-            raise WorkerLost("worker died: test")
-        if params["n_fft"] in self.rules.get("raises", ()):
-            raise ValueError("a bug in the objective\nsecond line")
-        if params["n_fft"] in self.rules.get("infeasible", ()):
-            yield Infeasible("the probe refuses it")
-            return
-        for i, track in enumerate(tracks):
-            yield TrackProgress(track.name, 0.5)
-            self.yielded_tracks[call] += 1
-            yield TrackScored(track.name, {t: _score(params, i, t) for t in TARGETS}, {}, [])
-
-    def _seen(self, params: Mapping[str, Any]) -> int:
-        return sum(c == dict(params) for c in self.calls)
+    return write_noise_tracks(tmp_path_factory.mktemp("inprocess"))
 
 
 def _run(config: Any, script: Script, storage: Any = None, **kwargs: Any) -> tuple[Any, Any]:
@@ -140,15 +48,15 @@ def _run(config: Any, script: Script, storage: Any = None, **kwargs: Any) -> tup
 
 def test_dispatch_tells_each_candidate_its_aggregated_scores(folder: Path) -> None:
     script = Script()
-    summary, study = _run(_config(folder, trials=4), script)
+    summary, study = _run(study_config(folder, trials=4), script)
     complete = study.get_trials(states=(TrialState.COMPLETE,))
     assert summary.completed_now == len(complete) == 4 and summary.failed_now == 0
     for trial in complete:
         attrs = trial_attrs(trial)
         params = attrs["transform_params"]
         # per-target values: the median over the 3 tracks is the middle track's score
-        assert trial.values == pytest.approx([_score(params, 1, t) for t in TARGETS])
-        assert attrs["scores"] == pytest.approx({t: _score(params, 1, t) for t in TARGETS})
+        assert trial.values == pytest.approx([score(params, 1, t) for t in TARGETS])
+        assert attrs["scores"] == pytest.approx({t: score(params, 1, t) for t in TARGETS})
         assert attrs["tracks_evaluated"] == N_TRACKS and attrs["worker_host"] == "here"
         assert sorted(attrs["track_scores"]) == [f"track{i}" for i in range(N_TRACKS)]
     # every evaluation was handed the candidate the trial stored, and each ran to its end
@@ -158,7 +66,7 @@ def test_dispatch_tells_each_candidate_its_aggregated_scores(folder: Path) -> No
 
 def test_a_repeated_candidate_is_memoised_not_evaluated(folder: Path) -> None:
     script = Script()
-    summary, study = _run(_config(folder, trials=8), script)
+    summary, study = _run(study_config(folder, trials=8), script)
     keys = [tuple(sorted(c.items())) for c in script.calls]
     assert len(keys) == len(set(keys)), "no candidate is evaluated twice"
     assert summary.completed_now == 8 and summary.memoised_now == 8 - len(script.calls)
@@ -167,7 +75,7 @@ def test_a_repeated_candidate_is_memoised_not_evaluated(folder: Path) -> None:
 
 def test_pruning_cancels_a_bad_candidate_after_its_first_tracks(folder: Path) -> None:
     extra = '[pruner]\nname = "median"\nwarmup_tracks = 0'
-    config = _config(folder, mode="shared", trials=8, extra=extra)
+    config = study_config(folder, mode="shared", trials=8, extra=extra)
     script = Script()
     summary, study = _run(config, script)
     pruned = [t for t in study.trials if t.state == TrialState.PRUNED]
@@ -184,7 +92,7 @@ def test_pruning_cancels_a_bad_candidate_after_its_first_tracks(folder: Path) ->
 
 
 def test_a_dying_worker_fails_the_trial_and_its_candidate_is_retried(folder: Path) -> None:
-    config = _config(folder, trials=4)  # retries = 1
+    config = study_config(folder, trials=4)  # retries = 1
     script = Script(dies={512, 1024, 2048, 256}, dies_once=True)
     summary, study = _run(config, script)
     failed = study.get_trials(states=(TrialState.FAIL,))
@@ -205,7 +113,7 @@ def test_retries_are_bounded_by_the_study_file(folder: Path) -> None:
     storage = optuna.storages.InMemoryStorage()
     script = Script(dies={256, 512, 1024, 2048})
     with pytest.raises(Exception, match=f"{MAX_FAILURE_STREAK} trials in a row failed"):
-        _run(_config(folder, trials=2), script, storage)
+        _run(study_config(folder, trials=2), script, storage)
     study = optuna.load_study(study_name="inprocess", storage=storage)
     trials = study.trials
     # original, its retry, original, its retry, ...: the 10th failure is a retry, not retried
@@ -223,7 +131,7 @@ def test_a_raising_evaluation_fails_with_its_reason_and_is_not_retried(folder: P
     storage = optuna.storages.InMemoryStorage()
     script = Script(raises={256, 512, 1024, 2048})
     with pytest.raises(Exception, match=f"{MAX_FAILURE_STREAK} trials in a row failed"):
-        _run(_config(folder, trials=4), script, storage)
+        _run(study_config(folder, trials=4), script, storage)
     trials = optuna.load_study(study_name="inprocess", storage=storage).trials
     assert len(trials) == MAX_FAILURE_STREAK and all(t.state == TrialState.FAIL for t in trials)
     assert {trial_attrs(t)["failure"] for t in trials} == {"ValueError: second line"}
@@ -245,7 +153,7 @@ def test_infeasible_candidates_are_pruned_with_a_reason_and_not_counted(folder: 
     limit = (_per_second(2048, 64) + _per_second(1024, 64)) / 2
     extra = f"[constraints]\nmax_coefficients_per_second = {limit}"
     script = Script(infeasible={1024})
-    summary, study = _run(_config(folder, trials=3, extra=extra), script, storage)
+    summary, study = _run(study_config(folder, trials=3, extra=extra), script, storage)
     infeasible = [t for t in study.trials if "infeasible" in trial_attrs(t)]
     assert infeasible and all(t.state == TrialState.PRUNED for t in infeasible)
     params = [trial_attrs(t)["transform_params"] for t in infeasible]
@@ -263,7 +171,7 @@ def test_infeasible_candidates_are_pruned_with_a_reason_and_not_counted(folder: 
 
 def test_budget_counts_stored_trials_and_a_larger_budget_resumes(folder: Path) -> None:
     storage = optuna.storages.InMemoryStorage()
-    config = _config(folder, trials=3)
+    config = study_config(folder, trials=3)
     first, _ = _run(config, Script(), storage)
     assert (first.budget, first.finished, first.completed_now) == (3, 3, 3)
     again, _ = _run(config, Script(), storage)  # the budget is reached: nothing runs
@@ -274,7 +182,7 @@ def test_budget_counts_stored_trials_and_a_larger_budget_resumes(folder: Path) -
 
 
 def test_the_real_evaluation_runs_in_process(folder: Path) -> None:
-    config = _config(folder, trials=1)
+    config = study_config(folder, trials=1)
     storage = optuna.storages.InMemoryStorage()
     driver = StudyDriver(config, storage, progress=False, evaluator=LocalEvaluator())
     summary = driver.run()
@@ -293,7 +201,7 @@ def test_the_export_compares_the_best_with_the_reference_track_by_track(folder: 
     reference = (
         '[[reference]]\nlabel = "small"\nfamily = "stft"\nparams = { n_fft = 256, hop = 128 }'
     )
-    config = _config(folder, trials=4, extra=reference)
+    config = study_config(folder, trials=4, extra=reference)
     _, study = _run(config, Script())
     doc = export_best(study, config)
     for target, entry in doc["targets"].items():
@@ -321,16 +229,7 @@ def test_the_export_compares_the_best_with_the_reference_track_by_track(folder: 
 @pytest.fixture(scope="module")
 def held_out(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """Two other tracks (other names), the same kind of noise."""
-    root = tmp_path_factory.mktemp("held")
-    rng = np.random.default_rng(5)
-    for i in range(2):
-        track = root / f"new{i}"
-        track.mkdir()
-        stems = {t: 0.1 * rng.standard_normal((RATE // 4, 2)) for t in TARGETS}
-        soundfile.write(track / "mixture.wav", sum(stems.values()), RATE, subtype="FLOAT")
-        for t, audio in stems.items():
-            soundfile.write(track / f"{t}.wav", audio, RATE, subtype="FLOAT")
-    return root
+    return write_noise_tracks(tmp_path_factory.mktemp("held"), 2, seed=5, prefix="new")
 
 
 def test_confirmation_rescores_the_top_candidates_on_held_out_tracks(
@@ -344,7 +243,7 @@ def test_confirmation_rescores_the_top_candidates_on_held_out_tracks(
     reference = (
         '[[reference]]\nlabel = "small"\nfamily = "stft"\nparams = { n_fft = 256, hop = 128 }'
     )
-    config = _config(folder, trials=5, extra=reference)
+    config = study_config(folder, trials=5, extra=reference)
     _, study = _run(config, Script())
     top = top_candidates(study, config, 1)
     # per-target mode: the best of each target; the script ranks n_fft the same for all
@@ -375,7 +274,7 @@ def test_confirmation_refuses_tracks_the_study_was_searched_on(folder: Path) -> 
     from sliceq22.errors import Sliceq22Error
     from sliceq22.search.confirm import ATTR_CONFIRMATION, confirm
 
-    config = _config(folder, trials=2)
+    config = study_config(folder, trials=2)
     _, study = _run(config, Script())
     spec = DatasetSpec(source="folder", root=str(folder), tracks=("track1",))
     with pytest.raises(Sliceq22Error, match="track1 was searched on"):

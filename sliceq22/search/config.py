@@ -22,6 +22,7 @@ from sliceq22.search.sections import (
     PRUNERS,
     SAMPLERS,
     Constraints,
+    FidelitySection,
     ObjectiveSection,
     PrunerSection,
     SamplerSection,
@@ -43,6 +44,7 @@ _SECTIONS = {
     "sampler": {f.name for f in fields(SamplerSection)},
     "pruner": {f.name for f in fields(PrunerSection)},
     "constraints": {f.name for f in fields(Constraints)},
+    "fidelity": {f.name for f in fields(FidelitySection)},
     "transforms": None,
     "reference": None,
 }
@@ -75,6 +77,8 @@ class StudyConfig:
     transforms: tuple[TransformEntry, ...]
     references: tuple[Reference, ...]
     source_text: str = ""
+    #: ``[fidelity]``: excerpts first (None: every candidate on the full tracks).
+    fidelity: FidelitySection | None = None
 
     @property
     def seed(self) -> int | None:
@@ -102,6 +106,7 @@ class StudyConfig:
                         for e in self.transforms
                     ],
                     "references": [r.__dict__ for r in self.references],
+                    **({"fidelity": self.fidelity.as_dict()} if self.fidelity else {}),
                 },
                 sort_keys=True,
                 default=list,
@@ -234,6 +239,7 @@ def parse_study(doc: Mapping[str, Any], source_text: str = "", *, where: str = "
         transforms=transforms,
         references=_references(doc.get("reference")),
         source_text=source_text,
+        fidelity=_fidelity(_table(doc, "fidelity")) if "fidelity" in doc else None,
     )
 
 
@@ -295,6 +301,18 @@ def _constraints(raw: dict[str, Any]) -> Constraints:
         ),
         max_memory_mb=_positive(raw.get("max_memory_mb"), "constraints.max_memory_mb"),
     )
+
+
+def _fidelity(raw: dict[str, Any]) -> FidelitySection:
+    """``[fidelity]``: excerpt seconds > 0, promote fraction in (0, 1], startup ≥ 0."""
+    defaults = FidelitySection()
+    excerpt = _positive(raw.get("excerpt", defaults.excerpt), "fidelity.excerpt")
+    promote = _positive(raw.get("promote", defaults.promote), "fidelity.promote")
+    assert excerpt is not None and promote is not None  # the defaults are numbers
+    if promote > 1:
+        raise StudyFileError(f"fidelity.promote: {promote!r} must be a fraction in (0, 1]")
+    startup = _int(raw.get("startup", defaults.startup), "fidelity.startup", low=0)
+    return FidelitySection(float(excerpt), float(promote), startup)
 
 
 def _check_grid(transforms: tuple[TransformEntry, ...]) -> None:

@@ -31,7 +31,7 @@ from sliceq22.search.outcomes import INTERRUPTED, TrialOutcomes
 from sliceq22.search.progress_bars import RunProgress
 from sliceq22.search.resilient import DEFAULT_PATIENCE_S, PatientStorage
 from sliceq22.search.run_records import RunningTrial, RunSummary
-from sliceq22.search.run_tracks import check_dataset, load_tracks
+from sliceq22.search.run_tracks import check_dataset, load_excerpts, load_tracks
 from sliceq22.search.shipping import Shipped
 from sliceq22.search.storage import mask_url
 from sliceq22.search.trialattrs import WORKER
@@ -144,6 +144,8 @@ class StudyDriver:
         #: Set once the study is open (:meth:`_run_loaded`).
         self.outcomes: TrialOutcomes
         self.shipped: Shipped
+        #: The fidelity excerpts of the tracks, scored first (None: no [fidelity]).
+        self.excerpts: Shipped | None = None
 
     def _on_storage_wait(self, waited: float, detail: str) -> None:
         """Say once per outage (one that lasts over a second, not a blip) that the database is
@@ -196,6 +198,9 @@ class StudyDriver:
         stored = None if existing is None else existing.user_attrs.get(studies.ATTR_DATASET)
         self.shipped, self.unscorable = load_tracks(
             self.evaluator, self.config, stored, via=self.tracks_via, progress=self.progress
+        )
+        self.excerpts = load_excerpts(
+            self.evaluator, self.config, self.shipped, via=self.tracks_via, progress=self.progress
         )
         study, _ = studies.open_study(
             self.config, self.storage, direction=direction, budget=self.budget_override
@@ -355,15 +360,17 @@ class StudyDriver:
             if drawn.infeasible is not None:
                 self.outcomes.reject(trial)
                 return "infeasible"
+            first = self.excerpts or self.shipped  # cheap first (fidelity), if asked for
             handle = self.evaluator.submit(
                 drawn.family,
                 drawn.params,
-                self.shipped.rate,
-                self.shipped.handles,
+                first.rate,
+                first.handles,
                 self.config.objective.as_dict(),
             )
+            stage = "full" if self.excerpts is None else "excerpt"
             self.running[handle] = RunningTrial(
-                trial, drawn.label, drawn.family, drawn.params, handle
+                trial, drawn.label, drawn.family, drawn.params, handle, stage=stage
             )
         except BaseException:
             # Stopped (Ctrl-C, SIGTERM) between storing the candidate and starting it:
@@ -441,7 +448,10 @@ class StudyDriver:
         try:
             done = self._on_message(run, self.evaluator.receive(handle))
         except EvaluationEnded:
-            self.outcomes.finish(run)
+            if run.stage == "excerpt" and self.outcomes.excerpt_done(run):
+                self._promote(run)
+            elif run.stage == "full":
+                self.outcomes.finish(run)
             done = True
         except WorkerLost as exc:
             self.outcomes.fail(run.trial, str(exc), retry=True)
@@ -451,6 +461,18 @@ class StudyDriver:
             done = True
         if done:
             del self.running[handle]
+
+    def _promote(self, run: RunningTrial) -> None:
+        """Start the full-length evaluation of a candidate its excerpts promoted."""
+        run.handle = self.evaluator.submit(
+            run.family,
+            run.params,
+            self.shipped.rate,
+            self.shipped.handles,
+            self.config.objective.as_dict(),
+        )
+        run.stage, run.tracks, run.fraction = "full", [], 0.0
+        self.running[run.handle] = run
 
     def _abandon_running(self, study: optuna.Study) -> None:
         """On an error or Ctrl-C, fail what is running (with a reason) and requeue it for the next

@@ -181,7 +181,10 @@ class TrialOutcomes:
         """
         if self.config.mode != "shared" or self.config.pruner.name == "none":
             return False
-        step = len(run.tracks) - 1
+        if run.stage == "excerpt":
+            return False  # the excerpt stage ends in its own decision (excerpt_done)
+        # with a fidelity stage, step 0 is the excerpt value: the tracks follow it
+        step = len(run.tracks) - (0 if self.config.fidelity else 1)
         run.trial.report(shared_value(per_target_values(run.tracks, self.config.aggregate)), step)
         if len(run.tracks) >= n_tracks or not run.trial.should_prune():
             return False
@@ -197,6 +200,45 @@ class TrialOutcomes:
             self.summary.pruned_now += 1
             self.fail_streak = 0
         return True
+
+    def excerpt_done(self, run: RunningTrial) -> bool:
+        """The excerpt stage of ``run`` ended: store its scores, decide, and tell a candidate
+        that is not promoted PRUNED. Returns whether it goes on to the full tracks."""
+        from sliceq22.search import fidelity
+
+        section = self.config.fidelity
+        assert section is not None
+        scores = per_target_values(run.tracks, self.config.aggregate)
+        maximize = self.study.directions[0] == optuna.study.StudyDirection.MAXIMIZE
+        shared = self.config.mode == "shared"
+        promoted, reason = fidelity.promotion(
+            scores,
+            fidelity.earlier_excerpt_scores(self.study, run.trial.number),
+            section,
+            shared=shared,
+            maximize=maximize,
+        )
+        stage = {
+            "excerpt_scores": scores,
+            "excerpt_seconds": section.excerpt,
+            "tracks": len(run.tracks),
+            "promoted": promoted,
+            "reason": reason,
+        }
+        try:
+            run.trial.set_user_attr(fidelity.ATTR, json_safe(stage))
+            if shared and math.isfinite(shared_value(scores)):
+                run.trial.report(shared_value(scores), 0)  # TPE learns from unpromoted ones
+            if promoted:
+                return True
+            result = {**trial_result(run, self.config.aggregate), PRUNED: f"not promoted: {reason}"}
+            trialattrs.store_result(run.trial, json_safe(result))
+        except optuna.exceptions.UpdateFinishedTrialError:
+            return False
+        if self.tell(run.trial, state=TrialState.PRUNED) is not None:
+            self.summary.pruned_now += 1
+            self.fail_streak = 0
+        return False
 
     def _count_failure(self, reason: str) -> None:
         self.fail_streak += 1

@@ -34,6 +34,9 @@ class RunningTrial:
         Where it runs (``worker_host``, ``worker_pid``, ``worker_node``).
     fraction : float
         How far the track being evaluated is (its last progress message), for the bar only.
+    stage : {"full", "excerpt"}
+        Which tracks the evaluation scores: the study's, or the fidelity excerpts first
+        (:mod:`sliceq22.search.fidelity`).
     """
 
     trial: optuna.Trial
@@ -45,6 +48,7 @@ class RunningTrial:
     tracks: list[TrackScored] = field(default_factory=list)
     worker: dict[str, Any] = field(default_factory=dict)
     fraction: float = 0.0
+    stage: str = "full"
 
 
 @dataclass

@@ -99,3 +99,28 @@ def load_tracks(
             "nothing can be scored; check the dataset (sliceq22 data info)"
         )
     return shipped, {t: "silent in every track" for t in never}
+
+
+def load_excerpts(
+    evaluator: Evaluator, config: StudyConfig, shipped: Shipped, *, via: str, progress: bool
+) -> Shipped | None:
+    """The fidelity excerpts of the study's tracks, shipped (``None`` without ``[fidelity]``).
+
+    Raises
+    ------
+    Sliceq22Error
+        The excerpt is not shorter than the shortest track (nothing to save).
+    """
+    from sliceq22.search.fidelity import excerpt_spec
+
+    section = config.fidelity
+    if section is None:
+        return None
+    shortest = shipped.length / shipped.rate
+    if section.excerpt >= shortest:
+        raise Sliceq22Error(
+            f"fidelity.excerpt {section.excerpt:g} s is not shorter than the shortest track "
+            f"({shortest:.1f} s): nothing to save; shorten it or remove [fidelity]"
+        )
+    spec = excerpt_spec(config.dataset, section)
+    return evaluator.ship(spec, via=via, progress=progress, mixture=config.objective.mixture)

@@ -137,3 +137,27 @@ class Constraints:
     def as_dict(self) -> dict[str, Any]:
         """Every bound, ``None`` for unbounded."""
         return asdict(self)
+
+
+@dataclass(frozen=True)
+class FidelitySection:
+    """``[fidelity]``: score candidates on excerpts first (:mod:`sliceq22.search.fidelity`).
+
+    Attributes
+    ----------
+    excerpt : float
+        Seconds of each track a candidate is scored on first (seeded positions).
+    promote : float
+        Fraction of the candidates, ranked by their excerpt scores, that go on
+        to the full tracks, in ``(0, 1]``.
+    startup : int
+        The first candidates, always promoted (a ranking needs a population).
+    """
+
+    excerpt: float = 30.0
+    promote: float = 0.3
+    startup: int = 5
+
+    def as_dict(self) -> dict[str, Any]:
+        """Every setting."""
+        return asdict(self)
