@@ -32,8 +32,8 @@ from sliceq22.oracles.spatial import (
     hermitian_form,
     identity,
     invert,
-    matvec,
     outer_sum,
+    wiener_filter,
 )
 from sliceq22.oracles.streamed import OraclePlan, StreamedOracle
 from sliceq22.transforms.base import Coefficients, Transform
@@ -86,11 +86,7 @@ def mwf_estimates(
     psd = np.stack(
         [hermitian_form(targets[j], inverses[j][..., None]) / channels for j in range(len(targets))]
     )  # (J, bands, T)
-    model = np.einsum("jft,jabf->abft", psd, covariances)
-    z = matvec(invert(model, det_eps=EPS), mixture)
-    return np.stack(
-        [psd[j][None] * matvec(covariances[j][..., None], z) for j in range(len(targets))]
-    )
+    return wiener_filter(psd, covariances, mixture, det_eps=EPS)
 
 
 class MwfPlan(OraclePlan):

@@ -40,7 +40,7 @@ from sliceq22.data.track import Track
 from sliceq22.errors import ParameterError
 from sliceq22.oracles.band_runs import BandLayout, band_runs, band_view, read_run, write_run
 from sliceq22.oracles.masks import EPS
-from sliceq22.oracles.spatial import channel_power, identity, invert, matvec, outer_sum
+from sliceq22.oracles.spatial import channel_power, outer_sum, squared_magnitude, wiener_filter
 from sliceq22.oracles.streamed import OraclePlan, StreamedOracle
 from sliceq22.transforms.base import Coefficients, Transform
 from sliceq22.transforms.streaming import Piece
@@ -49,23 +49,34 @@ from sliceq22.transforms.streaming import Piece
 REGULARISATION = float(np.sqrt(EPS))
 
 
-def softmask_estimates(mixture: np.ndarray, targets: np.ndarray) -> np.ndarray:
+def softmask_estimates(mixture: np.ndarray, magnitudes: np.ndarray) -> np.ndarray:
     """norbert's ``softmask`` of the targets' magnitudes.
 
     Parameters
     ----------
     mixture : np.ndarray
         Complex ``(C, bands, T)``.
-    targets : np.ndarray
-        Complex ``(J, C, bands, T)``: only their magnitudes are used.
+    magnitudes : np.ndarray
+        Real ``(J, C, bands, T)``: ``|Y_j|``, the targets' magnitudes.
 
     Returns
     -------
     np.ndarray
         ``|Y_j| / (ε + Σ_k |Y_k|) · x``, ``(J, C, bands, T)``.
     """
-    magnitudes = np.abs(targets)
     return magnitudes * (mixture / (EPS + np.sum(magnitudes, axis=0)))[None]
+
+
+def read_inputs(view: np.ndarray, lo: int, hi: int) -> tuple[np.ndarray, np.ndarray]:
+    """The mixture (complex128 ``(C, bands, T)``) and the targets' magnitudes (float64
+    ``(J, C, bands, T)``) of bands ``[lo, hi)`` of a :func:`band_view`.
+
+    Only magnitudes of the targets enter norbert's filter, so they are taken in the
+    coefficients' own precision (single: one rounding, ~6e-8) and never widened to complex.
+    """
+    mixture = read_run(view[:1], lo, hi)[0]
+    magnitudes = np.abs(view[1:, :, lo:hi]).astype(np.float64)
+    return mixture, magnitudes.reshape(*magnitudes.shape[:3], -1)
 
 
 def em_step(estimates: np.ndarray, mixture: np.ndarray, covariances: np.ndarray) -> np.ndarray:
@@ -85,14 +96,8 @@ def em_step(estimates: np.ndarray, mixture: np.ndarray, covariances: np.ndarray)
     np.ndarray
         ``v_j R_j (Σ_k v_k R_k + √ε·I)⁻¹ x`` with ``v = mean_c |estimates|²``.
     """
-    channels, bands = mixture.shape[:2]
-    psd = channel_power(estimates)  # (J, bands, T)
-    model = np.einsum("jft,jabf->abft", psd, covariances)
-    model += REGULARISATION * identity(channels, bands)[..., None]
-    z = matvec(invert(model, scalar_eps=EPS), mixture)
-    return np.stack(
-        [psd[j][None] * matvec(covariances[j][..., None], z) for j in range(len(estimates))]
-    )
+    psd = channel_power(estimates)
+    return wiener_filter(psd, covariances, mixture, regularisation=REGULARISATION, scalar_eps=EPS)
 
 
 class WienerPlan(OraclePlan):
@@ -108,10 +113,13 @@ class WienerPlan(OraclePlan):
         self.sums = np.zeros((targets, channels, channels, layout.total), dtype=np.complex128)
         self.weights = np.zeros((targets, layout.total))
 
-    def estimates(self, run: np.ndarray, part: slice, iterations: int) -> np.ndarray:
+    def estimates(
+        self, mixture: np.ndarray, magnitudes: np.ndarray, part: slice, iterations: int
+    ) -> np.ndarray:
         """Estimates after ``iterations`` EM steps at norbert's scale, ``(J, C, bands, T)``."""
-        mixture = run[0] / self.scale
-        estimates = softmask_estimates(mixture, run[1:])
+        if self.scale != 1.0:
+            mixture = mixture / self.scale
+        estimates = softmask_estimates(mixture, magnitudes)
         for covariances in self.covariances[:iterations]:
             estimates = em_step(estimates, mixture, covariances[..., part])
         return estimates
@@ -120,13 +128,16 @@ class WienerPlan(OraclePlan):
         for block, (first, _) in zip(piece.blocks, self.layout.ranges(piece.blocks, piece.bands)):
             view = band_view(block)
             for lo, hi in band_runs(view):
-                run = read_run(view, lo, hi)
-                if index == 0 and run.size:
-                    self.peak = max(self.peak, float(np.abs(run[0]).max()))
-                estimates = self.estimates(run, slice(first + lo, first + hi), index)
+                mixture, magnitudes = read_inputs(view, lo, hi)
+                if index == 0 and mixture.size:
+                    self.peak = max(self.peak, float(np.sqrt(squared_magnitude(mixture).max())))
+                part = slice(first + lo, first + hi)
+                estimates = self.estimates(mixture, magnitudes, part, index)
                 for j, y in enumerate(estimates):
-                    self.sums[j, ..., first + lo : first + hi] += outer_sum(y)
-                    self.weights[j, first + lo : first + hi] += channel_power(y).sum(axis=-1)
+                    outer = outer_sum(y)  # (C, C, bands)
+                    self.sums[j, ..., part] += outer
+                    # Σ_t v_j = Σ_t mean_c |y_c|²: the trace of the outer sum over C
+                    self.weights[j, part] += np.real(np.einsum("aaf->f", outer)) / len(y)
 
     def end_pass(self, index: int) -> None:
         factor = 1.0
@@ -147,8 +158,9 @@ class WienerPlan(OraclePlan):
             estimates = np.empty(block[1:].shape, dtype=block.dtype)
             view, target_view = band_view(block), band_view(estimates)
             for lo, hi in band_runs(view):
-                run = read_run(view, lo, hi)
-                values = self.estimates(run, slice(first + lo, first + hi), self.passes)
+                mixture, magnitudes = read_inputs(view, lo, hi)
+                part = slice(first + lo, first + hi)
+                values = self.estimates(mixture, magnitudes, part, self.passes)
                 write_run(target_view, lo, hi, values * self.scale)
             out.append(estimates)
         return out
