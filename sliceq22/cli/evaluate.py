@@ -64,7 +64,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
     obj = parser.add_argument_group("objective")
     obj.add_argument(
-        "--objective", default="mpi", help="mpi (default), renyi, hoyer, tonal-ridge or contrast"
+        "--objective",
+        default="mpi",
+        help="mpi (default), ibm, irm, wiener, mwf, renyi, hoyer, tonal-ridge or contrast",
     )
     obj.add_argument("--metric", help="sdr-global (default) or sdr-bss (museval v4 median)")
     obj.add_argument("--mixture", help="sum of the targets (default) or recorded")

@@ -42,6 +42,10 @@ from sliceq22.transforms.base import Transform
 #: objective name -> "module:Class" (imported on first use) or the class itself.
 OBJECTIVES: dict[str, str | type[Objective]] = {
     "mpi": "sliceq22.oracles.mpi:MpiObjective",
+    "ibm": "sliceq22.oracles.masks:IbmObjective",
+    "irm": "sliceq22.oracles.masks:IrmObjective",
+    "wiener": "sliceq22.oracles.wiener:WienerObjective",
+    "mwf": "sliceq22.oracles.mwf:MwfObjective",
     "renyi": "sliceq22.oracles.ridge:RenyiObjective",
     "hoyer": "sliceq22.oracles.ridge:HoyerObjective",
     "tonal-ridge": "sliceq22.oracles.ridge:TonalRidgeObjective",

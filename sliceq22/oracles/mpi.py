@@ -20,22 +20,27 @@ against.
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
-from typing import Any, ClassVar
 
 import numpy as np
 
-from sliceq22 import TARGETS
 from sliceq22.data.track import Track
-from sliceq22.errors import ParameterError
-from sliceq22.oracles.base import Objective, Progress, TrackResult, require_feasible
-from sliceq22.oracles.metric_sums import metric_sums
-from sliceq22.oracles.metrics import get_metric
+
+# TrackSignals and MIXTURES live in sliceq22.oracles.signals; importable from here, as before.
+from sliceq22.oracles.signals import MIXTURES, TrackSignals
+from sliceq22.oracles.streamed import OraclePlan, StreamedOracle
 from sliceq22.transforms.base import Coefficients, Transform
 
-#: How the oracle's mixture is formed.
-MIXTURES: tuple[str, ...] = ("sum", "recorded")
+__all__ = [
+    "MIXTURES",
+    "MpiObjective",
+    "MpiResult",
+    "TrackSignals",
+    "mpi_coefficients",
+    "mpi_estimates",
+    "mpi_map",
+    "phase_of",
+]
 
 
 def phase_of(mixture: np.ndarray) -> np.ndarray:
@@ -145,35 +150,6 @@ def mpi_estimates(transform: Transform, targets: np.ndarray, mixture: np.ndarray
     )
 
 
-class TrackSignals:
-    """The oracle's five signals of a track, read a stretch at a time.
-
-    A :class:`~sliceq22.transforms.streaming.SignalSource`: signal 0 is the
-    mixture (``sum`` of the targets, or the ``recorded`` one), 1–4 the targets
-    in MUSDB order, float32 ``(5, channels, k)``; the five are never stacked for
-    the whole track.
-    """
-
-    def __init__(self, track: Track, mixture: str = "sum") -> None:
-        if mixture not in MIXTURES:
-            raise ParameterError(f"mpi: mixture {mixture!r} is not one of {', '.join(MIXTURES)}")
-        self.track, self.mixture = track, mixture
-        self.n_signals = 1 + len(TARGETS)
-        self.channels, self.length = track.channels, track.length
-        if mixture == "recorded":
-            track.mixture("recorded")  # refuses a track without one, before any work
-
-    def read(self, start: int, stop: int) -> np.ndarray:
-        out = np.empty((self.n_signals, self.channels, stop - start), dtype=np.float32)
-        out[1:] = self.track.read_targets(start, stop)
-        if self.mixture == "sum":
-            # added in float64 and rounded once, as Track.mixture("sum")
-            out[0] = np.sum(out[1:], axis=0, dtype=np.float64)
-        else:
-            out[0] = self.track.read_mixture("recorded", start, stop)
-        return out
-
-
 def mpi_map(blocks: Coefficients) -> Coefficients:
     """The oracle on one piece: blocks ``(5, ...)`` (mixture, targets) -> ``(4, ...)`` estimates.
 
@@ -182,7 +158,7 @@ def mpi_map(blocks: Coefficients) -> Coefficients:
     return mpi_coefficients(blocks, inplace=True)
 
 
-class MpiObjective(Objective):
+class MpiObjective(StreamedOracle):
     """Mixture-phase oracle scored by an SDR (higher is better).
 
     Options
@@ -198,81 +174,12 @@ class MpiObjective(Objective):
     Targets that are silent in a track are excluded: score ``nan``, listed in
     ``TrackResult.excluded``; their estimates are still computed (batching).
     The track streams through the transform in pieces of at most
-    :attr:`chunk_bytes` of coefficients (``None``: the transform's default).
+    :attr:`chunk_bytes` of coefficients (``None``: the transform's default);
+    see :class:`~sliceq22.oracles.streamed.StreamedOracle`.
     """
 
     name = "mpi"
-    direction = "maximize"
-    unit = "dB"
-    DEFAULTS: ClassVar[Mapping[str, Any]] = {"metric": "sdr-global", "mixture": "sum"}
 
-    def _check_options(self, options: dict[str, Any]) -> None:
-        options["metric"] = str(options["metric"])
-        get_metric(options["metric"])
-        options["mixture"] = str(options["mixture"])
-        if options["mixture"] not in MIXTURES:
-            raise ParameterError(
-                f"mpi: mixture {options['mixture']!r} is not one of {', '.join(MIXTURES)}"
-            )
-
-    def iter_track(self, transform: Transform, track: Track) -> Iterator[Progress | TrackResult]:
-        """Score one track: oracle estimates streamed into the metric's sums.
-
-        Yields
-        ------
-        Progress
-            After every piece of the transform's streaming.
-        TrackResult
-            Last: ``scores`` per target in dB (``nan`` for excluded),
-            ``timing`` (seconds: ``forward``, ``estimate``, ``inverse``,
-            ``metric``, ``total``; ``cpu``: the process's CPU seconds), ``diagnostics`` (metric,
-            mixture, samples, and for
-            ``sdr-bss`` the framewise SDR per target as lists).
-        """
-        require_feasible(transform)
-        start, cpu_start = time.perf_counter(), time.process_time()
-        source = TrackSignals(track, self.options["mixture"])
-        excluded = track.silent_targets()
-        keep = [i for i, t in enumerate(TARGETS) if t not in excluded]
-        sums = metric_sums(self.options["metric"], len(keep), track.length, track.rate)
-        timing: dict[str, float] = {"metric": 0.0}
-        done = {"pieces": 0, "total": 1}
-
-        def tick(pieces: int, total: int) -> None:
-            done["pieces"], done["total"] = pieces, total
-
-        stream = transform.stream_map(
-            source,
-            mpi_map,
-            len(TARGETS),
-            chunk_bytes=self.chunk_bytes,
-            progress=tick,
-            timing=timing,
-        )
-        # all targets sound in most tracks: then no indexing copies
-        chosen = slice(None) if len(keep) == len(TARGETS) else keep
-        for first, estimates in stream:
-            if keep and estimates.shape[-1]:
-                metric_start = time.perf_counter()
-                stop = first + estimates.shape[-1]
-                sums.add(track.read_targets(first, stop)[chosen], estimates[chosen], first)
-                timing["metric"] += time.perf_counter() - metric_start
-            yield Progress(done["pieces"], done["total"])
-        scores = dict.fromkeys(TARGETS, float("nan"))
-        frames_out: dict[str, list[float]] = {}
-        if keep:
-            values, frames = sums.result()
-            for j, i in enumerate(keep):
-                scores[TARGETS[i]] = float(values[j])
-                if frames is not None:
-                    frames_out[TARGETS[i]] = [float(v) for v in frames[j]]
-        timing["total"] = time.perf_counter() - start
-        timing["cpu"] = time.process_time() - cpu_start
-        diagnostics: dict[str, Any] = {
-            "metric": self.options["metric"],
-            "mixture": self.options["mixture"],
-            "samples": track.length,
-        }
-        if frames_out:
-            diagnostics["frames"] = frames_out
-        yield TrackResult(track.name, scores, timing, excluded, diagnostics)
+    def plan(self, transform: Transform, track: Track) -> OraclePlan:
+        """One pass, :func:`mpi_map`."""
+        return OraclePlan(mpi_map)

@@ -20,7 +20,7 @@ import numpy as np
 
 from sliceq22.transforms.base import Coefficients, _Clock
 from sliceq22.transforms.nsgcq_numpy import BandTransform
-from sliceq22.transforms.streaming import CHUNK_BYTES, BlockMap, Piece, SignalSource
+from sliceq22.transforms.streaming import CHUNK_BYTES, BlockMap, Piece, SignalSource, call_map
 
 if TYPE_CHECKING:
     from sliceq22.transforms.nsgcq import NsgConstantQ
@@ -228,7 +228,10 @@ def _map_pieces(
         bands.analyse(spectra, first, stop, out=held)
         clock.lap("forward")
         result = buffer[: n_out * channels * math.prod(shape)].reshape(n_out, channels, *shape)
-        _map_in_runs(fn, held, result, block, shapes, transform._complex)
+        start = transform._band_ranges(bands.bank.size)[block][0]
+        ranges = [(0, 0)] * len(shapes)
+        ranges[block] = (first - start, stop - start)
+        _map_in_runs(fn, held, result, block, shapes, transform._complex, ranges)
         clock.lap("estimate")
         bands.synthesise(result, first, outputs)
         clock.lap("inverse")
@@ -245,15 +248,17 @@ def _map_in_runs(
     block: int,
     shapes: list[tuple[int, int]],
     dtype: Any,
+    ranges: list[tuple[int, int]],
 ) -> None:
     """``result = fn(held)`` for one block's bands, a run of about :data:`MAP_BYTES` of frames
-    at a time (the other blocks passed empty)."""
+    at a time (the other blocks passed empty; ``ranges``: the bands held per block, for a map
+    that ``takes_bands``)."""
     n_in, channels, _, n_frames = held.shape
     frames = max(1, MAP_BYTES // max(1, held.nbytes // n_frames))
     for a in range(0, n_frames, frames):
         blocks = [np.zeros((n_in, channels, 0, s[1]), dtype=dtype) for s in shapes]
         blocks[block] = held[..., a : a + frames]
-        result[..., a : a + frames] = fn(blocks)[block]
+        result[..., a : a + frames] = call_map(fn, blocks, ranges)[block]
 
 
 def _output_signals(

@@ -61,7 +61,22 @@ PIECE_OVERHEAD = 1.5
 #: input. It must act on each coefficient position independently (the MPI
 #: oracle, ideal masks, a per-position Wiener filter), because it sees one
 #: piece at a time.
+#:
+#: A map whose answer depends on *which* bands it sees (per-band statistics, as
+#: the multichannel Wiener filters keep) sets the attribute ``takes_bands =
+#: True``; it is then called as ``fn(blocks, bands=...)`` on pieces that hold
+#: only some bands of a block (full-signal NSGCQ's band pieces), ``bands``
+#: being per block the range ``[start, stop)`` of its band axis (the
+#: second-to-last) that the blocks hold, as :attr:`Piece.bands`. Called as
+#: ``fn(blocks)``, every block holds all its bands.
 BlockMap = Callable[[Coefficients], Coefficients]
+
+
+def call_map(fn: BlockMap, blocks: Coefficients, bands: list[tuple[int, int]]) -> Coefficients:
+    """``fn(blocks)``, or ``fn(blocks, bands=bands)`` for a map with ``takes_bands``."""
+    if getattr(fn, "takes_bands", False):
+        return fn(blocks, bands=bands)  # type: ignore[call-arg]
+    return fn(blocks)
 
 
 class SignalSource(Protocol):
