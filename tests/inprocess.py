@@ -48,7 +48,12 @@ def write_noise_tracks(
 
 
 def study_config(
-    folder: Path, *, mode: str = "per-target", trials: int = 4, extra: str = ""
+    folder: Path,
+    *,
+    mode: str = "per-target",
+    trials: int = 4,
+    extra: str = "",
+    objective: str = 'name = "mpi"',
 ) -> Any:
     return parse_study_text(
         f"""
@@ -63,7 +68,7 @@ source = "folder"
 root = "{folder}"
 
 [objective]
-name = "mpi"
+{objective}
 
 [sampler]
 name = "random"

@@ -280,3 +280,28 @@ def test_confirmation_refuses_tracks_the_study_was_searched_on(folder: Path) -> 
     with pytest.raises(Sliceq22Error, match="track1 was searched on"):
         confirm(study, config, spec, 1, LocalEvaluator(Script()))
     assert ATTR_CONFIRMATION not in study.user_attrs
+
+
+@pytest.mark.parametrize(
+    "objective",
+    ['name = "irm"\nalpha = 1', 'name = "wiener"\niterations = 1', 'name = "mwf"'],
+)
+def test_the_other_oracles_run_a_study_and_export_like_mpi(folder: Path, objective: str) -> None:
+    from sliceq22.search.export import export_best, strict_json
+    from sliceq22.search.tables import results_table
+
+    reference = (
+        '[[reference]]\nlabel = "small"\nfamily = "stft"\nparams = { n_fft = 256, hop = 128 }'
+    )
+    config = study_config(folder, trials=2, extra=reference, objective=objective)
+    storage = optuna.storages.InMemoryStorage()
+    StudyDriver(config, storage, progress=False, evaluator=LocalEvaluator()).run()
+    study = optuna.load_study(study_name=config.name, storage=storage)
+    complete = study.get_trials(states=(TrialState.COMPLETE,))
+    assert len(complete) == 2  # the reference is one of the budget's trials
+    assert sum("reference" in trial_attrs(t) for t in complete) == 1
+    assert all(math.isfinite(v) and -10 < v < 80 for t in complete for v in t.values)
+    doc = export_best(study, config)
+    assert doc["objective"]["name"] == config.objective.name and set(doc["targets"]) == set(TARGETS)
+    assert strict_json(doc)  # standard JSON
+    assert "(dB)" in results_table(study, config).splitlines()[0]
