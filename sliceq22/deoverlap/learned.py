@@ -120,8 +120,15 @@ class NormalEquations:
         self.rows = 0
         self.energy = 0.0  # Σ y², the residual of θ = 0
 
-    def add(self, ola: np.ndarray, true_share: np.ndarray, prior: BlockPrior, n: int) -> None:
-        """Add one block's positions.
+    def add(
+        self,
+        ola: np.ndarray,
+        true_share: np.ndarray,
+        prior: BlockPrior,
+        n: int,
+        chunks: tuple[int, int] | None = None,
+    ) -> None:
+        """Add one block's positions (of chunks ``[a, b)`` of the ``n + 1``, default all).
 
         Parameters
         ----------
@@ -130,25 +137,31 @@ class NormalEquations:
         true_share : np.ndarray
             The shares that split ``ola`` into the true slices
             (:func:`~sliceq22.deoverlap.split.guided_shares` of them), same shape.
+        chunks : (int, int), optional
+            Only these chunks (a streamed piece adds the chunks of its core
+            slices, so every chunk of a track is added once). The first and
+            last chunk of the array are never added: they have one slice, or
+            lack the neighbours their features need.
         """
         h = prior.share.shape[-1]
         p, basis = bases(prior, n)
         ola = np.abs(ola).astype(np.float64)
-        gain = ola * (p * (1.0 - p))
+        gain = np.broadcast_to(ola * (p * (1.0 - p)), ola.shape)
         keep = np.broadcast_to(p * (1.0 - p) >= MIN_WEIGHT, ola.shape)
         keep = keep.copy()
-        keep[..., :h] = False  # chunk 0 and chunk n have one slice: nothing to learn
-        keep[..., -h:] = False
+        a, b = chunks if chunks is not None else (0, n + 1)
+        keep[..., : max(a, 1) * h] = False
+        keep[..., min(b, n) * h :] = False
         target = (ola * (true_share - p))[keep]
-        columns = [
-            (feature * gain)[keep] * np.broadcast_to(b, ola.shape)[keep]
-            for feature in envelope_features(ola, h, self.scales)
-            for b in basis
-        ]
+        gain = gain[keep]
+        masked_bases = [np.broadcast_to(b, ola.shape)[keep] for b in basis]
+        features = [f[keep] * gain for f in envelope_features(ola, h, self.scales)]
         for start in range(0, target.size, ROW_BATCH):
-            x = np.stack([c[start : start + ROW_BATCH] for c in columns], axis=-1)
+            rows = slice(start, start + ROW_BATCH)
+            parts = [b[rows] for b in masked_bases]
+            x = np.stack([f[rows] * b for f in features for b in parts], axis=-1)
             self.gram += x.T @ x
-            self.moment += x.T @ target[start : start + ROW_BATCH]
+            self.moment += x.T @ target[rows]
         self.rows += int(target.size)
         self.energy += float(target @ target)
 
