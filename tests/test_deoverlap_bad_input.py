@@ -1,0 +1,116 @@
+"""Bad input to the de-overlap: one line on stderr, exit status 2, nothing written."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from sliceq22.cli import main
+from sliceq22.deoverlap import make_deoverlap
+from sliceq22.deoverlap.modelfile import ModelFileError, load_model
+from sliceq22.errors import ParameterError
+from sliceq22.transforms import make_transform
+
+SLICED = ["--dataset", "example", "--duration", "0.5", "--offset", "0"]
+
+
+def good_document() -> dict:
+    return {
+        "format": "sliceq22-deoverlap",
+        "version": 1,
+        "family": "slicqt",
+        "scales": [0.5],
+        "bases": ["1", "p", "p2", "spread", "spread*p", "edge"],
+        "weights": [0.0] * 18,
+        "settings": [],
+        "training": {},
+    }
+
+
+def write(path: Path, document: object) -> Path:
+    path.write_text(document if isinstance(document, str) else json.dumps(document))
+    return path
+
+
+def run_cli(args: list[str], capsys) -> tuple[int, str]:
+    status = main(args)
+    err = capsys.readouterr().err
+    return status, err
+
+
+def one_line(err: str) -> str:
+    lines = err.strip().splitlines()
+    assert len(lines) == 1, err
+    assert "Traceback" not in err
+    return lines[0]
+
+
+def test_a_good_document_loads(tmp_path: Path):
+    model = load_model(write(tmp_path / "m.json", good_document()), "slicqt")
+    assert model.parameters == 18
+
+
+@pytest.mark.parametrize(
+    "change, words",
+    [
+        ({"family": "nsgcq"}, "trained for family 'nsgcq', not 'slicqt'"),
+        ({"family": "stft"}, "family 'stft' is not one of"),
+        ({"format": "other"}, "is not a sliceq22-deoverlap file"),
+        ({"version": 99}, "version 99"),
+        ({"weights": [0.0] * 17}, "has 17 weights; its features need 18"),
+        ({"weights": "zeros"}, "weights must be a list of numbers"),
+        ({"scales": [-1.0]}, "scales must be positive"),
+        ({"bases": ["1"]}, "bases"),
+        ({"settings": "bark"}, "settings must be a list"),
+    ],
+)
+def test_corrupt_model_files_are_refused_in_one_line(tmp_path: Path, change: dict, words: str):
+    path = write(tmp_path / "m.json", {**good_document(), **change})
+    with pytest.raises(ModelFileError, match="de-overlap model") as info:
+        load_model(path, "slicqt")
+    assert words in str(info.value) and "\n" not in str(info.value)
+
+
+@pytest.mark.parametrize("text", ["{not json", '{"weights": [NaN]}', "", "[1, 2]"])
+def test_unreadable_json_is_refused(tmp_path: Path, text: str):
+    with pytest.raises(ModelFileError):
+        load_model(write(tmp_path / "m.json", text))
+
+
+def test_view_ola_on_a_transform_without_slices():
+    for family, params in [("stft", {}), ("nsgcq", {"mode": "full"})]:
+        with pytest.raises(ParameterError, match="needs a sliced transform"):
+            make_deoverlap("mixture", make_transform(family, params))
+    with pytest.raises(ParameterError, match="is not one of halves, mixture, learned:PATH"):
+        make_deoverlap("thirds", make_transform("slicqt", {}))
+
+
+@pytest.mark.parametrize(
+    "args, words",
+    [
+        (["evaluate", "--model", "{missing}"], "no such file"),
+        (["evaluate", "--model", "{other}"], "was trained for family 'nsgcq', not 'slicqt'"),
+        (["evaluate", "--model", "{corrupt}"], "is not valid JSON"),
+        (["evaluate", "--transform", "stft"], "needs a sliced transform"),
+        (["train", "--transform", "stft", "-o", "{out}"], "needs a sliced transform"),
+        (["train", "--transform", "nsgcq", "-o", "{out}"], "needs a sliced transform"),
+        (["train", "--test-fraction", "1.5", "-o", "{out}"], "--test-fraction 1.5"),
+        (["train", "--param", "bins=abc", "-o", "{out}"], "bins"),
+    ],
+)
+def test_cli_refuses_in_one_line_and_writes_nothing(tmp_path: Path, capsys, args, words):
+    other = write(tmp_path / "other.json", {**good_document(), "family": "nsgcq"})
+    corrupt = write(tmp_path / "corrupt.json", "{oops")
+    names = {
+        "missing": str(tmp_path / "missing.json"),
+        "other": str(other),
+        "corrupt": str(corrupt),
+        "out": str(tmp_path / "out.json"),
+    }
+    before = sorted(p.name for p in tmp_path.iterdir())
+    status, err = run_cli(["deoverlap", *[a.format(**names) for a in args], *SLICED], capsys)
+    assert status == 2
+    assert words in one_line(err)
+    assert sorted(p.name for p in tmp_path.iterdir()) == before
