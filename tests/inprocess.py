@@ -47,16 +47,17 @@ def write_noise_tracks(
     return root
 
 
-def study_config(
+def study_text(
     folder: Path,
     *,
     mode: str = "per-target",
     trials: int = 4,
     extra: str = "",
     objective: str = 'name = "mpi"',
-) -> Any:
-    return parse_study_text(
-        f"""
+    space: str = SPACE,
+) -> str:
+    """A small study file on the noise tracks of ``folder``; tests vary its parts."""
+    return f"""
 [study]
 name = "inprocess"
 mode = "{mode}"
@@ -74,9 +75,13 @@ root = "{folder}"
 name = "random"
 seed = 3
 {extra}
-{SPACE}
+{space}
 """
-    )
+
+
+def study_config(folder: Path, **parts: Any) -> Any:
+    """:func:`study_text`, parsed."""
+    return parse_study_text(study_text(folder, **parts))
 
 
 def score(params: Mapping[str, Any], track: int, target: str) -> float:

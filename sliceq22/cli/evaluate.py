@@ -262,6 +262,7 @@ def _prepare_evaluation(args: argparse.Namespace) -> _Evaluation:
     type(transform).check_relevant(params)  # no parameter ignored without a word
     options = objective_options(args)
     objective = get_objective(args.objective, **options)
+    objective.check_transform(transform)  # e.g. mpi's OLA view needs slices
     aggregate([], args.aggregate)  # validates the name
     spec = spec_from_args(args)
     require_feasible(transform)

@@ -186,6 +186,15 @@ class Objective(ABC):
     def _check_options(self, options: dict[str, Any]) -> None:
         """Normalise ``options`` in place; raise :class:`ParameterError` on a bad value."""
 
+    def check_transform(self, transform: Transform) -> None:
+        """Raise :class:`ParameterError` if this objective cannot score ``transform`` at all
+        (before any audio is read); every transform by default."""
+
+    def companions(self) -> list[str]:
+        """Names of score sets kept beside the objective's own in ``TrackResult.diagnostics``
+        (each target -> score; e.g. ``plain`` for MPI through the OLA view). None by default."""
+        return []
+
     @abstractmethod
     def iter_track(self, transform: Transform, track: Track) -> Iterator[Progress | TrackResult]:
         """Score ``transform`` on one track (all targets at once), reporting progress.

@@ -20,16 +20,22 @@ against.
 from __future__ import annotations
 
 import time
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
+from typing import Any, ClassVar
 
 import numpy as np
 
 from sliceq22.data.track import Track
+from sliceq22.errors import ParameterError
 
 # TrackSignals and MIXTURES live in sliceq22.oracles.signals; importable from here, as before.
 from sliceq22.oracles.signals import MIXTURES, TrackSignals
 from sliceq22.oracles.streamed import OraclePlan, StreamedOracle
 from sliceq22.transforms.base import Coefficients, Transform
+
+#: What the oracle's target magnitudes go through: the coefficients, or the OLA view.
+VIEWS: tuple[str, ...] = ("plain", "ola")
 
 __all__ = [
     "MIXTURES",
@@ -170,6 +176,17 @@ class MpiObjective(StreamedOracle):
     mixture : {"sum", "recorded"}
         ``sum`` (default): the sum of the four targets; ``recorded``: the
         mastered mix shipped with the track.
+    view : {"plain", "ola"}
+        ``plain`` (default): the transform's own coefficients. ``ola``
+        (sliced transforms only): the target magnitudes are overlap-added
+        into one time axis, de-overlapped back into slices (``deoverlap``),
+        given the mixture's phase, inverted and scored; the plain MPI of the
+        same pass is kept as ``diagnostics["plain"]`` so the view's cost is
+        visible per candidate (:mod:`sliceq22.deoverlap`).
+    deoverlap : str
+        With ``view = "ola"``: ``mixture`` (default, guided by the mixture's
+        slices), ``halves`` (the naive split) or ``learned:PATH`` (a model file
+        of ``sliceq22 deoverlap train``).
 
     Targets that are silent in a track are excluded: score ``nan``, listed in
     ``TrackResult.excluded``; their estimates are still computed (batching).
@@ -179,7 +196,51 @@ class MpiObjective(StreamedOracle):
     """
 
     name = "mpi"
+    DEFAULTS: ClassVar[Mapping[str, Any]] = {
+        **StreamedOracle.DEFAULTS,
+        "view": "plain",
+        "deoverlap": "mixture",
+    }
+
+    def _check_oracle_options(self, options: dict[str, Any]) -> None:
+        options["view"] = str(options["view"])
+        if options["view"] not in VIEWS:
+            raise ParameterError(f"mpi: view {options['view']!r} is not one of {', '.join(VIEWS)}")
+        options["deoverlap"] = str(options["deoverlap"])
+        if options["view"] == "ola":
+            from sliceq22.deoverlap import make_deoverlap
+
+            make_deoverlap(options["deoverlap"])  # unknown names, missing or corrupt model files
+
+    def check_transform(self, transform: Transform) -> None:
+        """Through the OLA view, only sliced transforms (the sliCQT, framewise NSGCQ)."""
+        if self.options["view"] == "ola":
+            from sliceq22.deoverlap.pieces import sliced
+
+            sliced(transform)
 
     def plan(self, transform: Transform, track: Track) -> OraclePlan:
-        """One pass, :func:`mpi_map`."""
+        """One pass, :func:`mpi_map` (through the OLA view: :meth:`estimate_stream`)."""
+        self.check_transform(transform)  # a transform without slices: before any audio
         return OraclePlan(mpi_map)
+
+    def companions(self) -> list[str]:
+        """Through the OLA view, the plain MPI of the same pass is scored too."""
+        return ["plain"] if self.options["view"] == "ola" else []
+
+    def estimate_stream(
+        self,
+        transform: Transform,
+        source: TrackSignals,
+        plan: OraclePlan,
+        tick: Any,
+        timing: dict[str, float],
+    ) -> Iterator[tuple[int, Any]]:
+        if self.options["view"] != "ola":
+            return super().estimate_stream(transform, source, plan, tick, timing)
+        from sliceq22.deoverlap import make_deoverlap, stream_mpi_ola
+
+        method = make_deoverlap(self.options["deoverlap"], transform)
+        return stream_mpi_ola(
+            transform, source, method, with_plain=True, chunk_bytes=self.chunk_bytes, progress=tick
+        )

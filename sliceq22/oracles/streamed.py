@@ -131,37 +131,29 @@ class StreamedOracle(Objective):
         yield from self._statistics_passes(transform, source, plan, timing)
         excluded = track.silent_targets()
         keep = [i for i, t in enumerate(TARGETS) if t not in excluded]
-        sums = metric_sums(self.options["metric"], len(keep), track.length, track.rate)
+        groups = [None, *self.companions()]  # the scored estimates, then companion groups
+        sums = [
+            metric_sums(self.options["metric"], len(keep), track.length, track.rate) for _ in groups
+        ]
         done = {"pieces": 0, "total": 1}
 
         def tick(pieces: int, total: int) -> None:
             done["pieces"], done["total"] = pieces, total
 
-        stream = transform.stream_map(
-            source,
-            plan.block_map(),
-            len(TARGETS),
-            chunk_bytes=self.chunk_bytes,
-            progress=tick,
-            timing=timing,
-        )
+        stream = self.estimate_stream(transform, source, plan, tick, timing)
         # all targets sound in most tracks: then no indexing copies
         chosen = slice(None) if len(keep) == len(TARGETS) else keep
+        n = len(TARGETS)
         for first, estimates in stream:
             if keep and estimates.shape[-1]:
                 metric_start = time.perf_counter()
                 stop = first + estimates.shape[-1]
-                sums.add(track.read_targets(first, stop)[chosen], estimates[chosen], first)
+                truth = track.read_targets(first, stop)[chosen]
+                for g, group in enumerate(sums):
+                    group.add(truth, estimates[g * n : (g + 1) * n][chosen], first)
                 timing["metric"] += time.perf_counter() - metric_start
             yield self._progress(plan, plan.passes, done["pieces"] / max(1, done["total"]), done)
-        scores = dict.fromkeys(TARGETS, float("nan"))
-        frames_out: dict[str, list[float]] = {}
-        if keep:
-            values, frames = sums.result()
-            for j, i in enumerate(keep):
-                scores[TARGETS[i]] = float(values[j])
-                if frames is not None:
-                    frames_out[TARGETS[i]] = [float(v) for v in frames[j]]
+        scores, frames_out = _scores(sums[0], keep)
         timing["total"] = time.perf_counter() - start
         timing["cpu"] = time.process_time() - cpu_start
         diagnostics: dict[str, Any] = {
@@ -171,7 +163,37 @@ class StreamedOracle(Objective):
         }
         if frames_out:
             diagnostics["frames"] = frames_out
+        for name, group in zip(groups[1:], sums[1:], strict=True):
+            diagnostics[str(name)] = _scores(group, keep)[0]
         yield TrackResult(track.name, scores, timing, excluded, diagnostics)
+
+    def companions(self) -> list[str]:
+        """Names of estimate groups scored beside the oracle's own (none by default).
+
+        :meth:`estimate_stream` then yields ``4 · (1 + len(companions))``
+        signals: the scored estimates, then each companion's four, whose
+        scores go into ``TrackResult.diagnostics[name]`` (e.g. MPI through
+        the OLA view keeps the plain MPI as ``plain``).
+        """
+        return []
+
+    def estimate_stream(
+        self,
+        transform: Transform,
+        source: TrackSignals,
+        plan: OraclePlan,
+        tick: Any,
+        timing: dict[str, float],
+    ) -> Iterator[tuple[int, Any]]:
+        """The final pass: ``(first sample, estimates (groups · 4, channels, k))`` stretches."""
+        return transform.stream_map(
+            source,
+            plan.block_map(),
+            len(TARGETS) * (1 + len(self.companions())),
+            chunk_bytes=self.chunk_bytes,
+            progress=tick,
+            timing=timing,
+        )
 
     def _statistics_passes(
         self, transform: Transform, source: TrackSignals, plan: OraclePlan, timing: dict[str, float]
@@ -208,3 +230,16 @@ class StreamedOracle(Objective):
         fraction = min(1.0, max(0.0, fraction))
         steps = int(round((index + fraction) * STEPS_PER_PASS))
         return Progress(steps, (plan.passes + 1) * STEPS_PER_PASS)
+
+
+def _scores(sums: Any, keep: list[int]) -> tuple[dict[str, float], dict[str, list[float]]]:
+    """Per-target scores (``nan`` for excluded targets) and framewise values, if any."""
+    scores = dict.fromkeys(TARGETS, float("nan"))
+    frames_out: dict[str, list[float]] = {}
+    if keep:
+        values, frames = sums.result()
+        for j, i in enumerate(keep):
+            scores[TARGETS[i]] = float(values[j])
+            if frames is not None:
+                frames_out[TARGETS[i]] = [float(v) for v in frames[j]]
+    return scores, frames_out

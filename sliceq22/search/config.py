@@ -224,6 +224,9 @@ def parse_study(doc: Mapping[str, Any], source_text: str = "", *, where: str = "
     transforms = parse_transforms(doc.get("transforms"))
     if sampler.name == "grid":
         _check_grid(transforms)
+    objective = _objective(doc.get("objective", {"name": "mpi"}))
+    references = _references(doc.get("reference"))
+    _check_view(objective, transforms, references)
     return StudyConfig(
         name=name,
         description=str(study.get("description", "")),
@@ -232,12 +235,12 @@ def parse_study(doc: Mapping[str, Any], source_text: str = "", *, where: str = "
         aggregate=_choice(study.get("aggregate", "median"), AGGREGATES, "study.aggregate"),
         retries=_int(study.get("retries", 2), "study.retries", low=0),
         dataset=DatasetSpec.from_mapping(dict(dataset_raw), where="dataset"),
-        objective=_objective(doc.get("objective", {"name": "mpi"})),
+        objective=objective,
         sampler=sampler,
         pruner=_pruner(_table(doc, "pruner"), mode),
         constraints=_constraints(_table(doc, "constraints")),
         transforms=transforms,
-        references=_references(doc.get("reference")),
+        references=references,
         source_text=source_text,
         fidelity=_fidelity(_table(doc, "fidelity")) if "fidelity" in doc else None,
     )
@@ -313,6 +316,44 @@ def _fidelity(raw: dict[str, Any]) -> FidelitySection:
         raise StudyFileError(f"fidelity.promote: {promote!r} must be a fraction in (0, 1]")
     startup = _int(raw.get("startup", defaults.startup), "fidelity.startup", low=0)
     return FidelitySection(float(excerpt), float(promote), startup)
+
+
+def _sliced(family: str, fixed: dict[str, Any]) -> bool:
+    """Whether a transform entry (its family and fixed parameters) always has slices."""
+    return family == "slicqt" or (family == "nsgcq" and fixed.get("mode") == "framewise")
+
+
+def _check_view(
+    objective: ObjectiveSection,
+    transforms: tuple[TransformEntry, ...],
+    references: tuple[Reference, ...],
+) -> None:
+    """``view = "ola"`` needs sliced transforms everywhere, and a ``learned:PATH`` model that
+    serves each of their families: refused here, before anything is stored."""
+    if objective.options.get("view") != "ola":
+        return
+    from sliceq22.deoverlap.modelfile import ModelFileError, load_model
+
+    entries = [
+        (
+            f"transforms.{e.label}",
+            e.family,
+            {r.name: r.value for r in e.ranges if r.kind == "fixed"},
+        )
+        for e in transforms
+    ] + [(f"reference.{r.label}", r.family, dict(r.params)) for r in references]
+    deoverlap = str(objective.options.get("deoverlap", "mixture"))
+    for where, family, fixed in entries:
+        if not _sliced(family, fixed):
+            raise StudyFileError(
+                f"{where}: objective.view = 'ola' needs a sliced transform (slicqt, or nsgcq "
+                f"with mode = 'framewise' fixed); {family} has no slices"
+            )
+        if deoverlap.startswith("learned:"):
+            try:
+                load_model(deoverlap.removeprefix("learned:"), family)
+            except ModelFileError as exc:
+                raise StudyFileError(f"objective.deoverlap: {exc}") from None
 
 
 def _check_grid(transforms: tuple[TransformEntry, ...]) -> None:

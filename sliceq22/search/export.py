@@ -135,6 +135,8 @@ def export_best(study: optuna.Study, config: StudyConfig) -> dict[str, Any]:
         "study": study.study_name,
         "mode": config.mode,
         "objective": config.objective.as_dict(),
+        # every option with its default (e.g. mpi's view and deoverlap), as the trials used them
+        "objective_options": config.objective.build().options,
         "aggregate": config.aggregate,
         "targets": {
             t: _entry(trial, score) for t, (trial, score) in best_per_target(study).items()
@@ -149,6 +151,9 @@ def export_best(study: optuna.Study, config: StudyConfig) -> dict[str, Any]:
     maximize = _maximize(study)
     for target, (trial, _) in best_per_target(study).items():
         doc["targets"][target]["versus"] = _versus(trial, references, target, maximize)
+        plain = trial_attrs(trial).get("plain_scores")
+        if isinstance(plain, dict):  # MPI through the OLA view: the plain MPI of the same pass
+            doc["targets"][target]["plain_score"] = plain.get(target)
     if shared is not None:
         doc["shared"]["versus"] = _versus(shared[0], references, None, maximize)
     confirmation = study.user_attrs.get(CONFIRMATION)

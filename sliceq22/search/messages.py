@@ -60,12 +60,16 @@ class TrackScored:
         Seconds spent per stage (``forward``, ``inverse``, ``metric``, ...).
     excluded : list of str
         Targets excluded from this track's scores (silent).
+    companions : dict of str to dict
+        Score sets kept beside the objective's own
+        (:meth:`~sliceq22.oracles.base.Objective.companions`), name -> target -> score.
     """
 
     track: str
     scores: dict[str, float]
     timing: dict[str, float] = field(default_factory=dict)
     excluded: list[str] = field(default_factory=list)
+    companions: dict[str, dict[str, float]] = field(default_factory=dict)
 
 
 #: Any message of an evaluation.

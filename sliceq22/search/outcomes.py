@@ -22,6 +22,7 @@ from sliceq22.oracles.base import json_safe
 from sliceq22.search import optuna_compat, trialattrs
 from sliceq22.search import study as studies
 from sliceq22.search.config import StudyConfig
+from sliceq22.search.messages import TrackScored
 from sliceq22.search.run_records import RunningTrial, RunSummary
 from sliceq22.search.scoring import per_target_values, shared_value
 from sliceq22.search.trialattrs import (
@@ -55,6 +56,10 @@ def trial_result(run: RunningTrial, how: str) -> dict[str, Any]:
     excluded = sorted({f"{r.track}:{t}" for r in run.tracks for t in r.excluded})
     if excluded:
         result["excluded"] = excluded
+    for name in sorted({n for r in run.tracks for n in r.companions}):
+        # e.g. ``plain_scores``: MPI without the OLA view, aggregated like the scores
+        scored = [TrackScored(r.track, r.companions.get(name, {})) for r in run.tracks]
+        result[f"{name}_scores"] = per_target_values(scored, how)
     return result
 
 

@@ -12,6 +12,7 @@ import time
 from collections import Counter
 from typing import Any
 
+import numpy as np
 import optuna
 from optuna.trial import TrialState
 
@@ -139,7 +140,8 @@ def results_table(study: optuna.Study, config: StudyConfig) -> str:
         for target, why in unscored_reasons(study).items()
         if target not in doc["targets"]
     ]
-    lines = [title, format_table(header, rows), *notes, *paired_lines(doc, config)]
+    lines = [title, format_table(header, rows), *notes, *view_cost_lines(study, config)]
+    lines += paired_lines(doc, config)
     return "\n".join(lines + confirmation_lines(study, config, doc))
 
 
@@ -210,3 +212,26 @@ def confirmation_lines(
                     + PairedComparison(**result).describe(unit)
                 )
     return lines
+
+
+def view_cost_lines(study: optuna.Study, config: StudyConfig) -> list[str]:
+    """Through the OLA view (mpi ``view = "ola"``): what the view costs, per target, as the
+    median over complete trials of plain MPI − MPI through the view (the same pass)."""
+    costs: dict[str, list[float]] = {t: [] for t in TARGETS}
+    for trial in complete_trials(study):
+        attrs = trial_attrs(trial)
+        plain = attrs.get("plain_scores")
+        if not isinstance(plain, dict):
+            continue
+        for target in TARGETS:
+            a, b = score_of(plain, target), score_of(attrs["scores"], target)
+            if math.isfinite(a) and math.isfinite(b):
+                costs[target].append(a - b)
+    if not any(costs.values()):
+        return []
+    unit = config.objective.unit
+    parts = [f"{t} {float(np.median(v)):.2f}" for t, v in costs.items() if v]
+    n = max(len(v) for v in costs.values())
+    return [
+        f"cost of the OLA view (plain − view, median over {n} trials, {unit}): " + ", ".join(parts)
+    ]

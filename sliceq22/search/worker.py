@@ -95,6 +95,10 @@ def evaluate_stream(
             scores={k: float(v) for k, v in result.scores.items()},
             timing={k: float(v) for k, v in result.timing.items()},
             excluded=list(result.excluded),
+            companions={
+                name: {k: float(v) for k, v in result.diagnostics[name].items()}
+                for name in scorer.companions()
+            },
         )
 
 
