@@ -25,6 +25,16 @@ n_fft = { choices = [512, 1024, 2048, 4096] }
 hop = { choices = [128, 256, 512, 1024] }
 """
 
+#: Trials of 1-2 s on the whole example (tiny hops of long FFTs): a drill's kill or second
+#: driver lands while trials still run, even on a loaded machine.
+SLOW_SPACE = """
+[[transforms]]
+family = "stft"
+[transforms.space]
+n_fft = { choices = [4096, 8192] }
+hop = { choices = [64, 96, 128, 160, 192] }
+"""
+
 
 def study_text(
     name: str,

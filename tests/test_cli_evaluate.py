@@ -46,7 +46,12 @@ def test_json_has_scores_per_target_and_track_details(as_json: dict):
     assert as_json["objective"] == {
         "name": "mpi",
         "direction": "maximize",
-        "options": {"metric": "sdr-global", "mixture": "sum"},
+        "options": {
+            "metric": "sdr-global",
+            "mixture": "sum",
+            "view": "plain",
+            "deoverlap": "mixture",
+        },
     }
     assert as_json["transform"]["params"] == {
         "n_fft": 4096,
@@ -99,7 +104,12 @@ def test_options_reach_the_objective_and_the_excerpt():
     )
     assert done.returncode == 0, done.stderr
     document = json.loads(done.stdout)
-    assert document["objective"]["options"] == {"metric": "sdr-bss", "mixture": "recorded"}
+    assert document["objective"]["options"] == {
+        "metric": "sdr-bss",
+        "mixture": "recorded",
+        "view": "plain",
+        "deoverlap": "mixture",
+    }
     (track,) = document["tracks"]
     assert track["diagnostics"]["samples"] == 3 * 44100
     # sdr-bss: three one-second frames, the score is their median.

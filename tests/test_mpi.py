@@ -206,4 +206,9 @@ def test_objective_errors_name_the_known_values(name, options, message):
 def test_objective_defaults():
     objective = get_objective("mpi", metric=None)
     assert objective.name == "mpi" and objective.direction == "maximize"
-    assert objective.options == {"metric": "sdr-global", "mixture": "sum"}
+    assert objective.options == {
+        "metric": "sdr-global",
+        "mixture": "sum",
+        "view": "plain",
+        "deoverlap": "mixture",
+    }

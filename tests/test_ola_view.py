@@ -20,6 +20,7 @@ from sliceq22.search.evaluator import LocalEvaluator
 from sliceq22.search.export import export_best
 from sliceq22.search.tables import results_table
 from sliceq22.search.trialattrs import trial_attrs
+from studyrun import run_cli
 from test_deoverlap_bad_input import good_document, write
 
 SLICED = """
@@ -109,15 +110,17 @@ def test_the_shipped_ola_studies_parse() -> None:
 
 
 @pytest.mark.slow
-def test_the_example_ola_study_runs_end_to_end_through_the_cli(tmp_path: Path, capsys) -> None:
+def test_the_example_ola_study_runs_end_to_end_through_the_cli(tmp_path: Path) -> None:
+    # a subprocess: `run` starts a Ray runtime, which must not stay in the test process
     url = f"sqlite:///{tmp_path / 's.db'}"
     study = Path(__file__).parents[1] / "studies" / "example-ola.toml"
     argv = ["run", str(study), "--storage", url, "--trials", "3", "--workers", "1"]
-    assert main([*argv, "--no-progress"]) == 0
-    out = capsys.readouterr().out
-    assert "cost of the OLA view (plain − view" in out
+    done = run_cli(*argv, "--no-progress", cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    assert "cost of the OLA view (plain − view" in done.stdout
     export = tmp_path / "best.json"
-    assert main(["export", "example-ola", "--storage", url, "-o", str(export)]) == 0
+    done = run_cli("export", "example-ola", "--storage", url, "-o", str(export), cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
     doc = json.loads(export.read_text())
     assert doc["objective_options"]["view"] == "ola"
 

@@ -21,7 +21,7 @@ from optuna.trial import TrialState
 from pg import PgServer, postgres_processes
 from sliceq22 import TARGETS
 from sliceq22.search.trialattrs import trial_attrs
-from studyrun import kill_session, run_cli, start_cli, study_text, trials, wait_for
+from studyrun import SLOW_SPACE, kill_session, run_cli, start_cli, study_text, trials, wait_for
 
 pytestmark = pytest.mark.slow
 
@@ -198,10 +198,10 @@ def test_every_password_form_is_masked(pg_server: PgServer, tmp_path: Path) -> N
 def test_resume_after_driver_sigkill_on_postgres(pg_server: PgServer, tmp_path: Path) -> None:
     # Drill 3 of issue 7: SIGKILL the driver (and its Ray runtime) mid-trial, then resume.
     url = pg_server.create_database("crash")
-    # Trials of a few hundred ms each and a budget that takes seconds, so that the kill,
+    # Trials of 1-2 s each (SLOW_SPACE) and a budget that takes seconds, so that the kill,
     # a few ms after a running trial is seen, cannot land after the study is done.
     (tmp_path / "s.toml").write_text(
-        study_text("pg-crash", trials=6, dataset='source = "example"\nduration = 4.0')
+        study_text("pg-crash", trials=6, space=SLOW_SPACE, dataset='source = "example"')
     )
     proc = start_cli("run", "s.toml", "--storage", url, "--workers", "1", cwd=tmp_path)
 

@@ -17,18 +17,11 @@ from optuna.trial import TrialState
 from pg import PgServer
 from sliceq22.search.storage import open_storage
 from sliceq22.search.trialattrs import trial_attrs
-from studyrun import kill_session, run_cli, start_cli, study_text, trials, wait_for
+from studyrun import SLOW_SPACE, kill_session, run_cli, start_cli, study_text, trials, wait_for
 
 pytestmark = pytest.mark.slow
 
 #: Heavier candidates (1-2 s per trial on the whole example), 10 points: two-driver, outages.
-SLOW_SPACE = """
-[[transforms]]
-family = "stft"
-[transforms.space]
-n_fft = { choices = [4096, 8192] }
-hop = { choices = [64, 96, 128, 160, 192] }
-"""
 
 #: A space with no infeasible point (hop <= n_fft / 2 everywhere), so every trial evaluates.
 SPACE = """

@@ -98,7 +98,7 @@ _CREATE_KEY = int.from_bytes(
 def database_kind(url: URL) -> str:
     """``sqlite``, ``postgresql``, ...: the URL's dialect without its driver (``+psycopg2``).
 
-    The same as SQLAlchemy's ``URL.get_backend_name()``.
+    What SQLAlchemy's URL calls the backend name.
     """
     return url.drivername.split("+")[0]
 
