@@ -23,6 +23,7 @@ from sliceq22.deoverlap import make_deoverlap
 from sliceq22.report.spectrogram import FLOOR_DB
 from sliceq22.report.spectrogram_ola import ola_views
 from sliceq22.transforms import make_transform
+from test_deoverlap_bad_input import good_document, write
 
 RATE = 44100
 SETTINGS = {
@@ -94,6 +95,19 @@ def test_a_target_is_split_by_its_tracks_mixture(example: dict[str, np.ndarray])
     assert math.isfinite(guided.reconstruction_snr_db) and guided.peak_error_db < -15.0
     left = ola_views(transform, example["vocals"], make_deoverlap("halves", transform), channel=0)
     assert left.reconstruction_snr_db == pytest.approx(naive.reconstruction_snr_db, abs=1.5)
+
+
+def test_a_model_file_draws_through_learned(example: dict[str, np.ndarray], tmp_path: Path) -> None:
+    # zero weights: the model is the transform's stationary share, which needs no mixture
+    model = write(tmp_path / "m.json", good_document())
+    transform = make_transform(*SETTINGS["slicqt"], rate=RATE)
+    prior = ola_views(transform, example["mixture"], make_deoverlap(f"learned:{model}", transform))
+    naive = ola_views(transform, example["mixture"], make_deoverlap("halves", transform))
+    assert prior.method == f"learned:{model}"
+    assert prior.reconstruction_snr_db > naive.reconstruction_snr_db + 10.0
+    other = write(tmp_path / "n.json", {**good_document(), "family": "nsgcq"})
+    argv = ["spectrogram", "--dataset", "example", "--transform", "slicqt", "--ola"]
+    assert main([*argv, "--deoverlap", f"learned:{other}", "-o", str(tmp_path / "x.html")]) == 2
 
 
 def test_a_transform_without_slices_is_refused(example: dict[str, np.ndarray]) -> None:
