@@ -20,6 +20,14 @@ scores.
     .venv/bin/python benchmarks/fulltrack.py                  # 6 s, 4 min, 10 min
     .venv/bin/python benchmarks/fulltrack.py --minutes 4 --only stft slicqt
     .venv/bin/python benchmarks/fulltrack.py --objective tonal-ridge --only stft slicqt
+    .venv/bin/python benchmarks/fulltrack.py --minutes 4 --no-whole --only slicqt \
+        nsgcq-framewise --option view=ola --option deoverlap=mixture
+
+With ``--option`` (objective options, as ``sliceq22 evaluate --option``) each
+candidate is measured twice in the same run: with the plain objective and
+with the options (rows ``NAME+``), and the options' evaluation CPU is printed
+relative to the plain one's; the memory estimate is the options' own (through
+the OLA view: pieces with neighbouring slices and 8 signals out).
 
 The memory estimate printed beside each peak is the MPI oracle's (the one
 ``constraints.max_memory_mb`` checks); the ridge objectives hold four signals
@@ -152,7 +160,9 @@ def run_measured(command: list[str]) -> tuple[float, float, float, str]:
 OBJECTIVE = ["--objective", "mpi"]
 
 
-def evaluate_command(root: Path, family: str, params: dict[str, object]) -> list[str]:
+def evaluate_command(
+    root: Path, family: str, params: dict[str, object], options: list[str] | None = None
+) -> list[str]:
     command = [
         *SLICEQ22,
         "evaluate",
@@ -167,6 +177,8 @@ def evaluate_command(root: Path, family: str, params: dict[str, object]) -> list
     ]
     for key, value in params.items():
         command += ["--param", f"{key}={value}"]
+    for option in options or []:
+        command += ["--option", option]
     return command
 
 
@@ -218,21 +230,54 @@ sys.path.insert(0, sys.argv[1])
 from sliceq22.search.constraints import estimate_memory_mb
 from sliceq22.transforms import make_transform
 family, params, length = sys.argv[2], json.loads(sys.argv[3]), int(sys.argv[4])
+objective = json.loads(sys.argv[5])
 # the tracks are 16-bit WAVs, held as int16: four stereo targets, 2 bytes a sample
 print(estimate_memory_mb(make_transform(family, params), length=length, channels=2,
-                         track_bytes=4 * 2 * length * 2) / 1024)
+                         track_bytes=4 * 2 * length * 2, objective=objective) / 1024)
 """
 
 
-def memory_estimate_gb(family: str, params: dict[str, object], samples: int) -> float:
+def memory_estimate_gb(
+    family: str, params: dict[str, object], samples: int, options: list[str] | None = None
+) -> float:
     """``constraints.max_memory_mb``'s estimate for this candidate, in GiB (own process)."""
+    objective = {"name": OBJECTIVE[1], **dict(o.split("=", 1) for o in options or [])}
     out = subprocess.run(
-        [sys.executable, "-c", ESTIMATE, str(ROOT), family, json.dumps(params), str(samples)],
+        [
+            sys.executable,
+            "-c",
+            ESTIMATE,
+            str(ROOT),
+            family,
+            json.dumps(params),
+            str(samples),
+            json.dumps(objective),
+        ],
         capture_output=True,
         text=True,
         check=True,
     )
     return float(out.stdout)
+
+
+def with_options(
+    options: list[str],
+    names: list[str],
+    lengths: dict[str, float],
+    cpu_of: dict[tuple[str, str], float],
+    rss: dict[tuple[str, str], float],
+    estimated: dict[tuple[str, str], float],
+) -> None:
+    """Each candidate with ``options`` (rows ``NAME+``) against itself plain, in the same run."""
+    for name in names:
+        for label in lengths:
+            plain, ours = (name, label), (name + "+", label)
+            error = estimated[ours] / rss[ours] - 1.0
+            print(
+                f"  {name:<16} {label:>7} with {' '.join(options)}: evaluation CPU "
+                f"{cpu_of[ours] / cpu_of[plain]:.2f}x plain, peak RSS {rss[ours]:.3f} GB "
+                f"({rss[ours] - rss[plain]:+.3f} GB), memory estimate {error:+.0%} of it"
+            )
 
 
 def main() -> None:
@@ -255,6 +300,13 @@ def main() -> None:
         "--objective",
         default="mpi",
         help="objective to score with (mpi, renyi, hoyer, tonal-ridge; default mpi)",
+    )
+    parser.add_argument(
+        "--option",
+        action="append",
+        default=[],
+        metavar="NAME=VALUE",
+        help="objective option (repeatable, e.g. view=ola): each candidate is also run with it",
     )
     parser.add_argument("--write", help=argparse.SUPPRESS)  # internal: {folder: seconds}
     args = parser.parse_args()
@@ -284,32 +336,38 @@ def main() -> None:
         rss: dict[tuple[str, str], float] = {}
         cpu_of: dict[tuple[str, str], float] = {}
         estimated: dict[tuple[str, str], float] = {}
-        for name in args.only:
+        variants = [("", [])] + ([("+", args.option)] if args.option else [])
+        rows = [
+            (name + suffix, name, options) for name in args.only for suffix, options in variants
+        ]
+        for row, name, options in rows:
             family, params = CANDIDATES[name]
             for label, seconds in lengths.items():
                 runs = [
-                    run_measured(evaluate_command(roots[label], family, params))
+                    run_measured(evaluate_command(roots[label], family, params, options))
                     for _ in range(args.repeat)
                 ]
                 wall = statistics.median(r[0] for r in runs)
                 cpu = statistics.median(r[1] for r in runs)
                 peak = max(r[2] for r in runs)
                 evaluation = statistics.median(evaluation_seconds(r[3]) for r in runs)
-                estimate = memory_estimate_gb(family, params, int(round(seconds * RATE)))
-                estimated[name, label] = estimate
-                cost[name, label], rss[name, label], cpu_of[name, label] = (
+                estimate = memory_estimate_gb(family, params, int(round(seconds * RATE)), options)
+                estimated[row, label] = estimate
+                cost[row, label], rss[row, label], cpu_of[row, label] = (
                     evaluation / seconds,
                     peak,
                     evaluation,
                 )
                 print(
-                    f"{name:<16} {label:>7} {wall:8.1f} {cpu:8.1f} {peak:7.2f} {estimate:7.2f} "
+                    f"{row:<16} {label:>7} {wall:8.1f} {cpu:8.1f} {peak:7.2f} {estimate:7.2f} "
                     f"{evaluation:10.2f} {evaluation / seconds:9.4f}",
                     flush=True,
                 )
 
         longest = list(lengths)[-1]
         print("\nratios and targets")
+        if args.option:
+            with_options(args.option, args.only, lengths, cpu_of, rss, estimated)
         for name in args.only:
             for label in lengths:
                 if label == "6 s":
@@ -326,7 +384,7 @@ def main() -> None:
                         f"  {name:<16} {label:>7}: memory estimate {error:+.0%} of the measured "
                         "peak (target within ±30 %)"
                     )
-            targets = RSS_TARGETS[name]
+            targets = RSS_TARGETS.get(name, ())
             for label, target in zip(("4 min", "10 min"), targets):
                 if (name, label) in rss:
                     verdict = "ok" if rss[name, label] <= target else "MISS"

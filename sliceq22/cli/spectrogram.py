@@ -6,6 +6,8 @@ Examples
         -o song.html
     sliceq22 spectrogram --dataset example --target vocals --transform stft \
         --param n_fft=4096 -o vocals.png
+    sliceq22 spectrogram --dataset example --target vocals --duration 4 --transform slicqt \
+        --ola --deoverlap halves -o vocals-ola.html
 """
 
 from __future__ import annotations
@@ -85,6 +87,20 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     out.add_argument(
         "--rows", type=int, default=360, metavar="N", help="pixels along frequency (default 360)"
     )
+    ola = parser.add_argument_group("OLA view (sliced transforms: slicqt, framewise nsgcq)")
+    ola.add_argument(
+        "--ola",
+        action="store_true",
+        help="draw instead the overlap-added (OLA) view of the slice magnitudes, the slices "
+        "de-overlapped back from it, and their error against the true slices (dB per cell; "
+        "the reconstruction SNR in the title)",
+    )
+    ola.add_argument(
+        "--deoverlap",
+        metavar="METHOD",
+        help="with --ola: halves, mixture (default; guided by the mixture: a dataset target's "
+        "track mixture, else the drawn signal itself) or learned:PATH",
+    )
     add_dataset_arguments(parser)
     parser.set_defaults(handler=_spectrogram)
 
@@ -103,7 +119,8 @@ def _read_file(path: str) -> tuple[np.ndarray, int]:
     return audio, int(part.rate)
 
 
-def _dataset_signal(args: argparse.Namespace) -> tuple[np.ndarray, int, str]:
+def _dataset_signal(args: argparse.Namespace) -> tuple[np.ndarray, int, str, np.ndarray | None]:
+    """The drawn signal, its rate, what it is, and its track's mixture (``None`` if it is one)."""
     from sliceq22.data import load_tracks
 
     override: dict[str, Any] = {}
@@ -124,9 +141,26 @@ def _dataset_signal(args: argparse.Namespace) -> tuple[np.ndarray, int, str]:
     if not tracks:
         raise DatasetError(f"no track found in {spec.describe()}")
     track = tracks[0]
-    audio = track.mixture("sum") if args.target == "mixture" else track.targets[args.target]
+    mixture = track.mixture("sum")
+    audio = mixture if args.target == "mixture" else track.targets[args.target]
     start = track.offset / track.rate
-    return audio, track.rate, f"{args.target} of {track.name} from {start:.2f} s"
+    what = f"{args.target} of {track.name} from {start:.2f} s"
+    return audio, track.rate, what, None if args.target == "mixture" else mixture
+
+
+def _check_ola(args: argparse.Namespace, transform: Any) -> Any:
+    """The de-overlap ``--ola`` draws with, or ``None``; refused in one line before any audio."""
+    from sliceq22.deoverlap import make_deoverlap
+    from sliceq22.deoverlap.pieces import sliced
+
+    if not args.ola:
+        if args.deoverlap is not None:
+            raise ParameterError(
+                f"--deoverlap {args.deoverlap} needs --ola (it splits the OLA view back)"
+            )
+        return None
+    sliced(transform, "--ola")
+    return make_deoverlap(args.deoverlap or "mixture", transform)
 
 
 def _spectrogram(args: argparse.Namespace) -> int:
@@ -144,22 +178,40 @@ def _spectrogram(args: argparse.Namespace) -> int:
         if getattr(args, name) < 8:
             raise ParameterError(f"--{name} {getattr(args, name)} must be at least 8")
     params = parse_params(args.param)
-    # Validate the transform before any audio is read (the rate is checked again below).
-    type(make_transform(args.transform, params)).check_relevant(params)
+    # Validate the transform (and --ola) before any audio is read (the rate is checked below).
+    first = make_transform(args.transform, params)
+    type(first).check_relevant(params)
+    method = _check_ola(args, first)
+    mixture = None
     if args.audio is not None:
         audio, rate = _read_file(args.audio)
         audio, start = excerpt(audio, rate, args.start or 0.0, args.duration)
         what = f"{Path(args.audio).name} from {start:.2f} s"
     else:
-        audio, rate, what = _dataset_signal(args)
+        audio, rate, what, mixture = _dataset_signal(args)
     transform = make_transform(args.transform, params, rate=rate)
-    views = compute_views(
-        transform, audio, channel=args.channel, columns=args.columns, rows=args.rows
-    )
     seconds = audio.shape[-1] / rate
     setting = ", ".join(f"{k}={v}" for k, v in params.items()) or "defaults"
     channel = "channels averaged" if args.channel is None else f"channel {args.channel}"
-    fig = views_figure(views, f"{args.transform} ({setting}): {what}, {seconds:.2f} s, {channel}")
+    title = f"{args.transform} ({setting}): {what}, {seconds:.2f} s, {channel}"
+    if method is None:
+        views = compute_views(
+            transform, audio, channel=args.channel, columns=args.columns, rows=args.rows
+        )
+    else:
+        from sliceq22.report.spectrogram_ola import ola_views
+
+        drawn = ola_views(
+            transform,
+            audio,
+            method,
+            mixture=mixture,
+            channel=args.channel,
+            columns=args.columns,
+            rows=args.rows,
+        )
+        views, title = drawn.views, f"{title}; {drawn.describe()}"
+    fig = views_figure(views, title)
     if kind == ".png":
         _write_png(fig, out, width=max(900, args.columns + 200))
     else:

@@ -28,6 +28,11 @@ from sliceq22.transforms.streaming import (
     overlap_add_units,
 )
 
+#: Resident bytes of a piece of MPI through the OLA view per byte of its input
+#: and output coefficients (fitted to the peak RSS ``benchmarks/fulltrack.py
+#: --option view=ola`` measures for bark-262 and the framewise seed).
+HALO_PIECE_OVERHEAD = 3.3
+
 
 def sliced(transform: Transform, what: str = "view 'ola'") -> FramedTransform:
     """``transform`` as a sliced :class:`FramedTransform`, or a one-line :class:`ParameterError`.
@@ -68,6 +73,61 @@ class HaloPiece:
     units: int
 
 
+def halo_step(
+    transform: FramedTransform, length: int, signals: int, halo: int, chunk_bytes: int | None
+) -> int:
+    """Core slices per piece of :func:`halo_pieces`: the piece budget less the halo.
+
+    At least ``2·halo`` core slices, so a piece holds at most twice its core.
+    """
+    step = transform.units_per_piece(length, signals, chunk_bytes or CHUNK_BYTES)
+    return max(step - 2 * halo, 2 * halo, 1)
+
+
+def halo_working_memory(
+    transform: FramedTransform,
+    length: int,
+    channels: int,
+    halo: int,
+    *,
+    n_in: int = 5,
+    n_out: int = 8,
+    chunk_bytes: int | None = None,
+) -> int:
+    """Bytes MPI through the OLA view holds besides the track (``stream_mpi_ola``).
+
+    One piece's input coefficients (``n_in`` signals of ``core + 2·halo``
+    slices) and output coefficients (``n_out`` signals of the core: the view's
+    and the plain estimates) times :data:`HALO_PIECE_OVERHEAD` for what the
+    de-overlap holds beside them (magnitudes, their OLA, shares, the split
+    slices; ``mixture``'s re-synthesised and re-analysed estimates), plus the
+    float64 overlap-add buffer of the outputs and its normalisation.
+
+    Parameters
+    ----------
+    transform : FramedTransform
+        A sliced transform.
+    length, channels : int
+        The track's samples per channel and channels.
+    halo : int
+        Neighbouring slices each side (:attr:`~sliceq22.deoverlap.methods.Deoverlap.halo`).
+    n_in, n_out : int
+        Signals in (mixture and targets) and out (OLA and plain estimates).
+
+    Returns
+    -------
+    int
+        Bytes.
+    """
+    framing = transform.framing(length)
+    core = min(halo_step(transform, length, n_in * channels, halo, chunk_bytes), framing.units)
+    held = min(core + 2 * halo, framing.units)
+    per_slice = transform.unit_coefficients(length) * transform.coefficient_bytes() * channels
+    coefficients = (held * n_in + core * n_out) * per_slice
+    pending = n_out * channels * ((core - 1) * framing.hop + framing.width) * 8 * 2
+    return int(HALO_PIECE_OVERHEAD * coefficients + pending)
+
+
 def halo_pieces(
     transform: FramedTransform,
     source: SignalSource,
@@ -82,8 +142,7 @@ def halo_pieces(
     """
     framing = transform.framing(source.length)
     signals = source.n_signals * source.channels
-    step = transform.units_per_piece(source.length, signals, chunk_bytes or CHUNK_BYTES)
-    step = max(step - 2 * halo, 2 * halo, 1)
+    step = halo_step(transform, source.length, signals, halo, chunk_bytes)
     for first in range(0, framing.units, step):
         count = min(step, framing.units - first)
         lo, hi = max(0, first - halo), min(framing.units, first + count + halo)

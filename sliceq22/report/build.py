@@ -71,6 +71,7 @@ def build_report(
     page = Page(f"sliceq22 report: {rep.name}")
     page.add(_header(rep, options))
     _summary(page, rep)
+    _view_cost(page, rep)
     _history(page, rep)
     _importances(page, rep)
     _slices(page, rep)
@@ -267,6 +268,24 @@ def _summary(page: Page, rep: StudyReport) -> None:
         )
         page.add(table(held_header, held, attrs='id="confirmation"'))
     page.add(_dataset(rep))
+
+
+def _view_cost(page: Page, rep: StudyReport) -> None:
+    """Through the OLA view: the view's cost across the study (nothing for a plain study)."""
+    from sliceq22.report.view_cost import view_cost_figure, view_cost_table
+
+    fig = view_cost_figure(rep)
+    if fig is None:
+        return
+    method = rep.config.objective.options.get("deoverlap", "mixture")
+    page.add(
+        '<h3 id="view-cost-heading">Cost of the OLA view</h3><p class="note">Every complete '
+        "trial is scored through the OLA view (magnitudes overlap-added, de-overlapped by "
+        f"<code>{esc(method)}</code>) and, in the same pass, as plain MPI: the cost is plain − "
+        f"view per target, in {esc(rep.unit)} (above 0: the view loses).</p>"
+    )
+    page.add(view_cost_table(rep))
+    page.figure(fig, "Each point a complete trial (hover: its number); the box: its quartiles.")
 
 
 def json_compact(value: Any) -> str:

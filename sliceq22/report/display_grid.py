@@ -14,13 +14,16 @@ import numpy as np
 FLOOR_DB = -80.0
 
 
-def to_db(values: list[np.ndarray]) -> list[np.ndarray]:
+def to_db(values: list[np.ndarray], reference: float | None = None) -> list[np.ndarray]:
     """Energies in dB below the largest value of all arrays, clipped at :data:`FLOOR_DB`.
 
     Parameters
     ----------
     values : list[np.ndarray]
         Non-negative energies, any shapes.
+    reference : float, optional
+        The energy at 0 dB instead of the largest value (an error drawn
+        against the signal it is the error of).
 
     Returns
     -------
@@ -33,6 +36,7 @@ def to_db(values: list[np.ndarray]) -> list[np.ndarray]:
     [[0.0, -10.0], [-80.0]]
     """
     peak = max((float(np.max(v)) for v in values if v.size), default=0.0)
+    peak = peak if reference is None else float(reference)
     ref = peak if peak > 0 else 1.0
     return [np.clip(10.0 * np.log10(np.maximum(v, 1e-30) / ref), FLOOR_DB, 0.0) for v in values]
 

@@ -104,10 +104,10 @@ def compute_views(
     if matrix is None and transform.params.get("rasterize") == "full":
         matrix = blocks
     sliced = any(b.sliced for b in blocks)
-    views = [_ragged(ragged, duration, transform, columns, rows, sliced)]
+    views = [ragged_view(ragged, duration, transform, columns, rows, sliced)]
     views.append(_matrix(ragged, matrix, rows, columns, sliced))
     if sliced:
-        views.append(_overlap_added(ragged, duration, columns, rows))
+        views.append(overlap_added_view(ragged, duration, columns, rows))
     return views
 
 
@@ -152,17 +152,22 @@ def _rows_view(
     )
 
 
-def _ragged(
+def ragged_view(
     blocks: list[BlockEnergy],
     duration: float,
     transform: Transform,
     columns: int,
     rows: int,
     sliced: bool,
+    reference: float | None = None,
 ) -> SpectrogramView:
+    """The ``ragged`` view of ``blocks``: slices end to end for a sliced transform.
+
+    ``reference`` is the energy at 0 dB (default the loudest cell drawn).
+    """
     slice_len = transform.slice_length
     if sliced and slice_len:
-        dbs = to_db([b.slices[:, b.keep] for b in blocks])
+        dbs = to_db([b.slices[:, b.keep] for b in blocks], reference)
         n_slices = max(b.slices.shape[0] for b in blocks)
         span = n_slices * slice_len / transform.rate
         per_band = []
@@ -177,7 +182,7 @@ def _ragged(
         )
     else:
         span = duration
-        dbs = to_db([b.measured[b.keep] for b in blocks])
+        dbs = to_db([b.measured[b.keep] for b in blocks], reference)
         per_band = [
             (
                 b.freqs[b.keep],
@@ -255,9 +260,10 @@ def _matrix(
     )
 
 
-def _overlap_added(
+def overlap_added_view(
     blocks: list[BlockEnergy], duration: float, columns: int, rows: int
 ) -> SpectrogramView:
+    """The ``overlap-add`` view: each sliced block's ``measured`` (overlap-added) energies."""
     sliced = [b for b in blocks if b.sliced]
     dbs = to_db([b.measured[b.keep] for b in sliced])
     start = min(b.grid.time_origin for b in sliced)
@@ -282,5 +288,7 @@ __all__ = [
     "cut_excerpt",
     "describe_views",
     "excerpt",
+    "overlap_added_view",
+    "ragged_view",
     "views_figure",
 ]

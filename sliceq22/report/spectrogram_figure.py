@@ -22,7 +22,8 @@ class SpectrogramView:
     Attributes
     ----------
     kind : str
-        ``"ragged"``, ``"matrix"`` or ``"overlap-add"``.
+        ``"ragged"``, ``"matrix"``, ``"overlap-add"``, or the OLA views
+        (:mod:`~sliceq22.report.spectrogram_ola`) ``"ola"``, ``"de-overlapped"``, ``"error"``.
     image : np.ndarray
         int8 ``(rows, columns)``, dB in ``[FLOOR_DB, 0]``; row 0 is the lowest frequency.
     x : np.ndarray
@@ -59,6 +60,9 @@ PANEL_TITLES = {
     "ragged": "ragged (per-band time resolution to scale)",
     "matrix": "rasterized matrix",
     "overlap-add": "overlap-added slices",
+    "ola": "OLA view of the slice magnitudes",
+    "de-overlapped": "de-overlapped slices",
+    "error": "error against the true slices",
 }
 
 

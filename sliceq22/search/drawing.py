@@ -102,6 +102,7 @@ def draw(
         channels=shipped.channels,
         longest=shipped.longest,
         track_bytes=shipped.track_bytes,
+        objective=config.objective.as_dict(),
     )
     drawn = Drawn(label, family, params, infeasible=reason)
     try:

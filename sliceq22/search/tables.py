@@ -10,11 +10,12 @@ from __future__ import annotations
 import math
 import time
 from collections import Counter
+from collections.abc import Iterable
 from typing import Any
 
 import numpy as np
 import optuna
-from optuna.trial import TrialState
+from optuna.trial import FrozenTrial, TrialState
 
 from sliceq22 import TARGETS
 from sliceq22.search.config import StudyConfig
@@ -214,23 +215,31 @@ def confirmation_lines(
     return lines
 
 
-def view_cost_lines(study: optuna.Study, config: StudyConfig) -> list[str]:
-    """Through the OLA view (mpi ``view = "ola"``): what the view costs, per target, as the
-    median over complete trials of plain MPI − MPI through the view (the same pass)."""
-    costs: dict[str, list[float]] = {t: [] for t in TARGETS}
-    for trial in complete_trials(study):
+def view_costs(trials: Iterable[FrozenTrial]) -> dict[str, list[tuple[int, float]]]:
+    """Through the OLA view (mpi ``view = "ola"``): per target, ``(trial number, plain − view)``
+    of every trial that stores ``plain_scores`` (the plain MPI of the same pass) and two
+    finite scores, in trial order."""
+    costs: dict[str, list[tuple[int, float]]] = {t: [] for t in TARGETS}
+    for trial in trials:
         attrs = trial_attrs(trial)
         plain = attrs.get("plain_scores")
-        if not isinstance(plain, dict):
+        if not isinstance(plain, dict) or not isinstance(attrs.get("scores"), dict):
             continue
         for target in TARGETS:
             a, b = score_of(plain, target), score_of(attrs["scores"], target)
             if math.isfinite(a) and math.isfinite(b):
-                costs[target].append(a - b)
+                costs[target].append((trial.number, a - b))
+    return costs
+
+
+def view_cost_lines(study: optuna.Study, config: StudyConfig) -> list[str]:
+    """Through the OLA view (mpi ``view = "ola"``): what the view costs, per target, as the
+    median over complete trials of plain MPI − MPI through the view (the same pass)."""
+    costs = view_costs(complete_trials(study))
     if not any(costs.values()):
         return []
     unit = config.objective.unit
-    parts = [f"{t} {float(np.median(v)):.2f}" for t, v in costs.items() if v]
+    parts = [f"{t} {float(np.median([c for _, c in v])):.2f}" for t, v in costs.items() if v]
     n = max(len(v) for v in costs.values())
     return [
         f"cost of the OLA view (plain − view, median over {n} trials, {unit}): " + ", ".join(parts)
