@@ -8,6 +8,8 @@ the bundled example into many pieces (``chunk_bytes`` forced small).
 
 from __future__ import annotations
 
+import json
+
 import numpy as np
 import pytest
 import stempeg
@@ -68,14 +70,21 @@ def track() -> Track:
     return Track("example", rate, dict(zip(TARGETS, audio[1:])), recorded_mixture=audio[0])
 
 
+#: Whole-track oracle estimates per family, shared by both metrics' cases (the slowest part).
+_WHOLE: dict[str, np.ndarray] = {}
+
+
 def whole_track_scores(family: str, params: dict, track: Track, metric: str) -> np.ndarray:
     """The pre-streaming path in double precision: whole arrays, one forward, one inverse."""
-    transform = make_transform(family, {**params, "precision": "double"})
-    oracle = mpi_estimates(transform, track.stacked(), track.mixture("sum"))
+    key = json.dumps([family, params], sort_keys=True)
+    if key not in _WHOLE:
+        transform = make_transform(family, {**params, "precision": "double"})
+        _WHOLE[key] = mpi_estimates(transform, track.stacked(), track.mixture("sum")).estimates
+    estimates = _WHOLE[key]
     reference = track.stacked()
     if metric == "sdr-global":
-        return np.asarray(sdr_global(reference, oracle.estimates))
-    frames = sdr_bss_frames(reference, oracle.estimates, track.rate)
+        return np.asarray(sdr_global(reference, estimates))
+    frames = sdr_bss_frames(reference, estimates, track.rate)
     return np.nanmedian(frames, axis=-1)
 
 
