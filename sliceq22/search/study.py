@@ -12,6 +12,7 @@ import os
 import platform
 import socket
 import time
+import warnings
 from importlib import metadata
 from typing import Any, Literal, cast
 
@@ -223,10 +224,15 @@ def open_study(
     study.set_user_attr("sliceq22.description", config.description)
     study.set_user_attr("sliceq22.objective", config.objective.as_dict())
     study.set_user_attr("sliceq22.created", time.time())
-    if config.mode == "per-target":
-        study.set_metric_names(list(TARGETS))
-    else:
-        study.set_metric_names([f"{config.aggregate} {config.objective.name} (mean over targets)"])
+    names = (
+        list(TARGETS)
+        if config.mode == "per-target"
+        else [f"{config.aggregate} {config.objective.name} (mean over targets)"]
+    )
+    with warnings.catch_warnings():
+        # experimental since Optuna 3.2 and unchanged since; the names are only labels
+        warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+        study.set_metric_names(names)
     return study, True
 
 
