@@ -27,17 +27,10 @@ from sliceq22.deoverlap.methods import Halves, Learned, Mixture
 from sliceq22.deoverlap.mpi_ola import stream_mpi_ola
 from sliceq22.deoverlap.training import fit, self_reconstruction
 from sliceq22.oracles.mpi import TrackSignals
-from sliceq22.transforms import make_transform
+from sliceq22.transforms import make_transform, presets
 from synth import example_stems, tiled_track
 
-SEED_FRAMEWISE = {
-    "mode": "framewise",
-    "frameSize": 8192,
-    "transitionSize": 1024,
-    "minFrequency": 65.41,
-    "maxFrequency": 6000.0,
-    "binsPerOctave": 48,
-}
+SEED_FRAMEWISE = dict(presets.NSGCQ_SEED_FRAMEWISE)
 #: family -> (label, params) trained on, then settings it never saw.
 PLAN = {
     "slicqt": [

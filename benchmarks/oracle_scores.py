@@ -16,7 +16,7 @@ os.environ.setdefault("OMP_NUM_THREADS", "1")
 from sliceq22 import TARGETS
 from sliceq22.data.load import example_tracks
 from sliceq22.oracles import evaluate_candidate, get_objective
-from sliceq22.transforms import make_transform
+from sliceq22.transforms import make_transform, presets
 
 BARK = {"scale": "bark", "bins": 262, "fmin": 32.9, "fmax": 22050, "sllen": 18060, "trlen": 4516}
 TRANSFORMS: dict[str, tuple[str, dict[str, object]]] = {
@@ -26,14 +26,7 @@ TRANSFORMS: dict[str, tuple[str, dict[str, object]]] = {
     "sliCQT bark-262 matrix": ("slicqt", {**BARK, "rasterize": "full"}),
     "NSGCQ framewise (seed)": (
         "nsgcq",
-        {
-            "mode": "framewise",
-            "frameSize": 8192,
-            "transitionSize": 1024,
-            "minFrequency": 65.41,
-            "maxFrequency": 6000,
-            "binsPerOctave": 48,
-        },
+        dict(presets.NSGCQ_SEED_FRAMEWISE),
     ),
 }
 ORACLES: dict[str, tuple[str, dict[str, object]]] = {

@@ -14,7 +14,7 @@ from sliceq22.deoverlap.modelfile import load_model
 from sliceq22.deoverlap.split import assemble, guided_shares, halves, overlap_add
 from sliceq22.deoverlap.training import fit, self_reconstruction, split_by_track
 from sliceq22.oracles.mpi import mpi_estimates
-from sliceq22.transforms import make_transform
+from sliceq22.transforms import make_transform, presets
 
 EDGE = 4096
 #: bark-262 (the published sliCQT) and the seed's framewise NSGCQ (docs/DESIGN notes).
@@ -23,14 +23,7 @@ SETTINGS = {
     "bark-262-matrix": ("slicqt", {"rasterize": "full"}),
     "framewise-seed": (
         "nsgcq",
-        {
-            "mode": "framewise",
-            "frameSize": 8192,
-            "transitionSize": 1024,
-            "minFrequency": 65.41,
-            "maxFrequency": 6000.0,
-            "binsPerOctave": 48,
-        },
+        dict(presets.NSGCQ_SEED_FRAMEWISE),
     ),
 }
 #: Largest MPI loss per target the ``mixture`` de-overlap may cost (the issue's targets).

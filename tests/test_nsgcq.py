@@ -16,14 +16,14 @@ import numpy as np
 import pytest
 
 from sliceq22.errors import InfeasibleError, ParameterError
-from sliceq22.transforms import make_transform
+from sliceq22.transforms import make_transform, presets
 from sliceq22.transforms.base import snr_db
 from sliceq22.transforms.nsgcq import NsgConstantQ, essentia_lengths, tukey_frame_window
 from transformcheck import RATE, assert_batch_matches_single_calls, mixture_excerpt
 
 #: The seed's framewise setting (issue 2).
-SEED = {"minFrequency": 65.41, "maxFrequency": 6000.0, "binsPerOctave": 48}
-SEED_FRAMEWISE = {**SEED, "mode": "framewise", "frameSize": 8192, "transitionSize": 1024}
+SEED = dict(presets.NSGCQ_SEED)
+SEED_FRAMEWISE = dict(presets.NSGCQ_SEED_FRAMEWISE)
 #: The xumx-sliCQ-like wide setting of issue 2: maxFrequency at Nyquist.
 WIDE_FRAMEWISE = {
     "minFrequency": 32.9,

@@ -11,12 +11,12 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from sliceq22.transforms import make_transform
+from sliceq22.transforms import make_transform, presets
 from sliceq22.transforms.streaming import ArraySource, collect
 from transformcheck import RATE, mixture_excerpt
 
-SEED = {"minFrequency": 65.41, "maxFrequency": 6000.0, "binsPerOctave": 48}
-SEED_FRAMEWISE = {**SEED, "mode": "framewise", "frameSize": 8192, "transitionSize": 1024}
+SEED = dict(presets.NSGCQ_SEED)
+SEED_FRAMEWISE = dict(presets.NSGCQ_SEED_FRAMEWISE)
 #: The full-signal setting of issue 12 (4-minute budget 2 GB), rasterized.
 WIDE = {"minFrequency": 32.9, "maxFrequency": 21000.0, "binsPerOctave": 48}
 

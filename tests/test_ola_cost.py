@@ -30,7 +30,7 @@ from sliceq22.search.evaluator import LocalEvaluator
 from sliceq22.search.storage import open_storage
 from sliceq22.search.tables import results_table
 from sliceq22.search.trialattrs import trial_attrs
-from sliceq22.transforms import make_transform
+from sliceq22.transforms import make_transform, presets
 from test_ola_view import OLA, SLICED
 
 #: The framewise seed and bark-262 (benchmarks/fulltrack.py's candidates).
@@ -42,7 +42,7 @@ SEED = {
     "maxFrequency": 6000,
     "binsPerOctave": 48,
 }
-BARK262 = {"scale": "bark", "bins": 262, "fmin": 32.9, "fmax": 22050, "sllen": 18060, "trlen": 4516}
+BARK262 = dict(presets.BARK262)
 FOUR_MINUTES = 240 * 44100
 
 

@@ -22,7 +22,7 @@ from sliceq22.data.load import example_tracks
 from sliceq22.deoverlap import make_deoverlap
 from sliceq22.report.spectrogram import FLOOR_DB
 from sliceq22.report.spectrogram_ola import ola_views
-from sliceq22.transforms import make_transform
+from sliceq22.transforms import make_transform, presets
 from test_deoverlap_bad_input import good_document, write
 
 RATE = 44100
@@ -30,14 +30,7 @@ SETTINGS = {
     "slicqt": ("slicqt", {"scale": "bark", "bins": 100, "sllen": 18432, "trlen": 4096}),
     "nsgcq-framewise": (
         "nsgcq",
-        {
-            "mode": "framewise",
-            "frameSize": 8192,
-            "transitionSize": 1024,
-            "minFrequency": 65.41,
-            "maxFrequency": 6000.0,
-            "binsPerOctave": 48,
-        },
+        dict(presets.NSGCQ_SEED_FRAMEWISE),
     ),
 }
 

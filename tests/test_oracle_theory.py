@@ -24,19 +24,13 @@ from sliceq22.oracles.band_runs import BandLayout, band_view, read_run
 from sliceq22.oracles.masks import ibm_map, irm_map
 from sliceq22.oracles.norbert_ref import norbert_softmask
 from sliceq22.oracles.wiener import WienerPlan
+from sliceq22.transforms import presets
 from sliceq22.transforms.base import Transform
 from sliceq22.transforms.nsgcq import NsgConstantQ
 from sliceq22.transforms.slicqt import SliCQT
 
-BARK = {"scale": "bark", "bins": 262, "fmin": 32.9, "fmax": 22050, "sllen": 18060, "trlen": 4516}
-SEED_NSGCQ = {
-    "mode": "framewise",
-    "frameSize": 8192,
-    "transitionSize": 1024,
-    "minFrequency": 65.41,
-    "maxFrequency": 6000,
-    "binsPerOctave": 48,
-}
+BARK = dict(presets.BARK262)
+SEED_NSGCQ = dict(presets.NSGCQ_SEED_FRAMEWISE)
 TRANSFORMS = {
     "slicqt-ragged": lambda: SliCQT(BARK),
     "slicqt-matrix": lambda: SliCQT({**BARK, "rasterize": "full"}),

@@ -10,20 +10,14 @@ from __future__ import annotations
 import numpy as np
 import stempeg
 
+from sliceq22.transforms import presets
+
 RATE = 44100
 #: The example's first samples hold the AAC priming burst; excerpts start past it.
 PRIMING = 8192
 
-#: The setting the xumx-sliCQ search found: bark, 262 bins, 32.9–22050 Hz,
-#: slice 18060, transition 4516 (also the sliCQT's defaults; benchmarks use it too).
-BARK262 = {
-    "scale": "bark",
-    "bins": 262,
-    "fmin": 32.9,
-    "fmax": 22050,
-    "sllen": 18060,
-    "trlen": 4516,
-}
+#: The setting the xumx-sliCQ search found (also the sliCQT's defaults; benchmarks use it too).
+BARK262 = dict(presets.BARK262)
 
 
 def mixture_excerpt(seconds: int = 3) -> np.ndarray:
