@@ -11,7 +11,7 @@ What it does
    differently in every track) and then tiled with a seeded gain per repeat
    and stem. Dataset A (``--tracks`` tracks of ``--seconds`` s, default 3 x
    30 s) is searched by every sampler; dataset B (``--fidelity-tracks`` x
-   ``--fidelity-seconds``, default 3 x 75 s) is long enough for 10 s and 30 s
+   ``--fidelity-seconds``, default 3 x 60 s) is long enough for 10 s and 30 s
    excerpts and is used for the fidelity part. All of it is the same 5.9 s of
    music rearranged, so the absolute scores, and how well an excerpt stands
    for its track, are this material's, not MUSDB18-HQ's.
@@ -52,10 +52,12 @@ What it does
 6. Fidelity (dataset B): (a) Spearman's rank correlation between excerpt and
    full-length scores, per target and shared, over ``--spearman`` random
    candidates, for 10 s and 30 s excerpts (``[fidelity] promote = 1``: every
-   candidate is scored both ways). (b) Shared mode, the shipped TPE, per seed:
-   a full-length-only study of ``--fidelity-trials`` trials against
-   ``[fidelity] excerpt = E, promote = 0.3, startup = 5`` studies of twice as
-   many trials: the fidelity run's CPU (excerpts included) until its best
+   candidate is scored both ways; ``--excerpts``). (b) Shared mode
+   (``--fidelity-mode``), the shipped TPE, per seed: a full-length-only study
+   of ``--fidelity-trials`` (24) trials against a ``[fidelity] excerpt = E,
+   promote = 0.3, startup = 5`` study (E in ``--cheap-excerpts``, default
+   10 s) of twice as many trials (its unpromoted candidates count against the
+   budget): the fidelity run's CPU (excerpts included) until its best
    full-length score is within 0.05 dB of the full-only run's final best, as
    a fraction of the full-only run's CPU.
 
@@ -106,7 +108,7 @@ EXCLUDED = {
     "nsga3": "NSGAIIISampler differs from NSGA-II only in selection for many objectives; "
     "within a 40-60 trial budget its first generation (random) is all there is",
 }
-DEFAULT_SAMPLERS = ["random", "qmc", "tpe", "tpe-s10", "tpe-mv", "tpe-mv-s10", "nsga2-p10"]
+DEFAULT_SAMPLERS = ["random", "qmc", "tpe", "tpe-s10", "tpe-mv", "tpe-mv-s10", "nsga2", "nsga2-p10"]
 
 
 def write_dataset(root: Path, tracks: int, seconds: float) -> Path:
@@ -139,18 +141,27 @@ def sampler_tasks(args: argparse.Namespace, folder: Path, modes: list[str]) -> l
 
 
 def fidelity_tasks(args: argparse.Namespace, folder: Path) -> list[Task]:
+    """Spearman studies and full-only runs interleaved (so that two runs seldom evaluate the
+    same candidates at once), then the fidelity runs, whose early candidates are cached."""
+    seeds = [2022 + i for i in range(args.fidelity_seeds)]
+    n, mode = args.fidelity_trials, args.fidelity_mode
+    spearman = [
+        Task("spearman", "shared", "random", 2022, args.spearman, str(folder), _fid(e, 1.0, 0))
+        for e in args.excerpts
+    ]
+    full = [Task("full-only", mode, "tpe", seed, n, str(folder)) for seed in reversed(seeds)]
     tasks = []
-    for excerpt in args.excerpts:
-        fid = {"excerpt": float(excerpt), "promote": 1.0, "startup": 0}
-        tasks.append(Task("spearman", "shared", "random", 2022, args.spearman, str(folder), fid))
-    for i in range(args.fidelity_seeds):
-        seed = 2022 + i
-        n = args.fidelity_trials
-        tasks.append(Task("full-only", args.fidelity_mode, "tpe", seed, n, str(folder)))
-        for excerpt in args.excerpts:
-            fid = {"excerpt": float(excerpt), "promote": 0.3, "startup": 5}
-            tasks.append(Task("fidelity", args.fidelity_mode, "tpe", seed, 2 * n, str(folder), fid))
+    while spearman or full:
+        tasks += [spearman.pop(0)] if spearman else []
+        tasks += [full.pop(0)] if full else []
+    for seed in seeds:
+        for e in args.cheap_excerpts:
+            tasks.append(Task("fidelity", mode, "tpe", seed, 2 * n, str(folder), _fid(e, 0.3, 5)))
     return tasks
+
+
+def _fid(excerpt: float, promote: float, startup: int) -> dict[str, float]:
+    return {"excerpt": float(excerpt), "promote": promote, "startup": startup}
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
@@ -163,11 +174,14 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--seconds", type=float, default=30.0)
     p.add_argument("--mode", choices=["shared", "per-target", "both"], default="both")
     p.add_argument("--fidelity-tracks", type=int, default=3)
-    p.add_argument("--fidelity-seconds", type=float, default=75.0)
+    p.add_argument("--fidelity-seconds", type=float, default=60.0)
     p.add_argument("--fidelity-seeds", type=int, default=3)
-    p.add_argument("--fidelity-trials", type=int, default=30)
+    p.add_argument("--fidelity-trials", type=int, default=24)
     p.add_argument("--fidelity-mode", choices=["shared", "per-target"], default="shared")
-    p.add_argument("--excerpts", type=float, nargs="+", default=[10.0, 30.0])
+    p.add_argument("--excerpts", type=float, nargs="+", default=[10.0, 30.0], help="Spearman")
+    p.add_argument(
+        "--cheap-excerpts", type=float, nargs="+", default=[10.0], help="fidelity runs' excerpt"
+    )
     p.add_argument("--spearman", type=int, default=24, help="random candidates for Spearman")
     p.add_argument("--no-fidelity", action="store_true")
     p.add_argument("--workers", type=int, default=2, help="runs in parallel processes")
@@ -180,7 +194,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         args.samplers = ["random", "qmc", "tpe", "tpe-s3", "tpe-mv-s3", "nsga2-p4"]
         args.fidelity_tracks, args.fidelity_seconds = 2, 12.0
         args.fidelity_seeds, args.fidelity_trials, args.spearman = 1, 4, 5
-        args.excerpts = [3.0]
+        args.excerpts = args.cheap_excerpts = [3.0]
     for name in args.samplers:
         if name in EXCLUDED:
             p.error(f"--samplers {name}: not run here: {EXCLUDED[name]}")
@@ -219,9 +233,8 @@ def main(argv: list[str] | None = None) -> int:
         if not args.no_fidelity:
             folder_b = write_dataset(root / "b", args.fidelity_tracks, args.fidelity_seconds)
         print(f"datasets written in {time.time() - t0:.1f} s", file=sys.stderr)
-        tasks = sampler_tasks(args, folder_a, modes)
-        if folder_b is not None:
-            tasks += fidelity_tasks(args, folder_b)
+        tasks = [] if folder_b is None else fidelity_tasks(args, folder_b)
+        tasks += sampler_tasks(args, folder_a, modes)
         cache = Path(tmp) / "cache"
         cache.mkdir()
         results = run_all(tasks, args.workers, cache)
