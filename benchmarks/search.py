@@ -186,6 +186,13 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--no-fidelity", action="store_true")
     p.add_argument("--workers", type=int, default=2, help="runs in parallel processes")
     p.add_argument("--root", type=Path, help="dataset folder (default: a temporary one)")
+    p.add_argument(
+        "--cache",
+        type=Path,
+        help="candidate cache folder to reuse (default: a fresh temporary one); evaluations "
+        "found there keep the CPU they cost when computed, so 'alone' stays right and "
+        "'actual' counts only the new ones",
+    )
     p.add_argument("--quick", action="store_true", help="a smoke configuration (~1 minute)")
     args = p.parse_args(argv)
     if args.quick:
@@ -235,8 +242,8 @@ def main(argv: list[str] | None = None) -> int:
         print(f"datasets written in {time.time() - t0:.1f} s", file=sys.stderr)
         tasks = [] if folder_b is None else fidelity_tasks(args, folder_b)
         tasks += sampler_tasks(args, folder_a, modes)
-        cache = Path(tmp) / "cache"
-        cache.mkdir()
+        cache = args.cache or Path(tmp) / "cache"
+        cache.mkdir(parents=True, exist_ok=True)
         results = run_all(tasks, args.workers, cache)
     print_setup(args, modes, time.time() - t0)
     print_samplers(args, [r for r in results if r.task.kind == "sampler"])
