@@ -198,7 +198,6 @@ def make_named_sampler(name: str, config: Any) -> optuna.samplers.BaseSampler:
         n_startup_trials=startup,
         multivariate=multivariate,
         group=multivariate,
-        warn_independent_sampling=False,
     )
 
 
@@ -231,6 +230,7 @@ def run_task(job: tuple[Task, str]) -> Result:
     import warnings
 
     warnings.filterwarnings("ignore", category=optuna.exceptions.ExperimentalWarning)
+    warnings.filterwarnings("ignore", message=".*independent sampling.*")
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     task, cache_folder = job
     config = build_config(task)
