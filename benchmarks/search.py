@@ -1,0 +1,272 @@
+"""How fast the samplers converge on the shipped MUSDB18-HQ spaces, and what cheap-first saves.
+
+Run: ``.venv/bin/python benchmarks/search.py`` (minutes to an hour; ``--quick``
+checks the whole path in about a minute). Not in CI.
+
+What it does
+------------
+1. Writes two folder datasets of 16-bit WAV stems synthesized from the bundled
+   example (``benchmarks/synth.py``): each track's stems are first rotated by
+   their own seeded offset (so drums, bass, other and vocals line up
+   differently in every track) and then tiled with a seeded gain per repeat
+   and stem. Dataset A (``--tracks`` tracks of ``--seconds`` s, default 3 x
+   30 s) is searched by every sampler; dataset B (``--fidelity-tracks`` x
+   ``--fidelity-seconds``, default 3 x 60 s) is long enough for 10 s and 30 s
+   excerpts and is used for the fidelity part. All of it is the same 5.9 s of
+   music rearranged, so the absolute scores, and how well an excerpt stands
+   for its track, are this material's, not MUSDB18-HQ's.
+2. Builds study files from ``studies/musdb18hq-mpi-{shared,per-target}.toml``:
+   their ``[[transforms]]``, ``[[reference]]`` (the two reference trials come
+   first and count as trials, as in the shipped studies), ``[constraints]``,
+   ``[objective]`` and ``[sampler]`` (TPE, 20 startup trials), with the
+   dataset replaced by the folder, the budget by ``--trials`` and the seed by
+   each run's.
+3. Runs every study with the real driver in-process
+   (``StudyDriver(config, InMemoryStorage(), evaluator=LocalEvaluator(...))``,
+   one evaluation at a time, ``--workers`` such runs in parallel processes).
+   Samplers the study files cannot name (TPE multivariate with ``group``,
+   other startup counts, QMC, NSGA-II's population) are put in by replacing
+   ``sliceq22.search.study.make_sampler`` for the run; ``tpe`` is the shipped
+   one, built by the package.
+4. Every evaluation goes through a candidate cache shared by all runs of this
+   benchmark (a folder of pickles keyed by the tracks, the objective and
+   ``sliceq22.search.memo.candidate_key``): a candidate evaluated before, in
+   any run, costs nothing. Counted per run: *actual* CPU (cache misses, this
+   process's CPU time) and CPU *alone* (the sum of the costs of every
+   evaluation the run used, what it would have cost by itself). The study's
+   own result memo (a candidate drawn again within a study is told its stored
+   result, ``memo_of``) costs nothing in either and is counted as ``memo``.
+   Seeded samplers that start with random draws (TPE's startup trials,
+   NSGA-II's first generation, QMC's categorical fallback) draw what
+   ``RandomSampler`` with the same seed draws, so they mostly hit the cache.
+5. Sampler runs: the random sampler runs ``--baseline-trials`` (60) trials per
+   seed; its best per seed (shared value, or per target) after those trials,
+   median over the seeds, is the *target*. For every sampler and seed: the
+   number of trials (counted against the budget: complete and pruned;
+   infeasible candidates do not count), the full-length track evaluations and
+   the CPU (alone) until the best so far is within 0.05 dB of the target.
+   Per-target mode: the trial by which all four targets are within 0.05 dB of
+   theirs (the max over targets), with the per-target medians beside it. A
+   run that never gets there within its ``--trials`` counts as more than
+   ``--trials``.
+6. Fidelity (dataset B): (a) Spearman's rank correlation between excerpt and
+   full-length scores, per target and shared, over ``--spearman`` random
+   candidates, for 10 s and 30 s excerpts (``[fidelity] promote = 1``: every
+   candidate is scored both ways; ``--excerpts``). (b) Shared mode
+   (``--fidelity-mode``), the shipped TPE, per seed: a full-length-only study
+   of ``--fidelity-trials`` (24) trials against a ``[fidelity] excerpt = E,
+   promote = 0.3, startup = 5`` study (E in ``--cheap-excerpts``, default
+   10 s) of twice as many trials (its unpromoted candidates count against the
+   budget): the fidelity run's CPU (excerpts included) until its best
+   full-length score is within 0.05 dB of the full-only run's final best, as
+   a fraction of the full-only run's CPU.
+
+    .venv/bin/python benchmarks/search.py --quick
+    .venv/bin/python benchmarks/search.py --seeds 5 --trials 40 --mode both
+    .venv/bin/python benchmarks/search.py --samplers random tpe tpe-mv-s10 --mode shared
+
+Samplers (``--samplers``): ``random``, ``qmc`` (scrambled Sobol), ``tpe``
+(the shipped default: univariate, the study file's 20 startup trials),
+``tpe-sN`` (N startup trials), ``tpe-mv`` and ``tpe-mv-sN`` (multivariate
+with ``group``, for the conditional space), ``nsga2`` (population 50, as
+shipped) and ``nsga2-pN``; NSGA-II runs in per-target mode only. Not run:
+see :data:`EXCLUDED`.
+"""
+
+from __future__ import annotations
+
+import os
+
+for _var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
+    os.environ.setdefault(_var, "1")
+
+import argparse
+import multiprocessing
+import sys
+import tempfile
+import time
+import warnings
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+import numpy as np
+import optuna
+
+from search_runs import Task, run_task, sampler_check
+from search_tables import print_fidelity, print_samplers
+from synth import STEMS, example_stems, write_track
+
+#: Optuna samplers not run here, and why.
+EXCLUDED = {
+    "cmaes": "CmaEsSampler needs the `cmaes` package (not installed), supports neither "
+    "multi-objective (per-target) studies nor categorical parameters, and the shipped spaces "
+    "are conditional (a family choice, then that family's parameters): the intersection "
+    "space it models is empty, so it would sample independently, i.e. at random",
+    "gp": "GPSampler needs PyTorch (several GB; not an acceptable dependency)",
+    "grid": "the shipped spaces have continuous parameters",
+    "nsga3": "NSGAIIISampler differs from NSGA-II only in selection for many objectives; "
+    "within a 40-60 trial budget its first generation (random) is all there is",
+}
+DEFAULT_SAMPLERS = ["random", "qmc", "tpe", "tpe-s10", "tpe-mv", "tpe-mv-s10", "nsga2", "nsga2-p10"]
+
+
+def write_dataset(root: Path, tracks: int, seconds: float) -> Path:
+    """``tracks`` folders of ``seconds`` s stems under ``root`` (reused when complete)."""
+    stems, rate = example_stems()
+    for i in range(tracks):
+        folder = root / f"track{i}"
+        if all((folder / f"{n}.wav").exists() for n in (*STEMS, "mixture")):
+            continue
+        rng = np.random.default_rng(1000 + i)
+        shifts = rng.integers(0, stems.shape[-1], size=len(STEMS))
+        rolled = np.stack([np.roll(stems[k], int(s), axis=-1) for k, s in enumerate(shifts)])
+        write_track(folder, rolled, rate, seconds, seed=i)
+    return root
+
+
+def sampler_tasks(args: argparse.Namespace, folder: Path, modes: list[str]) -> list[Task]:
+    """Random first (the baseline, and the cache the seeded startups hit), then the others."""
+    tasks = []
+    seeds = [2022 + i for i in range(args.seeds)]
+    names = ["random"] + [s for s in args.samplers if s != "random"]
+    for name in names:
+        for mode in modes:
+            if name.startswith("nsga2") and mode == "shared":
+                continue
+            trials = max(args.trials, args.baseline_trials) if name == "random" else args.trials
+            for seed in seeds:
+                tasks.append(Task("sampler", mode, name, seed, trials, str(folder)))
+    return tasks
+
+
+def fidelity_tasks(args: argparse.Namespace, folder: Path) -> list[Task]:
+    """Spearman studies and full-only runs interleaved (so that two runs seldom evaluate the
+    same candidates at once), then the fidelity runs, whose early candidates are cached."""
+    seeds = [2022 + i for i in range(args.fidelity_seeds)]
+    n, mode = args.fidelity_trials, args.fidelity_mode
+    spearman = [
+        Task("spearman", "shared", "random", 2022, args.spearman, str(folder), _fid(e, 1.0, 0))
+        for e in args.excerpts
+    ]
+    full = [Task("full-only", mode, "tpe", seed, n, str(folder)) for seed in reversed(seeds)]
+    tasks = []
+    while spearman or full:
+        tasks += [spearman.pop(0)] if spearman else []
+        tasks += [full.pop(0)] if full else []
+    for seed in seeds:
+        for e in args.cheap_excerpts:
+            tasks.append(Task("fidelity", mode, "tpe", seed, 2 * n, str(folder), _fid(e, 0.3, 5)))
+    return tasks
+
+
+def _fid(excerpt: float, promote: float, startup: int) -> dict[str, float]:
+    return {"excerpt": float(excerpt), "promote": promote, "startup": startup}
+
+
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--seeds", type=int, default=5)
+    p.add_argument("--trials", type=int, default=40, help="trials per run (random: at least 60)")
+    p.add_argument("--baseline-trials", type=int, default=60)
+    p.add_argument("--samplers", nargs="+", default=DEFAULT_SAMPLERS)
+    p.add_argument("--tracks", type=int, default=3)
+    p.add_argument("--seconds", type=float, default=30.0)
+    p.add_argument("--mode", choices=["shared", "per-target", "both"], default="both")
+    p.add_argument("--fidelity-tracks", type=int, default=3)
+    p.add_argument("--fidelity-seconds", type=float, default=60.0)
+    p.add_argument("--fidelity-seeds", type=int, default=3)
+    p.add_argument("--fidelity-trials", type=int, default=24)
+    p.add_argument("--fidelity-mode", choices=["shared", "per-target"], default="shared")
+    p.add_argument("--excerpts", type=float, nargs="+", default=[10.0, 30.0], help="Spearman")
+    p.add_argument(
+        "--cheap-excerpts", type=float, nargs="+", default=[10.0], help="fidelity runs' excerpt"
+    )
+    p.add_argument("--spearman", type=int, default=24, help="random candidates for Spearman")
+    p.add_argument("--no-fidelity", action="store_true")
+    p.add_argument("--workers", type=int, default=2, help="runs in parallel processes")
+    p.add_argument("--root", type=Path, help="dataset folder (default: a temporary one)")
+    p.add_argument(
+        "--cache",
+        type=Path,
+        help="candidate cache folder to reuse (default: a fresh temporary one); evaluations "
+        "found there keep the CPU they cost when computed, so 'alone' stays right and "
+        "'actual' counts only the new ones",
+    )
+    p.add_argument("--quick", action="store_true", help="a smoke configuration (~1 minute)")
+    args = p.parse_args(argv)
+    if args.quick:
+        args.seeds, args.trials, args.baseline_trials = 2, 6, 8
+        args.tracks, args.seconds = 2, 8.0
+        args.samplers = ["random", "qmc", "tpe", "tpe-s3", "tpe-mv-s3", "nsga2-p4"]
+        args.fidelity_tracks, args.fidelity_seconds = 2, 12.0
+        args.fidelity_seeds, args.fidelity_trials, args.spearman = 1, 4, 5
+        args.excerpts = args.cheap_excerpts = [3.0]
+    for name in args.samplers:
+        if name in EXCLUDED:
+            p.error(f"--samplers {name}: not run here: {EXCLUDED[name]}")
+        sampler_check(name)
+    return args
+
+
+def run_all(tasks: list[Task], workers: int, cache: Path) -> list:
+    """Run the tasks (in order, ``workers`` at a time); return their results in task order."""
+    jobs = [(task, str(cache)) for task in tasks]
+    if workers <= 1:
+        return [run_task(job) for job in jobs]
+    with multiprocessing.get_context("fork").Pool(workers, maxtasksperchild=20) as pool:
+        results = []
+        for i, result in enumerate(pool.imap(run_task, jobs, chunksize=1)):
+            results.append(result)
+            t = tasks[i]
+            print(
+                f"  [{i + 1}/{len(tasks)}] {t.kind} {t.mode} {t.sampler} seed {t.seed}: "
+                f"{result.wall:.0f} s, {result.spent:.0f} s CPU",
+                file=sys.stderr,
+                flush=True,
+            )
+        return results
+
+
+def main(argv: list[str] | None = None) -> int:
+    warnings.filterwarnings("ignore", category=optuna.exceptions.ExperimentalWarning)
+    args = parse_args(argv)
+    modes = ["shared", "per-target"] if args.mode == "both" else [args.mode]
+    t0 = time.time()
+    with tempfile.TemporaryDirectory(prefix="sliceq22-search-") as tmp:
+        root = args.root or Path(tmp)
+        folder_a = write_dataset(root / "a", args.tracks, args.seconds)
+        folder_b = None
+        if not args.no_fidelity:
+            folder_b = write_dataset(root / "b", args.fidelity_tracks, args.fidelity_seconds)
+        print(f"datasets written in {time.time() - t0:.1f} s", file=sys.stderr)
+        tasks = [] if folder_b is None else fidelity_tasks(args, folder_b)
+        tasks += sampler_tasks(args, folder_a, modes)
+        cache = args.cache or Path(tmp) / "cache"
+        cache.mkdir(parents=True, exist_ok=True)
+        results = run_all(tasks, args.workers, cache)
+    print_setup(args, modes, time.time() - t0)
+    print_samplers(args, [r for r in results if r.task.kind == "sampler"])
+    if folder_b is not None:
+        print_fidelity(args, [r for r in results if r.task.kind != "sampler"])
+    print(
+        f"\nwall time {time.time() - t0:.0f} s, CPU (actual, all runs) "
+        f"{sum(r.spent for r in results):.0f} s eval + "
+        f"{sum(r.driver_cpu for r in results):.0f} s driver"
+    )
+    return 0
+
+
+def print_setup(args: argparse.Namespace, modes: list[str], wall: float) -> None:
+    print(
+        f"benchmarks/search.py: dataset A {args.tracks} x {args.seconds:g} s, "
+        f"modes {', '.join(modes)}, seeds {args.seeds} (2022...), {args.trials} trials per run "
+        f"(random {max(args.trials, args.baseline_trials)}), target = median over seeds of the "
+        f"best of {args.baseline_trials} random trials, reached = within 0.05 dB"
+    )
+    for name, why in EXCLUDED.items():
+        print(f"  not run: {name}: {why}")
+
+
+if __name__ == "__main__":
+    sys.exit(main())
