@@ -140,3 +140,20 @@ def test_passwords_are_masked() -> None:
         == "postgresql+psycopg2://me:***@db.example:5432/x"
     )
     assert mask_url("sqlite:///a.db") == "sqlite:///a.db"
+
+
+def test_cmaes_is_refused_where_it_cannot_run() -> None:
+    import importlib.util
+
+    from sliceq22.errors import StudyFileError
+    from studyrun import study_text
+
+    per_target = study_text("c", sampler='name = "cmaes"\nseed = 1')
+    with pytest.raises(StudyFileError, match="cmaes takes one objective"):
+        parse_study_text(per_target)
+    shared = study_text("c", mode="shared", sampler='name = "cmaes"\nseed = 1')
+    if importlib.util.find_spec("cmaes") is None:
+        with pytest.raises(StudyFileError, match="cmaes needs the cmaes package"):
+            parse_study_text(shared)
+    else:
+        assert parse_study_text(shared).sampler.name == "cmaes"

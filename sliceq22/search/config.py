@@ -221,6 +221,8 @@ def parse_study(doc: Mapping[str, Any], source_text: str = "", *, where: str = "
     if not isinstance(dataset_raw, Mapping):
         raise StudyFileError("dataset: must be a table ([dataset])")
     sampler = _sampler(_table(doc, "sampler"))
+    if sampler.name == "cmaes":
+        _check_cmaes(mode)
     transforms = parse_transforms(doc.get("transforms"))
     if sampler.name == "grid":
         _check_grid(transforms)
@@ -275,6 +277,22 @@ def _sampler(raw: dict[str, Any]) -> SamplerSection:
             raw.get("startup_trials", defaults.startup_trials), "sampler.startup_trials", low=0
         ),
     )
+
+
+def _check_cmaes(mode: str) -> None:
+    """Optuna's CmaEsSampler takes one objective and needs the ``cmaes`` package."""
+    import importlib.util
+
+    if mode == "per-target":
+        raise StudyFileError(
+            "sampler.name: cmaes takes one objective and per-target studies have four; "
+            'use mode = "shared", or tpe, random or nsga2'
+        )
+    if importlib.util.find_spec("cmaes") is None:
+        raise StudyFileError(
+            "sampler.name: cmaes needs the cmaes package, which is not installed "
+            "(pip install cmaes); tpe, random, grid and nsga2 need nothing more"
+        )
 
 
 def _pruner(raw: dict[str, Any], mode: str) -> PrunerSection:
