@@ -26,13 +26,14 @@ hop = { choices = [128, 256, 512, 1024] }
 """
 
 #: Trials of 1-2 s on the whole example (tiny hops of long FFTs): a drill's kill or second
-#: driver lands while trials still run, even on a loaded machine.
+#: driver lands while trials still run, even on a loaded machine. 18 candidates, so that a
+#: budget of 8 random draws repeats few of them (a repeat is told the stored result at once).
 SLOW_SPACE = """
 [[transforms]]
 family = "stft"
 [transforms.space]
 n_fft = { choices = [4096, 8192] }
-hop = { choices = [64, 96, 128, 160, 192] }
+hop = { choices = [64, 80, 96, 112, 128, 144, 160, 176, 192] }
 """
 
 
