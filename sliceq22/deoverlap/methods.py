@@ -22,6 +22,7 @@ every refinement keeps it).
 
 from __future__ import annotations
 
+from abc import ABC, abstractmethod
 from pathlib import Path
 
 import numpy as np
@@ -42,7 +43,7 @@ KINDS: tuple[str, ...] = ("halves", "mixture", "learned:PATH")
 Split = tuple[Coefficients, int, int]
 
 
-class Deoverlap:
+class Deoverlap(ABC):
     """A de-overlap: OLA blocks of a piece -> slices.
 
     Attributes
@@ -56,6 +57,7 @@ class Deoverlap:
     name = ""
     halo = 1
 
+    @abstractmethod
     def split(
         self,
         transform: Transform,
@@ -84,7 +86,6 @@ class Deoverlap:
             Per block ``(signals, channels, hi - lo, bands, 2h)``; slices
             ``[vlo, vhi)`` equal the whole-signal result.
         """
-        raise NotImplementedError
 
     @staticmethod
     def _valid(transform: Transform, lo: int, hi: int, length: int, shrink: int) -> Split:
