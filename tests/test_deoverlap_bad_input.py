@@ -114,3 +114,20 @@ def test_cli_refuses_in_one_line_and_writes_nothing(tmp_path: Path, capsys, args
     assert status == 2
     assert words in one_line(err)
     assert sorted(p.name for p in tmp_path.iterdir()) == before
+
+
+def test_training_on_silent_tracks_is_refused_and_writes_no_model(tmp_path: Path, capsys):
+    import numpy as np
+    import soundfile
+
+    track = tmp_path / "silent" / "t0"
+    track.mkdir(parents=True)
+    for name in ("mixture", "drums", "bass", "other", "vocals"):
+        soundfile.write(track / f"{name}.wav", np.zeros((8000, 2)), 8000, subtype="FLOAT")
+    out = tmp_path / "m.json"
+    params = ["bins=12", "fmin=80", "fmax=3000", "sllen=8192", "trlen=2048"]
+    argv = ["deoverlap", "train", "--dataset", "folder", "--root", str(track.parent)]
+    argv += ["--transform", "slicqt", *(x for p in params for x in ("--param", p))]
+    status, err = run_cli([*argv, "-o", str(out)], capsys)
+    assert status == 2 and "the tracks are silent or too short" in one_line(err)
+    assert not out.exists()

@@ -17,8 +17,10 @@ import time
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import optuna
 import pytest
+import soundfile
 from optuna.trial import TrialState
 
 from inprocess import N_TRACKS, RATE, Script, score, study_config, write_noise_tracks
@@ -305,3 +307,22 @@ def test_the_other_oracles_run_a_study_and_export_like_mpi(folder: Path, objecti
     assert doc["objective"]["name"] == config.objective.name and set(doc["targets"]) == set(TARGETS)
     assert strict_json(doc)  # standard JSON
     assert "(dB)" in results_table(study, config).splitlines()[0]
+
+
+def test_confirmation_refuses_silent_held_out_tracks_and_stores_nothing(
+    folder: Path, tmp_path: Path
+) -> None:
+    from sliceq22.data import DatasetSpec
+    from sliceq22.errors import Sliceq22Error
+    from sliceq22.search.confirm import ATTR_CONFIRMATION, confirm
+
+    silent = tmp_path / "silent" / "quiet0"
+    silent.mkdir(parents=True)
+    for name in ("mixture", *TARGETS):
+        soundfile.write(silent / f"{name}.wav", np.zeros((RATE // 4, 2)), RATE, subtype="FLOAT")
+    config = study_config(folder, trials=2)
+    _, study = _run(config, Script())
+    spec = DatasetSpec(source="folder", root=str(silent.parent))
+    with pytest.raises(Sliceq22Error, match="every target is silent in every track"):
+        confirm(study, config, spec, 1, LocalEvaluator(Script()))
+    assert ATTR_CONFIRMATION not in study.user_attrs

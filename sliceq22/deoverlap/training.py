@@ -115,7 +115,8 @@ def fit(
             on_track(track.name)
         for transform in settings:
             accumulate(transform, track, equations, chunk_bytes=chunk_bytes, progress=progress)
-    if equations.rows == 0:
+    if equations.rows == 0 or equations.energy <= 0.0 or not np.trace(equations.gram) > 0.0:
+        # zero magnitudes give rows but nothing to learn: a model of zeros would be written
         raise ParameterError("no training positions: the tracks are silent or too short")
     theta = equations.solve(ridge)
     training: dict[str, Any] = {

@@ -27,6 +27,7 @@ from sliceq22.search.config import StudyConfig
 from sliceq22.search.evaluator import EvaluationEnded, EvaluationFailed, Evaluator, WorkerLost
 from sliceq22.search.export import CONFIRMATION, complete_trials, reference_trials
 from sliceq22.search.messages import Infeasible, TrackScored
+from sliceq22.search.run_tracks import require_scorable_tracks
 from sliceq22.search.scoring import per_target_values, shared_value
 from sliceq22.search.trialattrs import REFERENCE, trial_attrs
 
@@ -128,6 +129,7 @@ def confirm(
     shipped = evaluator.ship(
         held_out, via="auto", mixture=config.objective.mixture, progress=progress is not None
     )
+    require_scorable_tracks(shipped, held_out)  # silent held-out tracks would confirm nothing
     started = time.time()
     candidates = []
     for trial in chosen:

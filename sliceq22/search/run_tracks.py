@@ -75,8 +75,6 @@ def load_tracks(
         The dataset differs from the study's, a track is too short to
         score, or every target is silent in every track.
     """
-    from sliceq22.oracles.base import require_scorable_length
-
     shipped = evaluator.ship(
         config.dataset,
         via=via,
@@ -90,15 +88,29 @@ def load_tracks(
             f"study {config.name!r}: the dataset differs from the one the study was run "
             "on (track names, excerpts or content changed); rename the study to start a new one"
         )
+    return shipped, require_scorable_tracks(shipped, config.dataset)
+
+
+def require_scorable_tracks(shipped: Shipped, spec: DatasetSpec) -> dict[str, str]:
+    """Refuse tracks too short to score or silent in every target; return the targets silent
+    in every track, with the reason.
+
+    Raises
+    ------
+    Sliceq22Error
+        A track is too short to score, or every target is silent in every track.
+    """
+    from sliceq22.oracles.base import require_scorable_length
+
     shortest = shipped.names[0] if len(shipped.names) == 1 else "the shortest"
     require_scorable_length(shortest, shipped.length, shipped.rate)
     never = [t for t in TARGETS if len(shipped.silent_in.get(t, ())) == len(shipped.names)]
     if len(never) == len(TARGETS):
         raise Sliceq22Error(
-            f"every target is silent in every track of {config.dataset.describe()}: "
+            f"every target is silent in every track of {spec.describe()}: "
             "nothing can be scored; check the dataset (sliceq22 data info)"
         )
-    return shipped, {t: "silent in every track" for t in never}
+    return {t: "silent in every track" for t in never}
 
 
 def load_excerpts(
