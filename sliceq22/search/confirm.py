@@ -55,8 +55,12 @@ def top_candidates(study: optuna.Study, config: StudyConfig, k: int) -> list[Fro
     return list(chosen.values())
 
 
-def _held_out_names(study: optuna.Study, names: list[str]) -> None:
-    """Refuse held-out tracks that the study was searched on (they would confirm nothing)."""
+def _held_out_names(study: optuna.Study, held_out: DatasetSpec) -> None:
+    """Refuse held-out tracks that the study was searched on (they would confirm nothing);
+    the names come from the dataset's plan, without reading audio."""
+    from sliceq22.data.load import prepare
+
+    names = [plan.name for plan in prepare(held_out).plans]
     stored = study.user_attrs.get(studies.ATTR_DATASET) or {}
     searched = {str(e.get("name")) for e in stored.get("tracks", []) if isinstance(e, dict)}
     shared = sorted(searched & set(names))
@@ -123,9 +127,7 @@ def confirm(
     chosen = top_candidates(study, config, k) + list(reference_trials(study).values())
     if not chosen:
         raise Sliceq22Error(f"study {study.study_name!r} has no complete trial to confirm")
-    from sliceq22.data.load import prepare
-
-    _held_out_names(study, [plan.name for plan in prepare(held_out).plans])  # before any audio
+    _held_out_names(study, held_out)  # before any audio is read
     shipped = evaluator.ship(
         held_out, via="auto", mixture=config.objective.mixture, progress=progress is not None
     )
