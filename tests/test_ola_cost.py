@@ -103,6 +103,31 @@ def test_a_plain_study_has_no_view_cost_in_its_report(folder: Path, tmp_path: Pa
     assert "Cost of the OLA view" not in out.read_text()
 
 
+def test_the_reports_spectrograms_show_what_an_ola_study_searched_through(
+    folder: Path, tmp_path: Path
+) -> None:
+    """With spectrograms on, an OLA study draws each best's OLA view, de-overlapped (with the
+    study's method, guided by the track's mixture) and the error; a plain study its usual views."""
+    url = f"sqlite:///{tmp_path / 's.db'}"
+    _run(folder, url, objective=OLA.replace('"mixture"', '"halves"'), trials=1)
+    _run(folder, url.replace("s.db", "p.db"), objective='name = "mpi"', trials=1)
+    pages = {}
+    for db in ("s.db", "p.db"):
+        out = tmp_path / f"{db}.html"
+        argv = ["report", "inprocess", "--storage", f"sqlite:///{tmp_path / db}", "-o", str(out)]
+        assert main([*argv, "--excerpt", "1"]) == 0
+        pages[db] = out.read_text()
+    section = pages["s.db"][pages["s.db"].index('id="spectrograms"') :]
+    said = r"de-overlap &#x27;halves&#x27;: reconstruction SNR (-?[0-9.]+) dB"  # html-escaped
+    titles = re.findall(said, section)
+    assert len(titles) == len(TARGETS)  # one figure per target, its SNR in the title
+    assert all(0.0 < float(v) < 40.0 for v in titles)  # halves: lossy, not garbage, not exact
+    assert "could not draw" not in section and "<code>halves</code> brings back" in section
+    plain = pages["p.db"][pages["p.db"].index('id="spectrograms"') :]
+    assert "reconstruction SNR" not in plain and "could not draw" not in plain
+    assert plain.count("Ragged view") >= len(TARGETS)
+
+
 # ---------------------------------------------------------------------------- memory
 @pytest.mark.parametrize(("family", "params"), [("slicqt", BARK262), ("nsgcq", SEED)])
 def test_the_estimate_knows_the_views_pieces(family: str, params: dict) -> None:

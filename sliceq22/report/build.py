@@ -16,11 +16,11 @@ from typing import Any
 import optuna
 
 from sliceq22 import TARGETS
-from sliceq22.errors import Sliceq22Error
 from sliceq22.report import figures
 from sliceq22.report.collect import StudyReport, collect
 from sliceq22.report.html import Page, cell_number, duration, esc, json_block, table
 from sliceq22.report.paired_table import confirmation_rows, paired_rows
+from sliceq22.report.spectrogram_section import spectrogram_section
 from sliceq22.search.config import StudyConfig
 from sliceq22.search.scoring import score_of, shared_value
 from sliceq22.search.trialattrs import trial_attrs
@@ -78,7 +78,8 @@ def build_report(
     _parallel(page, rep)
     _per_track(page, rep)
     _failures(page, rep)
-    _spectrograms(page, rep, options)
+    page.add(_h2("spectrograms"))
+    spectrogram_section(page, rep, options)
     _study_file(page, rep)
     return page.render()
 
@@ -397,76 +398,6 @@ def _failures(page: Page, rep: StudyReport) -> None:
     page.add(
         table(["kind", "trials", "reason", "example", "trial numbers"], rows, attrs='id="failures"')
     )
-
-
-def _load_excerpt_track(rep: StudyReport) -> Any:
-    from sliceq22.data import load_tracks
-
-    spec = rep.config.dataset
-    fp = rep.dataset
-    names = [t.get("name") for t in fp.get("tracks", [])] if isinstance(fp, dict) else []
-    if names and names[0] and hasattr(spec, "tracks"):
-        try:  # only the first track of the study: no need to decode a whole dataset for one picture
-            spec = dataclasses.replace(spec, tracks=(names[0],))
-        except (TypeError, ValueError, Sliceq22Error):
-            pass
-    tracks = load_tracks(spec)
-    if not tracks:
-        raise Sliceq22Error("the dataset has no tracks")
-    return tracks[0]
-
-
-def _spectrograms(page: Page, rep: StudyReport, options: ReportOptions) -> None:
-    from sliceq22.data.excerpt import cut_excerpt
-    from sliceq22.report.spectrogram import compute_views, views_figure
-    from sliceq22.transforms import make_transform
-
-    page.add(_h2("spectrograms"))
-    if not options.spectrograms:
-        page.add('<p class="note">left out (--no-spectrograms)</p>')
-        return
-    if not rep.export["targets"]:
-        page.add('<p class="note">no complete trial yet</p>')
-        return
-    try:
-        track = _load_excerpt_track(rep)
-    except (
-        Exception
-    ) as exc:  # data not on this machine, a decoder missing: the rest of the report stands
-        page.add(
-            '<p class="note">spectrograms left out: the dataset could not be loaded here '
-            f"({esc(exc)})</p>"
-        )
-        return
-    for target in TARGETS:
-        entry = rep.export["targets"].get(target)
-        if entry is None:
-            continue
-        trial = rep.trials_by_number[entry["trial"]]
-        audio, start = cut_excerpt(track.targets[target], track.rate, None, options.excerpt_seconds)
-        params = trial_attrs(trial).get("transform_params") or {}
-        label = entry.get("label") or entry["family"]
-        try:
-            transform = make_transform(entry["family"], params, rate=track.rate)
-            views = compute_views(transform, audio, columns=options.columns, rows=options.rows)
-        except (
-            Exception
-        ) as exc:  # a setting that analyses the study's excerpt may still refuse a shorter one
-            page.add(
-                f'<p class="note">{target}: could not draw trial {entry["trial"]} ({esc(exc)})</p>'
-            )
-            continue
-        seconds = audio.shape[-1] / track.rate
-        start += track.offset / track.rate  # in the recording, not the study's excerpt
-        title = (
-            f"{target}: the {target} stem of {track.name}, {start:.2f}–{start + seconds:.2f} s, "
-            f"under trial {entry['trial']} ({label})"
-        )
-        page.figure(
-            views_figure(views, title, height_per_view=260),
-            esc(" ".join(v.note for v in views))
-            + " Comparable cell energy in dB below the loudest cell, channels added.",
-        )
 
 
 def _study_file(page: Page, rep: StudyReport) -> None:
