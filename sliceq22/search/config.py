@@ -276,7 +276,20 @@ def _sampler(raw: dict[str, Any]) -> SamplerSection:
         startup_trials=_int(
             raw.get("startup_trials", defaults.startup_trials), "sampler.startup_trials", low=0
         ),
+        multivariate=_multivariate(raw, defaults.multivariate),
     )
+
+
+def _multivariate(raw: dict[str, Any], default: bool) -> bool:
+    value = raw.get("multivariate", default)
+    if not isinstance(value, bool):
+        raise StudyFileError(f"sampler.multivariate: expected true or false, got {value!r}")
+    if value and raw.get("name", SamplerSection().name) != "tpe":
+        raise StudyFileError(
+            f"sampler.multivariate: only the tpe sampler models parameters jointly, "
+            f"not {raw.get('name')!r}"
+        )
+    return value
 
 
 def _check_cmaes(mode: str) -> None:

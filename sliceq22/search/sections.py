@@ -93,11 +93,17 @@ class SamplerSection:
         Its seed (``None``: not reproducible).
     startup_trials : int
         TPE's random trials before it models the space.
+    multivariate : bool
+        TPE only: model the parameters jointly (Optuna's ``multivariate=True``
+        with ``group=True``, which splits the conditional space into the
+        parameter groups drawn together: one per transform family) instead
+        of one by one.
     """
 
     name: str = "tpe"
     seed: int | None = None
     startup_trials: int = 8
+    multivariate: bool = False
 
     def as_dict(self) -> dict[str, Any]:
         """Every setting, defaults included."""

@@ -70,6 +70,14 @@ def make_sampler(config: StudyConfig) -> optuna.samplers.BaseSampler:
         space = grid_space(config)
         assert space is not None
         return optuna.samplers.GridSampler(space, seed=seed)
+    if s.multivariate:
+        # group=True: the space is conditional (a family, then its parameters), and without
+        # groups multivariate TPE falls back to independent sampling for all of it.
+        with warnings.catch_warnings():  # both options are "experimental" in Optuna 5
+            warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+            return optuna.samplers.TPESampler(
+                seed=seed, n_startup_trials=s.startup_trials, multivariate=True, group=True
+            )
     return optuna.samplers.TPESampler(
         seed=seed, n_startup_trials=s.startup_trials, multivariate=False
     )
@@ -114,13 +122,20 @@ def directions(config: StudyConfig, direction: str) -> list[str]:
     return [direction] * (len(TARGETS) if config.mode == "per-target" else 1)
 
 
+#: Study-file keys added after studies were stored, with their defaults: a stored study
+#: without one was made under the default, so a file at the default resumes it.
+ADDED_KEYS: dict[str, Any] = {"sampler.multivariate": False}
+_NO_DEFAULT = object()
+
+
 def _diff(stored: Any, current: Any, path: str = "") -> list[str]:
     if isinstance(stored, dict) and isinstance(current, dict):
         out: list[str] = []
         for key in sorted(set(stored) | set(current)):
             sub = f"{path}.{key}" if path else key
             if key not in stored:
-                out.append(f"{sub} (new)")
+                if ADDED_KEYS.get(sub, _NO_DEFAULT) != current[key]:
+                    out.append(f"{sub} (new)")
             elif key not in current:
                 out.append(f"{sub} (removed)")
             else:
