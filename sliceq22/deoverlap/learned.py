@@ -46,7 +46,7 @@ FEATURE_SET = "own-steps+pairs"
 #: :attr:`~sliceq22.deoverlap.methods.Learned.halo` is 2 slices).
 SCALES: tuple[float, ...] = (1 / 16, 1 / 8, 3 / 16, 1 / 4, 3 / 8, 1 / 2, 3 / 4, 1.0)
 #: Offsets whose steps are multiplied pairwise.
-PAIR_SCALES: tuple[float, ...] = (1 / 16, 1 / 8, 1 / 4, 1 / 2, 1.0)
+PAIR_SCALES: tuple[float, ...] = (1 / 16, 1 / 8, 1 / 4, 1 / 2, 3 / 4, 1.0)
 #: Names of the bases each feature is multiplied by.
 BASES: tuple[str, ...] = (
     "1", "p", "p2", "spread", "spread*p", "edge", "long", "long*p", "long*p2"
@@ -62,13 +62,13 @@ ROW_BATCH = 1 << 13
 
 
 def n_features(scales: tuple[float, ...] = SCALES, pairs: tuple[float, ...] = PAIR_SCALES) -> int:
-    """Features: ``1 + 2·len(scales) + m·(m + 1)/2`` with ``m = 2·len(pairs)`` (72)."""
+    """Features: ``1 + 2·len(scales) + m·(m + 1)/2`` with ``m = 2·len(pairs)`` (95)."""
     m = 2 * len(pairs)
     return 1 + 2 * len(scales) + m * (m + 1) // 2
 
 
 def n_parameters(scales: tuple[float, ...] = SCALES, pairs: tuple[float, ...] = PAIR_SCALES) -> int:
-    """Parameters: ``n_features · len(BASES)`` (648 by default)."""
+    """Parameters: ``n_features · len(BASES)`` (855 by default)."""
     return n_features(scales, pairs) * len(BASES)
 
 
