@@ -134,7 +134,7 @@ def test_normal_equations_grouped_by_band_and_position_are_exact():
         MIN_WEIGHT,
         NormalEquations,
         bases,
-        feature_rows,
+        feature_array,
         predict_shares,
     )
     from sliceq22.deoverlap.prior import BlockPrior
@@ -153,9 +153,7 @@ def test_normal_equations_grouped_by_band_and_position_are_exact():
     keep[:, 5 * h :] = False
     gram, moment = 0.0, 0.0
     for index in np.ndindex(2, 3):
-        x = np.concatenate(
-            list(feature_rows(ola[index], h, equations.scales, equations.pairs, keep))
-        )
+        x = feature_array(ola[index], h, equations.scales, equations.pairs)[keep]
         gain = (ola[index] * p * (1 - p))[keep]
         design = (x[:, :, None] * basis[:, keep].T[:, None, :]).reshape(len(x), -1) * gain[:, None]
         gram = gram + design.T @ design
@@ -164,7 +162,8 @@ def test_normal_equations_grouped_by_band_and_position_are_exact():
     np.testing.assert_allclose(equations.moment, moment, rtol=1e-10, atol=1e-12)
     assert equations.rows == 6 * keep.sum()
     theta = equations.solve()
-    x = np.concatenate(list(feature_rows(ola[1, 2], h, equations.scales, equations.pairs)))
+    x = feature_array(ola[1, 2], h, equations.scales, equations.pairs)
+    x = x.reshape(-1, x.shape[-1])
     fields = (x @ theta.reshape(-1, len(BASES))) * basis.reshape(len(BASES), -1).T
     expected = np.clip(p + p * (1 - p) * fields.sum(-1).reshape(p.shape), 0, 1)
     np.testing.assert_allclose(predict_shares(ola, prior, n, theta)[1, 2], expected, atol=1e-12)

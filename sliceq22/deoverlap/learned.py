@@ -33,8 +33,6 @@ by piece (exact, streaming, any number of tracks and settings) and
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import numpy as np
 
 from sliceq22.deoverlap.prior import BlockPrior, tiled_share
@@ -57,8 +55,8 @@ LONG_SPREAD = 0.7
 LOG_FLOOR = 1e-9
 #: Rows whose weight ``p·(1 - p)`` is below this carry no information and are skipped.
 MIN_WEIGHT = 1e-4
-#: Rows per batch of the design matrix.
-ROW_BATCH = 1 << 13
+#: Positions whose features are held at once (prediction; training per few bands).
+ROW_BATCH = 1 << 15
 
 
 def n_features(scales: tuple[float, ...] = SCALES, pairs: tuple[float, ...] = PAIR_SCALES) -> int:
@@ -96,42 +94,36 @@ def steps(ola: np.ndarray, h: int, scale: float) -> tuple[np.ndarray, np.ndarray
     return np.tanh((_shift(log, d) - log) / 2.0), np.tanh((log - _shift(log, -d)) / 2.0)
 
 
-def feature_rows(
-    ola: np.ndarray,
-    h: int,
-    scales: tuple[float, ...],
-    pairs: tuple[float, ...],
-    keep: np.ndarray | None = None,
-) -> Iterator[np.ndarray]:
-    """The features of one block's positions, :data:`ROW_BATCH` rows at a time.
+def feature_array(
+    ola: np.ndarray, h: int, scales: tuple[float, ...], pairs: tuple[float, ...]
+) -> np.ndarray:
+    """The features of every position of ``ola``.
 
     Parameters
     ----------
     ola : np.ndarray
-        Magnitudes ``(bands, (n + 1)·h)``.
-    keep : np.ndarray, optional
-        bool, like ``ola``: only these positions (default all), in C order.
+        Magnitudes ``(..., (n + 1)·h)``.
 
-    Yields
-    ------
+    Returns
+    -------
     np.ndarray
-        float64 ``(rows, n_features(scales, pairs))``: constant, the steps
-        (after, before) per scale, then the pairwise products of the pair steps.
+        float64 ``(*ola.shape, n_features(scales, pairs))``: the constant, the
+        steps (after, before) per scale, then the pairwise products (squares
+        included) of the pair steps, in upper-triangle order.
     """
-    cache: dict[float, tuple[np.ndarray, np.ndarray]] = {}
-    for scale in dict.fromkeys((*scales, *pairs)):
-        after, before = steps(ola, h, scale)
-        if keep is not None:
-            after, before = after[keep], before[keep]
-        cache[scale] = after.ravel(), before.ravel()
-    single = np.stack([x for s in scales for x in cache[s]], axis=-1)
-    paired = np.stack([x for s in pairs for x in cache[s]], axis=-1)
-    upper = np.triu_indices(paired.shape[-1])
-    for start in range(0, single.shape[0], ROW_BATCH):
-        rows = slice(start, start + ROW_BATCH)
-        grid = paired[rows, :, None] * paired[rows, None, :]
-        ones = np.ones((grid.shape[0], 1))
-        yield np.concatenate([ones, single[rows], grid[:, upper[0], upper[1]]], axis=-1)
+    cache = {s: steps(ola, h, s) for s in dict.fromkeys((*scales, *pairs))}
+    single = [x for s in scales for x in cache[s]]
+    paired = [x for s in pairs for x in cache[s]]
+    out = np.empty((n_features(scales, pairs), *np.shape(ola)))  # each feature contiguous
+    out[0] = 1.0
+    for k, x in enumerate(single):
+        out[1 + k] = x
+    k = 1 + len(single)
+    for i, x in enumerate(paired):
+        for y in paired[i:]:
+            np.multiply(x, y, out=out[k])
+            k += 1
+    return np.moveaxis(out, 0, -1)
 
 
 def bases(prior: BlockPrior, n: int) -> tuple[np.ndarray, np.ndarray]:
@@ -155,22 +147,32 @@ def predict_shares(
 ) -> np.ndarray:
     """Shares of one block's OLA positions, ``(..., bands, (n + 1)·h)`` in [0, 1].
 
-    Each signal and channel is done alone (a piece's features never all at
-    once): ``Σ_f θ[f, b]·feature_f`` per basis ``b`` is one matrix product
-    per batch of rows.
+    The bases depend only on the band and the position ``k`` in the chunk, so
+    the weights are folded into one vector per (band, ``k``) first
+    (``Σ_b θ[f, b]·basis_b``) and each position costs one dot product over
+    the features. Bands are done a few at a time (about :data:`ROW_BATCH`
+    positions), so a piece's features are never all held at once.
     """
     h = prior.share.shape[-1]
     p, basis = bases(prior, n)
     weights = np.asarray(theta, dtype=np.float64).reshape(-1, len(BASES))
+    folded = np.einsum("fb,bqk->qkf", weights, basis[:, :, :h])  # (bands, h, features)
     magnitude = np.abs(ola)
     out = np.empty(magnitude.shape, dtype=np.float64)
-    flat_basis = basis.reshape(len(BASES), -1)
-    for index in np.ndindex(*magnitude.shape[:-2]):
-        fields = np.concatenate(
-            [x @ weights for x in feature_rows(magnitude[index], h, scales, pairs)]
-        )
-        correction = np.einsum("rb,br->r", fields, flat_basis).reshape(p.shape)
-        out[index] = np.clip(p + p * (1.0 - p) * correction, 0.0, 1.0)
+    bands, total = p.shape
+    lead = magnitude.shape[:-2]
+    whole = int(np.prod(lead)) * total <= ROW_BATCH
+    for index in [(...,)] if whole else list(np.ndindex(*lead)):
+        part = magnitude[index]
+        group = max(1, ROW_BATCH // (part[..., 0, :].size or 1))
+        for g0 in range(0, bands, group):
+            g1 = min(bands, g0 + group)
+            x = np.moveaxis(feature_array(part[..., g0:g1, :], h, scales, pairs), -1, 0)
+            x = x.reshape(*x.shape[:-1], total // h, h)  # (features, ..., g, chunks, h)
+            correction = np.einsum("f...gch,ghf->...gch", x, folded[g0:g1])
+            correction = correction.reshape(*correction.shape[:-2], total)
+            share = p[g0:g1] + p[g0:g1] * (1.0 - p[g0:g1]) * correction
+            out[index][..., g0:g1, :] = np.clip(share, 0.0, 1.0)
     return out
 
 
@@ -241,7 +243,7 @@ class NormalEquations:
         keep[..., : max(a, 1) * h] = False
         keep[..., min(b, n) * h :] = False
         bands, total = p.shape
-        group = max(1, (4 * ROW_BATCH) // total)
+        group = max(1, ROW_BATCH // total)
         for g0 in range(0, bands, group):
             g1 = min(bands, g0 + group)
             self._add_bands(ola[..., g0:g1, :], true_share[..., g0:g1, :], p[g0:g1],
@@ -283,7 +285,7 @@ class NormalEquations:
             magnitude = ola[index]
             gain = (magnitude * weight).reshape(-1, 1)
             target = (magnitude * (true_share[index] - p) * keep).reshape(-1, 1)
-            x = np.concatenate(list(feature_rows(magnitude, h, self.scales, self.pairs)))
+            x = feature_array(magnitude, h, self.scales, self.pairs).reshape(-1, size)
             xg = (x * gain).reshape(bands, chunks, h, size).transpose(0, 2, 1, 3)
             xg = xg.reshape(bands * h, chunks, size)
             y = target.reshape(bands, chunks, h).transpose(0, 2, 1).reshape(bands * h, chunks)
