@@ -98,7 +98,7 @@ def test_learned_model_on_a_held_out_stretch(stems: np.ndarray, tmp_path):
     first = Track("first", 44100, dict(zip(TARGETS, stems[..., :half])), source="test")
     second = Track("second", 44100, dict(zip(TARGETS, stems[..., half:])), source="test")
     model, equations = fit([transform], [first])
-    assert model.parameters == 66 and equations.rows > 100_000
+    assert model.parameters == 855 and equations.rows > 100_000
     model.save(tmp_path / "m.json")
     loaded = load_model(tmp_path / "m.json", "slicqt")
     np.testing.assert_array_equal(loaded.weights, model.weights)
@@ -125,3 +125,45 @@ def test_split_by_track_is_seeded_and_keeps_a_training_track():
     assert split_by_track(names, 0.3, 7) == (train, test)
     assert split_by_track(names, 0.3, 8) != (train, test)
     assert split_by_track(["a", "b"], 0.9, 0)[0] != []
+
+
+def test_normal_equations_grouped_by_band_and_position_are_exact():
+    """The grouped accumulation equals the explicit design matrix (and predicts with it)."""
+    from sliceq22.deoverlap.learned import (
+        BASES,
+        MIN_WEIGHT,
+        NormalEquations,
+        bases,
+        feature_array,
+        predict_shares,
+    )
+    from sliceq22.deoverlap.prior import BlockPrior
+
+    rng = np.random.default_rng(0)
+    bands, h, n = 5, 8, 6
+    share = np.clip(rng.random((bands, h)), 0.05, 0.95)
+    prior = BlockPrior(share, rng.random((bands, 1)), (np.arange(bands)[:, None] == 0) * 1.0)
+    ola = rng.random((2, 3, bands, (n + 1) * h)) + 0.01
+    true = rng.random(ola.shape)
+    equations = NormalEquations()
+    equations.add(ola, true, prior, n, (1, 5))
+    p, basis = bases(prior, n)
+    keep = p * (1 - p) >= MIN_WEIGHT
+    keep[:, :h] = False
+    keep[:, 5 * h :] = False
+    gram, moment = 0.0, 0.0
+    for index in np.ndindex(2, 3):
+        x = feature_array(ola[index], h, equations.scales, equations.pairs)[keep]
+        gain = (ola[index] * p * (1 - p))[keep]
+        design = (x[:, :, None] * basis[:, keep].T[:, None, :]).reshape(len(x), -1) * gain[:, None]
+        gram = gram + design.T @ design
+        moment = moment + design.T @ (ola[index] * (true[index] - p))[keep]
+    np.testing.assert_allclose(equations.gram, gram, rtol=1e-10, atol=1e-12)
+    np.testing.assert_allclose(equations.moment, moment, rtol=1e-10, atol=1e-12)
+    assert equations.rows == 6 * keep.sum()
+    theta = equations.solve()
+    x = feature_array(ola[1, 2], h, equations.scales, equations.pairs)
+    x = x.reshape(-1, x.shape[-1])
+    fields = (x @ theta.reshape(-1, len(BASES))) * basis.reshape(len(BASES), -1).T
+    expected = np.clip(p + p * (1 - p) * fields.sum(-1).reshape(p.shape), 0, 1)
+    np.testing.assert_allclose(predict_shares(ola, prior, n, theta)[1, 2], expected, atol=1e-12)

@@ -19,11 +19,14 @@ SLICED = ["--dataset", "example", "--duration", "0.5", "--offset", "0"]
 def good_document() -> dict:
     return {
         "format": "sliceq22-deoverlap",
-        "version": 1,
+        "version": 2,
         "family": "slicqt",
+        "features": "own-steps+pairs",
         "scales": [0.5],
-        "bases": ["1", "p", "p2", "spread", "spread*p", "edge"],
-        "weights": [0.0] * 18,
+        "pair_scales": [0.5],
+        "bases": ["1", "p", "p2", "spread", "spread*p", "edge", "long", "long*p", "long*p2"],
+        # 1 constant + 2 steps + 3 products of the 2 pair steps, times 9 bases
+        "weights": [0.0] * 54,
         "settings": [],
         "training": {},
     }
@@ -49,7 +52,7 @@ def one_line(err: str) -> str:
 
 def test_a_good_document_loads(tmp_path: Path):
     model = load_model(write(tmp_path / "m.json", good_document()), "slicqt")
-    assert model.parameters == 18
+    assert model.parameters == 54
 
 
 @pytest.mark.parametrize(
@@ -59,9 +62,13 @@ def test_a_good_document_loads(tmp_path: Path):
         ({"family": "stft"}, "family 'stft' is not one of"),
         ({"format": "other"}, "is not a sliceq22-deoverlap file"),
         ({"version": 99}, "version 99"),
-        ({"weights": [0.0] * 17}, "has 17 weights; its features need 18"),
+        ({"version": 1}, "has version 1; this sliceq22 reads 2 (retrain it with `sliceq22"),
+        ({"features": "slope+curvature"}, "features 'slope+curvature' are not"),
+        ({"weights": [0.0] * 53}, "has 53 weights; its features need 54"),
         ({"weights": "zeros"}, "weights must be a list of numbers"),
-        ({"scales": [-1.0]}, "scales must be positive"),
+        ({"scales": [-1.0]}, "must be in (0, 1]"),
+        ({"pair_scales": [2.0]}, "must be in (0, 1]"),
+        ({"pair_scales": "all"}, "pair_scales must be a list of numbers"),
         ({"bases": ["1"]}, "bases"),
         ({"settings": "bark"}, "settings must be a list"),
     ],
@@ -93,6 +100,7 @@ def test_view_ola_on_a_transform_without_slices():
         (["evaluate", "--model", "{missing}"], "no such file"),
         (["evaluate", "--model", "{other}"], "was trained for family 'nsgcq', not 'slicqt'"),
         (["evaluate", "--model", "{corrupt}"], "is not valid JSON"),
+        (["evaluate", "--model", "{old}"], "retrain it with `sliceq22 deoverlap train`"),
         (["evaluate", "--transform", "stft"], "needs a sliced transform"),
         (["train", "--transform", "stft", "-o", "{out}"], "needs a sliced transform"),
         (["train", "--transform", "nsgcq", "-o", "{out}"], "needs a sliced transform"),
@@ -103,10 +111,12 @@ def test_view_ola_on_a_transform_without_slices():
 def test_cli_refuses_in_one_line_and_writes_nothing(tmp_path: Path, capsys, args, words):
     other = write(tmp_path / "other.json", {**good_document(), "family": "nsgcq"})
     corrupt = write(tmp_path / "corrupt.json", "{oops")
+    old = write(tmp_path / "old.json", {**good_document(), "version": 1})
     names = {
         "missing": str(tmp_path / "missing.json"),
         "other": str(other),
         "corrupt": str(corrupt),
+        "old": str(old),
         "out": str(tmp_path / "out.json"),
     }
     before = sorted(p.name for p in tmp_path.iterdir())

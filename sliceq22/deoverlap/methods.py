@@ -160,8 +160,11 @@ class Learned(Deoverlap):
     def split(self, transform, ola, mixture, lo, hi, length):
         priors = stationary_prior(transform)
         n = hi - lo
-        theta, scales = self.model.weights, self.model.scales
-        slices = [learned_split(o, p, n, theta, scales) for o, p in zip(ola, priors)]
+        model = self.model
+        slices = [
+            learned_split(o, p, n, model.weights, model.scales, model.pair_scales)
+            for o, p in zip(ola, priors)
+        ]
         _, vlo, vhi = self._valid(transform, lo, hi, length, self.halo)
         return slices, vlo, vhi
 

@@ -2,17 +2,21 @@
 
 ::
 
-    {"format": "sliceq22-deoverlap", "version": 1, "family": "slicqt",
-     "scales": [0.0625, ...], "bases": ["1", "p", ...], "weights": [...],
+    {"format": "sliceq22-deoverlap", "version": 2, "family": "slicqt",
+     "features": "own-steps+pairs", "scales": [0.0625, ...], "pair_scales": [0.0625, ...],
+     "bases": ["1", "p", ...], "weights": [...],
      "settings": [{"scale": "bark", "bins": 262, ...}, ...],
      "training": {"tracks": [...], "held_out": [...], "targets": [...], "rows": 123,
                   "seconds": 4.2, "seed": 0, "relative_residual": 0.31, "sliceq22": "0.1.0"}}
 
-``settings`` are the complete transform parameters the model was trained on;
-``training`` holds the facts of the fit. Any problem (missing or unreadable
-file, not JSON, wrong format or version, weights that do not fit the
-features, NaN or infinity, a family other than the transform's) is a
-:class:`ModelFileError` with one line naming the file.
+``features``, ``scales``, ``pair_scales`` and ``bases`` say which features the
+weights belong to (:mod:`~sliceq22.deoverlap.learned`); ``settings`` are the
+complete transform parameters the model was trained on; ``training`` holds
+the facts of the fit. Any problem (missing or unreadable file, not JSON,
+wrong format, an older version or another feature set, which need
+retraining, weights that do not fit the features, NaN or infinity, a family
+other than the transform's) is a :class:`ModelFileError` with one line
+naming the file.
 """
 
 from __future__ import annotations
@@ -25,11 +29,12 @@ from typing import Any
 
 import numpy as np
 
-from sliceq22.deoverlap.learned import BASES, n_parameters
+from sliceq22.deoverlap.learned import BASES, FEATURE_SET, PAIR_SCALES, n_parameters
 from sliceq22.errors import ParameterError
 
 FORMAT = "sliceq22-deoverlap"
-VERSION = 1
+#: Version 1 (the 66-parameter model of slopes and curvatures) is refused: retrain.
+VERSION = 2
 #: Families with slices, the only ones a de-overlap applies to.
 SLICED_FAMILIES: tuple[str, ...] = ("slicqt", "nsgcq")
 
@@ -40,13 +45,26 @@ class ModelFileError(ParameterError):
 
 @dataclass
 class DeoverlapModel:
-    """A fitted share model (:mod:`~sliceq22.deoverlap.learned`) and what it was trained on."""
+    """A fitted share model (:mod:`~sliceq22.deoverlap.learned`) and what it was trained on.
+
+    Attributes
+    ----------
+    family : str
+        The transform family it serves.
+    scales, pair_scales : tuple of float
+        Step offsets and the offsets multiplied pairwise.
+    weights : np.ndarray
+        float64 ``(n_parameters(scales, pair_scales),)``, feature-major.
+    settings, training
+        Transform parameters trained on; facts of the fit.
+    """
 
     family: str
     scales: tuple[float, ...]
     weights: np.ndarray
     settings: list[dict[str, Any]] = field(default_factory=list)
     training: dict[str, Any] = field(default_factory=dict)
+    pair_scales: tuple[float, ...] = PAIR_SCALES
 
     @property
     def parameters(self) -> int:
@@ -59,7 +77,9 @@ class DeoverlapModel:
             "format": FORMAT,
             "version": VERSION,
             "family": self.family,
+            "features": FEATURE_SET,
             "scales": list(self.scales),
+            "pair_scales": list(self.pair_scales),
             "bases": list(BASES),
             "weights": [float(w) for w in self.weights],
             "settings": self.settings,
@@ -117,7 +137,11 @@ def load_model(path: str | Path, family: str | None = None) -> DeoverlapModel:
     if not isinstance(document, dict) or document.get("format") != FORMAT:
         raise _fail(path, f"is not a {FORMAT} file")
     if document.get("version") != VERSION:
-        raise _fail(path, f"has version {document.get('version')!r}; this sliceq22 reads {VERSION}")
+        raise _fail(
+            path,
+            f"has version {document.get('version')!r}; this sliceq22 reads {VERSION} "
+            "(retrain it with `sliceq22 deoverlap train`)",
+        )
     stored = document.get("family")
     if stored not in SLICED_FAMILIES:
         raise _fail(path, f"family {stored!r} is not one of {', '.join(SLICED_FAMILIES)}")
@@ -125,17 +149,23 @@ def load_model(path: str | Path, family: str | None = None) -> DeoverlapModel:
         raise _fail(path, f"was trained for family {stored!r}, not {family!r}")
     if document.get("bases") != list(BASES):
         raise _fail(path, f"bases {document.get('bases')!r} are not {list(BASES)}")
-    scales = _finite_list(document.get("scales"), path, "scales")
-    if not scales or any(s <= 0 for s in scales):
-        raise _fail(path, "scales must be positive")
-    weights = _finite_list(document.get("weights"), path, "weights")
-    if len(weights) != n_parameters(tuple(scales)):
+    if document.get("features") != FEATURE_SET:
         raise _fail(
-            path, f"has {len(weights)} weights; its features need {n_parameters(tuple(scales))}"
+            path,
+            f"features {document.get('features')!r} are not {FEATURE_SET!r} "
+            "(retrain it with `sliceq22 deoverlap train`)",
         )
+    scales = tuple(_finite_list(document.get("scales"), path, "scales"))
+    pairs = tuple(_finite_list(document.get("pair_scales"), path, "pair_scales"))
+    if not scales or any(not 0 < s <= 1 for s in (*scales, *pairs)):
+        raise _fail(path, "scales and pair_scales must be in (0, 1] (the halo is 2 slices)")
+    weights = _finite_list(document.get("weights"), path, "weights")
+    need = n_parameters(scales, pairs)
+    if len(weights) != need:
+        raise _fail(path, f"has {len(weights)} weights; its features need {need}")
     settings, training = document.get("settings", []), document.get("training", {})
     if not isinstance(settings, list) or not all(isinstance(s, dict) for s in settings):
         raise _fail(path, "settings must be a list of parameter tables")
     if not isinstance(training, dict):
         raise _fail(path, "training must be a table")
-    return DeoverlapModel(stored, tuple(scales), np.asarray(weights), settings, training)
+    return DeoverlapModel(stored, scales, np.asarray(weights), settings, training, pairs)

@@ -22,7 +22,7 @@ import numpy as np
 
 from sliceq22 import TARGETS, __version__
 from sliceq22.data.track import Track
-from sliceq22.deoverlap.learned import SCALES, NormalEquations
+from sliceq22.deoverlap.learned import PAIR_SCALES, SCALES, NormalEquations
 from sliceq22.deoverlap.methods import Deoverlap
 from sliceq22.deoverlap.modelfile import DeoverlapModel
 from sliceq22.deoverlap.pieces import halo_pieces, sliced, synthesise_stream
@@ -107,7 +107,7 @@ def fit(
     if len(families) != 1:
         raise ParameterError(f"one model serves one family; got {', '.join(sorted(families))}")
     start = time.perf_counter()
-    equations = NormalEquations(SCALES)
+    equations = NormalEquations(SCALES, PAIR_SCALES)
     names = []
     for track in tracks:
         names.append(track.name)
@@ -129,7 +129,8 @@ def fit(
         "sliceq22": __version__,
     }
     settings_out = [dict(t.params) for t in settings]
-    return DeoverlapModel(families.pop(), SCALES, theta, settings_out, training), equations
+    model = DeoverlapModel(families.pop(), SCALES, theta, settings_out, training, PAIR_SCALES)
+    return model, equations
 
 
 def self_reconstruction(
