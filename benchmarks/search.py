@@ -90,12 +90,13 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-import numpy as np
 import optuna
 
+from material import write_varispeed_track
 from search_runs import Task, run_task, sampler_check
 from search_tables import print_fidelity, print_samplers
-from synth import STEMS, example_stems, write_track
+from sliceq22.search.sections import FidelitySection
+from synth import STEMS, example_stems
 
 #: Optuna samplers not run here, and why.
 EXCLUDED = {
@@ -111,17 +112,18 @@ EXCLUDED = {
 DEFAULT_SAMPLERS = ["random", "qmc", "tpe", "tpe-s10", "tpe-mv", "tpe-mv-s10", "nsga2", "nsga2-p10"]
 
 
-def write_dataset(root: Path, tracks: int, seconds: float) -> Path:
-    """``tracks`` folders of ``seconds`` s stems under ``root`` (reused when complete)."""
+def write_dataset(root: Path, tracks: int, seconds: float, seed: int) -> Path:
+    """``tracks`` non-looped folders of ``seconds`` s stems under ``root`` (reused when
+    complete): ``material.write_varispeed_track``, seeded by the track's index. The folder
+    names (``varispeed<i>``) are in the candidate cache's key, so a cache written on other
+    material (``synth``'s loops: ``track<i>``) is never mistaken for this one's; track ``i``
+    is seeded ``seed + i``."""
     stems, rate = example_stems()
     for i in range(tracks):
-        folder = root / f"track{i}"
+        folder = root / f"varispeed{i}"
         if all((folder / f"{n}.wav").exists() for n in (*STEMS, "mixture")):
             continue
-        rng = np.random.default_rng(1000 + i)
-        shifts = rng.integers(0, stems.shape[-1], size=len(STEMS))
-        rolled = np.stack([np.roll(stems[k], int(s), axis=-1) for k, s in enumerate(shifts)])
-        write_track(folder, rolled, rate, seconds, seed=i)
+        write_varispeed_track(folder, stems, rate, seconds, seed=seed + i)
     return root
 
 
@@ -156,7 +158,9 @@ def fidelity_tasks(args: argparse.Namespace, folder: Path) -> list[Task]:
         tasks += [full.pop(0)] if full else []
     for seed in seeds:
         for e in args.cheap_excerpts:
-            tasks.append(Task("fidelity", mode, "tpe", seed, 2 * n, str(folder), _fid(e, 0.3, 5)))
+            for promote in args.promote:
+                fid = _fid(e, promote, args.fidelity_startup)
+                tasks.append(Task("fidelity", mode, "tpe", seed, 2 * n, str(folder), fid))
     return tasks
 
 
@@ -183,7 +187,21 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         "--cheap-excerpts", type=float, nargs="+", default=[10.0], help="fidelity runs' excerpt"
     )
     p.add_argument("--spearman", type=int, default=24, help="random candidates for Spearman")
-    p.add_argument("--no-fidelity", action="store_true")
+    p.add_argument(
+        "--promote",
+        type=float,
+        nargs="+",
+        default=[FidelitySection.promote],
+        help="fidelity runs' promote fraction(s) (default: the package's)",
+    )
+    p.add_argument(
+        "--fidelity-startup",
+        type=int,
+        default=FidelitySection.startup,
+        help="fidelity runs' startup (default: the package's)",
+    )
+    p.add_argument("--only", choices=["samplers", "fidelity"], help="run one part (default: both)")
+    p.add_argument("--no-fidelity", action="store_true", help="the same as --only samplers")
     p.add_argument("--workers", type=int, default=2, help="runs in parallel processes")
     p.add_argument("--root", type=Path, help="dataset folder (default: a temporary one)")
     p.add_argument(
@@ -202,6 +220,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         args.fidelity_tracks, args.fidelity_seconds = 2, 12.0
         args.fidelity_seeds, args.fidelity_trials, args.spearman = 1, 4, 5
         args.excerpts = args.cheap_excerpts = [3.0]
+    if args.no_fidelity:
+        args.only = "samplers"
     for name in args.samplers:
         if name in EXCLUDED:
             p.error(f"--samplers {name}: not run here: {EXCLUDED[name]}")
@@ -235,18 +255,21 @@ def main(argv: list[str] | None = None) -> int:
     t0 = time.time()
     with tempfile.TemporaryDirectory(prefix="sliceq22-search-") as tmp:
         root = args.root or Path(tmp)
-        folder_a = write_dataset(root / "a", args.tracks, args.seconds)
-        folder_b = None
-        if not args.no_fidelity:
-            folder_b = write_dataset(root / "b", args.fidelity_tracks, args.fidelity_seconds)
+        folder_a = folder_b = None
+        if args.only != "fidelity":
+            folder_a = write_dataset(root / "a", args.tracks, args.seconds, seed=1000)
+        if args.only != "samplers":
+            b = write_dataset(root / "b", args.fidelity_tracks, args.fidelity_seconds, seed=2000)
+            folder_b = b
         print(f"datasets written in {time.time() - t0:.1f} s", file=sys.stderr)
         tasks = [] if folder_b is None else fidelity_tasks(args, folder_b)
-        tasks += sampler_tasks(args, folder_a, modes)
+        tasks += [] if folder_a is None else sampler_tasks(args, folder_a, modes)
         cache = args.cache or Path(tmp) / "cache"
         cache.mkdir(parents=True, exist_ok=True)
         results = run_all(tasks, args.workers, cache)
-    print_setup(args, modes, time.time() - t0)
-    print_samplers(args, [r for r in results if r.task.kind == "sampler"])
+    if folder_a is not None:
+        print_setup(args, modes, time.time() - t0)
+        print_samplers(args, [r for r in results if r.task.kind == "sampler"])
     if folder_b is not None:
         print_fidelity(args, [r for r in results if r.task.kind != "sampler"])
     print(
