@@ -5,16 +5,25 @@ checks the whole path in about a minute). Not in CI.
 
 What it does
 ------------
-1. Writes two folder datasets of 16-bit WAV stems synthesized from the bundled
-   example (``benchmarks/synth.py``): each track's stems are first rotated by
-   their own seeded offset (so drums, bass, other and vocals line up
-   differently in every track) and then tiled with a seeded gain per repeat
-   and stem. Dataset A (``--tracks`` tracks of ``--seconds`` s, default 3 x
+1. Writes two folder datasets of 16-bit WAV stems built from the bundled
+   example, not looped (``benchmarks/material.py``): per track and per stem
+   independently, segments of 1.5-4 s cut from random positions of the
+   example's stem, each played at its own seeded speed (varispeed,
+   0.75-1.33) and gain, joined by 50 ms raised-cosine crossfades; the mixture
+   is the sum. (Tiled loops of the example, ``synth.tiled_track``, which this
+   used before, made one candidate the best for every target and every
+   sampler.) Dataset A (``--tracks`` tracks of ``--seconds`` s, default 3 x
    30 s) is searched by every sampler; dataset B (``--fidelity-tracks`` x
-   ``--fidelity-seconds``, default 3 x 60 s) is long enough for 10 s and 30 s
-   excerpts and is used for the fidelity part. All of it is the same 5.9 s of
-   music rearranged, so the absolute scores, and how well an excerpt stands
-   for its track, are this material's, not MUSDB18-HQ's.
+   ``--fidelity-seconds``, default 3 x 180 s) is for the fidelity part. B's
+   length is the real workload's order: what cheap-first saves is set by the
+   excerpt's share of a track, and MUSDB18-HQ's tracks average ~249 s (the 14
+   validation tracks ~55 min), where a 10 s excerpt is ~4 % of a track; on
+   60 s tracks (B's earlier default) it cost ~19 % of a full evaluation,
+   probes and set-up included, which alone put a ``<= 40 %`` target out of
+   reach. 180 s rather than 240 s for time (a full evaluation of B costs
+   ~5-50 s CPU by candidate). Underneath it is still the example's 5.9 s of
+   the same instruments and voice, so the absolute scores, and how well an
+   excerpt stands for its track, are this material's, not MUSDB18-HQ's.
 2. Builds study files from ``studies/musdb18hq-mpi-{shared,per-target}.toml``:
    their ``[[transforms]]``, ``[[reference]]`` (the two reference trials come
    first and count as trials, as in the shipped studies), ``[constraints]``,
@@ -55,14 +64,19 @@ What it does
    candidate is scored both ways; ``--excerpts``). (b) Shared mode
    (``--fidelity-mode``), the shipped TPE, per seed: a full-length-only study
    of ``--fidelity-trials`` (24) trials against a ``[fidelity] excerpt = E,
-   promote = 0.3, startup = 5`` study (E in ``--cheap-excerpts``, default
-   10 s) of twice as many trials (its unpromoted candidates count against the
+   promote = P, startup = S`` study (E in ``--cheap-excerpts``, default
+   10 s; P in ``--promote`` and S ``--fidelity-startup``, default the
+   package's: 0.3 and 0; reference trials always go on to full length) of
+   twice as many trials (its unpromoted candidates count against the
    budget): the fidelity run's CPU (excerpts included) until its best
    full-length score is within 0.05 dB of the full-only run's final best, as
    a fraction of the full-only run's CPU.
 
+``--only samplers`` (or ``--no-fidelity``) and ``--only fidelity`` run one part.
+
     .venv/bin/python benchmarks/search.py --quick
-    .venv/bin/python benchmarks/search.py --seeds 5 --trials 40 --mode both
+    .venv/bin/python benchmarks/search.py --only samplers --seeds 5 --trials 30 --cache DIR
+    .venv/bin/python benchmarks/search.py --only fidelity --promote 0.2 0.3 --cache DIR
     .venv/bin/python benchmarks/search.py --samplers random tpe tpe-mv-s10 --mode shared
 
 Samplers (``--samplers``): ``random``, ``qmc`` (scrambled Sobol), ``tpe``
@@ -178,7 +192,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--seconds", type=float, default=30.0)
     p.add_argument("--mode", choices=["shared", "per-target", "both"], default="both")
     p.add_argument("--fidelity-tracks", type=int, default=3)
-    p.add_argument("--fidelity-seconds", type=float, default=60.0)
+    p.add_argument("--fidelity-seconds", type=float, default=180.0)
     p.add_argument("--fidelity-seeds", type=int, default=3)
     p.add_argument("--fidelity-trials", type=int, default=24)
     p.add_argument("--fidelity-mode", choices=["shared", "per-target"], default="shared")
