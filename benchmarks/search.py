@@ -20,10 +20,11 @@ What it does
    validation tracks ~55 min), where a 10 s excerpt is ~4 % of a track; on
    60 s tracks (B's earlier default) it cost ~19 % of a full evaluation,
    probes and set-up included, which alone put a ``<= 40 %`` target out of
-   reach. 180 s rather than 240 s for time (a full evaluation of B costs
-   ~5-50 s CPU by candidate). Underneath it is still the example's 5.9 s of
-   the same instruments and voice, so the absolute scores, and how well an
-   excerpt stands for its track, are this material's, not MUSDB18-HQ's.
+   reach; on B it costs ~6 %. 180 s rather than 240 s for time (a full
+   evaluation of B costs ~3-100 s CPU by candidate, median ~15 s).
+   Underneath it is still the example's 5.9 s of the same instruments and
+   voice, so the absolute scores, and how well an excerpt stands for its
+   track, are this material's, not MUSDB18-HQ's.
 2. Builds study files from ``studies/musdb18hq-mpi-{shared,per-target}.toml``:
    their ``[[transforms]]``, ``[[reference]]`` (the two reference trials come
    first and count as trials, as in the shipped studies), ``[constraints]``,
