@@ -5,16 +5,26 @@ checks the whole path in about a minute). Not in CI.
 
 What it does
 ------------
-1. Writes two folder datasets of 16-bit WAV stems synthesized from the bundled
-   example (``benchmarks/synth.py``): each track's stems are first rotated by
-   their own seeded offset (so drums, bass, other and vocals line up
-   differently in every track) and then tiled with a seeded gain per repeat
-   and stem. Dataset A (``--tracks`` tracks of ``--seconds`` s, default 3 x
+1. Writes two folder datasets of 16-bit WAV stems built from the bundled
+   example, not looped (``benchmarks/material.py``): per track and per stem
+   independently, segments of 1.5-4 s cut from random positions of the
+   example's stem, each played at its own seeded speed (varispeed,
+   0.75-1.33) and gain, joined by 50 ms raised-cosine crossfades; the mixture
+   is the sum. (Tiled loops of the example, ``synth.tiled_track``, which this
+   used before, made one candidate the best for every target and every
+   sampler.) Dataset A (``--tracks`` tracks of ``--seconds`` s, default 3 x
    30 s) is searched by every sampler; dataset B (``--fidelity-tracks`` x
-   ``--fidelity-seconds``, default 3 x 60 s) is long enough for 10 s and 30 s
-   excerpts and is used for the fidelity part. All of it is the same 5.9 s of
-   music rearranged, so the absolute scores, and how well an excerpt stands
-   for its track, are this material's, not MUSDB18-HQ's.
+   ``--fidelity-seconds``, default 3 x 180 s) is for the fidelity part. B's
+   length is the real workload's order: what cheap-first saves is set by the
+   excerpt's share of a track, and MUSDB18-HQ's tracks average ~249 s (the 14
+   validation tracks ~55 min), where a 10 s excerpt is ~4 % of a track; on
+   60 s tracks (B's earlier default) it cost ~19 % of a full evaluation,
+   probes and set-up included, which alone put a ``<= 40 %`` target out of
+   reach; on B it costs ~6 %. 180 s rather than 240 s for time (a full
+   evaluation of B costs ~3-100 s CPU by candidate, median ~15 s).
+   Underneath it is still the example's 5.9 s of the same instruments and
+   voice, so the absolute scores, and how well an excerpt stands for its
+   track, are this material's, not MUSDB18-HQ's.
 2. Builds study files from ``studies/musdb18hq-mpi-{shared,per-target}.toml``:
    their ``[[transforms]]``, ``[[reference]]`` (the two reference trials come
    first and count as trials, as in the shipped studies), ``[constraints]``,
@@ -55,14 +65,19 @@ What it does
    candidate is scored both ways; ``--excerpts``). (b) Shared mode
    (``--fidelity-mode``), the shipped TPE, per seed: a full-length-only study
    of ``--fidelity-trials`` (24) trials against a ``[fidelity] excerpt = E,
-   promote = 0.3, startup = 5`` study (E in ``--cheap-excerpts``, default
-   10 s) of twice as many trials (its unpromoted candidates count against the
+   promote = P, startup = S`` study (E in ``--cheap-excerpts``, default
+   10 s; P in ``--promote`` and S ``--fidelity-startup``, default the
+   package's: 0.3 and 0; reference trials always go on to full length) of
+   twice as many trials (its unpromoted candidates count against the
    budget): the fidelity run's CPU (excerpts included) until its best
    full-length score is within 0.05 dB of the full-only run's final best, as
    a fraction of the full-only run's CPU.
 
+``--only samplers`` (or ``--no-fidelity``) and ``--only fidelity`` run one part.
+
     .venv/bin/python benchmarks/search.py --quick
-    .venv/bin/python benchmarks/search.py --seeds 5 --trials 40 --mode both
+    .venv/bin/python benchmarks/search.py --only samplers --seeds 5 --trials 30 --cache DIR
+    .venv/bin/python benchmarks/search.py --only fidelity --promote 0.2 0.3 --cache DIR
     .venv/bin/python benchmarks/search.py --samplers random tpe tpe-mv-s10 --mode shared
 
 Samplers (``--samplers``): ``random``, ``qmc`` (scrambled Sobol), ``tpe``
@@ -90,12 +105,13 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-import numpy as np
 import optuna
 
+from material import write_varispeed_track
 from search_runs import Task, run_task, sampler_check
 from search_tables import print_fidelity, print_samplers
-from synth import STEMS, example_stems, write_track
+from sliceq22.search.sections import FidelitySection
+from synth import STEMS, example_stems
 
 #: Optuna samplers not run here, and why.
 EXCLUDED = {
@@ -111,17 +127,18 @@ EXCLUDED = {
 DEFAULT_SAMPLERS = ["random", "qmc", "tpe", "tpe-s10", "tpe-mv", "tpe-mv-s10", "nsga2", "nsga2-p10"]
 
 
-def write_dataset(root: Path, tracks: int, seconds: float) -> Path:
-    """``tracks`` folders of ``seconds`` s stems under ``root`` (reused when complete)."""
+def write_dataset(root: Path, tracks: int, seconds: float, seed: int) -> Path:
+    """``tracks`` non-looped folders of ``seconds`` s stems under ``root`` (reused when
+    complete): ``material.write_varispeed_track``, seeded by the track's index. The folder
+    names (``varispeed<i>``) are in the candidate cache's key, so a cache written on other
+    material (``synth``'s loops: ``track<i>``) is never mistaken for this one's; track ``i``
+    is seeded ``seed + i``."""
     stems, rate = example_stems()
     for i in range(tracks):
-        folder = root / f"track{i}"
+        folder = root / f"varispeed{i}"
         if all((folder / f"{n}.wav").exists() for n in (*STEMS, "mixture")):
             continue
-        rng = np.random.default_rng(1000 + i)
-        shifts = rng.integers(0, stems.shape[-1], size=len(STEMS))
-        rolled = np.stack([np.roll(stems[k], int(s), axis=-1) for k, s in enumerate(shifts)])
-        write_track(folder, rolled, rate, seconds, seed=i)
+        write_varispeed_track(folder, stems, rate, seconds, seed=seed + i)
     return root
 
 
@@ -156,7 +173,9 @@ def fidelity_tasks(args: argparse.Namespace, folder: Path) -> list[Task]:
         tasks += [full.pop(0)] if full else []
     for seed in seeds:
         for e in args.cheap_excerpts:
-            tasks.append(Task("fidelity", mode, "tpe", seed, 2 * n, str(folder), _fid(e, 0.3, 5)))
+            for promote in args.promote:
+                fid = _fid(e, promote, args.fidelity_startup)
+                tasks.append(Task("fidelity", mode, "tpe", seed, 2 * n, str(folder), fid))
     return tasks
 
 
@@ -174,7 +193,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--seconds", type=float, default=30.0)
     p.add_argument("--mode", choices=["shared", "per-target", "both"], default="both")
     p.add_argument("--fidelity-tracks", type=int, default=3)
-    p.add_argument("--fidelity-seconds", type=float, default=60.0)
+    p.add_argument("--fidelity-seconds", type=float, default=180.0)
     p.add_argument("--fidelity-seeds", type=int, default=3)
     p.add_argument("--fidelity-trials", type=int, default=24)
     p.add_argument("--fidelity-mode", choices=["shared", "per-target"], default="shared")
@@ -183,7 +202,21 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         "--cheap-excerpts", type=float, nargs="+", default=[10.0], help="fidelity runs' excerpt"
     )
     p.add_argument("--spearman", type=int, default=24, help="random candidates for Spearman")
-    p.add_argument("--no-fidelity", action="store_true")
+    p.add_argument(
+        "--promote",
+        type=float,
+        nargs="+",
+        default=[FidelitySection.promote],
+        help="fidelity runs' promote fraction(s) (default: the package's)",
+    )
+    p.add_argument(
+        "--fidelity-startup",
+        type=int,
+        default=FidelitySection.startup,
+        help="fidelity runs' startup (default: the package's)",
+    )
+    p.add_argument("--only", choices=["samplers", "fidelity"], help="run one part (default: both)")
+    p.add_argument("--no-fidelity", action="store_true", help="the same as --only samplers")
     p.add_argument("--workers", type=int, default=2, help="runs in parallel processes")
     p.add_argument("--root", type=Path, help="dataset folder (default: a temporary one)")
     p.add_argument(
@@ -202,6 +235,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         args.fidelity_tracks, args.fidelity_seconds = 2, 12.0
         args.fidelity_seeds, args.fidelity_trials, args.spearman = 1, 4, 5
         args.excerpts = args.cheap_excerpts = [3.0]
+    if args.no_fidelity:
+        args.only = "samplers"
     for name in args.samplers:
         if name in EXCLUDED:
             p.error(f"--samplers {name}: not run here: {EXCLUDED[name]}")
@@ -235,18 +270,21 @@ def main(argv: list[str] | None = None) -> int:
     t0 = time.time()
     with tempfile.TemporaryDirectory(prefix="sliceq22-search-") as tmp:
         root = args.root or Path(tmp)
-        folder_a = write_dataset(root / "a", args.tracks, args.seconds)
-        folder_b = None
-        if not args.no_fidelity:
-            folder_b = write_dataset(root / "b", args.fidelity_tracks, args.fidelity_seconds)
+        folder_a = folder_b = None
+        if args.only != "fidelity":
+            folder_a = write_dataset(root / "a", args.tracks, args.seconds, seed=1000)
+        if args.only != "samplers":
+            b = write_dataset(root / "b", args.fidelity_tracks, args.fidelity_seconds, seed=2000)
+            folder_b = b
         print(f"datasets written in {time.time() - t0:.1f} s", file=sys.stderr)
         tasks = [] if folder_b is None else fidelity_tasks(args, folder_b)
-        tasks += sampler_tasks(args, folder_a, modes)
+        tasks += [] if folder_a is None else sampler_tasks(args, folder_a, modes)
         cache = args.cache or Path(tmp) / "cache"
         cache.mkdir(parents=True, exist_ok=True)
         results = run_all(tasks, args.workers, cache)
-    print_setup(args, modes, time.time() - t0)
-    print_samplers(args, [r for r in results if r.task.kind == "sampler"])
+    if folder_a is not None:
+        print_setup(args, modes, time.time() - t0)
+        print_samplers(args, [r for r in results if r.task.kind == "sampler"])
     if folder_b is not None:
         print_fidelity(args, [r for r in results if r.task.kind != "sampler"])
     print(

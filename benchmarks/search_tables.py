@@ -198,7 +198,7 @@ def spearman_lines(results: Sequence[Result]) -> list[str]:
 def fidelity_lines(args: Any, results: Sequence[Result]) -> list[str]:
     """Per seed: the full-only run against each excerpt length's fidelity run."""
     lines = []
-    ratios: dict[float, list[float]] = {}
+    ratios: dict[tuple[float, float], list[float]] = {}
     for full in [r for r in results if r.task.kind == "full-only"]:
         cols = columns(full.task.mode)
         final = best_after(full.rows, None, len(cols))
@@ -213,15 +213,17 @@ def fidelity_lines(args: Any, results: Sequence[Result]) -> list[str]:
         for fid in results:
             if fid.task.kind != "fidelity" or fid.task.seed != full.task.seed:
                 continue
-            excerpt = fid.task.fidelity["excerpt"] if fid.task.fidelity else math.nan
+            assert fid.task.fidelity is not None
+            excerpt, promote = fid.task.fidelity["excerpt"], fid.task.fidelity["promote"]
             got = reach(fid.rows, final)
             ratio = got.cpu / full_cpu if full_cpu else math.nan
-            ratios.setdefault(excerpt, []).append(ratio)
+            ratios.setdefault((excerpt, promote), []).append(ratio)
             own = best_after(fid.rows, None, len(cols))
             promoted = sum(1 for row in fid.rows if row.full_tracks)
             excerpted = sum(1 for row in fid.rows if row.excerpt_tracks)
             lines.append(
-                f"    fidelity {excerpt:g} s, {fid.task.trials} trials: reached it at trial "
+                f"    fidelity {excerpt:g} s, promote {promote:g}, {fid.task.trials} trials: "
+                f"reached it at trial "
                 f"{fmt(got.trials, fid.task.trials)} with CPU {fmt(got.cpu, None)} s "
                 f"= {fmt(100 * ratio, None)} % of full-only; final best "
                 + ", ".join(f"{c} {v:.3f}" for c, v in zip(cols, own))
@@ -229,11 +231,12 @@ def fidelity_lines(args: Any, results: Sequence[Result]) -> list[str]:
                 f"({sum(row.excerpt_cpu for row in fid.rows):.0f} s excerpts), "
                 f"{promoted}/{excerpted} promoted"
             )
-    for excerpt, values in ratios.items():
+    for (excerpt, promote), values in ratios.items():
         shown = ", ".join(fmt(100 * v, None) for v in values)
         lines.append(
-            f"  {excerpt:g} s excerpts: CPU to the full-only final best, % of full-only's CPU, "
-            f"per seed: {shown} (median {fmt(100 * _median(values), None)} %; '-': not reached)"
+            f"  {excerpt:g} s excerpts, promote {promote:g}: CPU to the full-only final best, "
+            f"% of full-only's CPU, per seed: {shown} "
+            f"(median {fmt(100 * _median(values), None)} %; '-': not reached)"
         )
     return lines
 
@@ -248,7 +251,8 @@ def print_fidelity(args: Any, results: Sequence[Result]) -> None:
         print(line)
     print(
         f"\nCheap first vs full-length only ({args.fidelity_mode} mode, the shipped TPE; "
-        "fidelity runs: promote 0.3, startup 5, twice the trials; CPU alone, excerpts included):"
+        f"fidelity runs: startup {args.fidelity_startup}, references always full length, twice "
+        "the trials; CPU alone, excerpts included):"
     )
     for line in fidelity_lines(args, results):
         print(line)

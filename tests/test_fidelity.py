@@ -123,3 +123,46 @@ def test_bad_fidelity_settings_are_study_file_errors(folder: Path, table: str, s
     with pytest.raises(StudyFileError) as caught:
         study_config(folder, extra=f"[fidelity]\n{table}")
     assert says in str(caught.value)
+
+
+REFERENCES = """
+[[reference]]
+label = "big"
+family = "stft"
+params = { n_fft = 2048, hop = 64 }
+
+[[reference]]
+label = "small"
+family = "stft"
+params = { n_fft = 256, hop = 128 }
+"""
+
+
+def test_reference_trials_always_go_on_to_the_full_tracks(folder: Path) -> None:
+    # startup 0 and promote 0.25: by rank the second reference (the smaller n_fft scores
+    # lower) would stop at its excerpts; export's paired comparison needs it at full length
+    extra = _fidelity(promote=0.25, startup=0) + REFERENCES
+    _, study = _run(study_config(folder, mode="shared", trials=6, extra=extra), Script())
+    refs = {t.user_attrs["reference"]: t for t in study.trials if "reference" in t.user_attrs}
+    assert set(refs) == {"big", "small"}
+    for label, trial in refs.items():
+        stage = trial.user_attrs["fidelity"]
+        assert stage["promoted"] and stage["reason"].startswith(f"reference {label!r}")
+        assert trial.state == TrialState.COMPLETE
+        assert trial_attrs(trial)["tracks_evaluated"] == N_TRACKS
+    ranked = promotion(
+        refs["small"].user_attrs["fidelity"]["excerpt_scores"],
+        [refs["big"].user_attrs["fidelity"]["excerpt_scores"]],
+        FidelitySection(EXCERPT, 0.25, 0),
+        shared=True,
+        maximize=True,
+    )
+    assert ranked[0] is False
+
+
+def test_the_first_candidate_goes_on_by_rank_without_startup() -> None:
+    section = FidelitySection(EXCERPT, 0.2, 0)
+    assert promotion({t: 1.0 for t in TARGETS}, [], section, shared=True, maximize=True) == (
+        True,
+        "excerpt rank 1 of 1 (shared), within the best 0.2",
+    )

@@ -5,8 +5,12 @@ On full-length tracks a candidate costs minutes of CPU. With a study file's
 track (seconds, at a seeded position: the same excerpts for every candidate)
 and goes on to the full tracks only if its excerpt scores rank among the best
 ``promote`` fraction of the excerpt scores seen so far (successive halving
-with one rung, over duration). The first ``startup`` candidates are always
-promoted: a ranking needs a population.
+with one rung, over duration). Always promoted: a reference trial (a study
+file's ``[[reference]]``: export's paired comparison ``versus`` needs its
+full-length scores on the same tracks as the best's), and the first
+``startup`` candidates (default 0: the best excerpt so far is promoted
+anyway, since rank 1 is always within the fraction, so the very first
+candidate goes on by rank).
 
 - Shared mode: ranked by the shared value (mean over targets of the
   aggregates); the excerpt value is reported to Optuna as step 0, so TPE
@@ -65,6 +69,7 @@ def promotion(
     *,
     shared: bool,
     maximize: bool,
+    reference: str | None = None,
 ) -> tuple[bool, str]:
     """Whether a candidate with excerpt ``scores`` goes on to full length, and why.
 
@@ -78,6 +83,8 @@ def promotion(
         ``promote`` fraction and ``startup`` count.
     shared, maximize : bool
         Study mode and direction.
+    reference : str, optional
+        The label of a reference trial: always promoted.
 
     Returns
     -------
@@ -91,6 +98,8 @@ def promotion(
     ...           shared=True, maximize=True)
     (True, 'excerpt rank 2 of 3 (shared), within the best 0.5')
     """
+    if reference is not None:
+        return True, f"reference {reference!r}: always full length (paired comparisons)"
     if len(earlier) < section.startup:
         return True, f"one of the first {section.startup} candidates (fidelity.startup)"
     allowed = max(1, math.ceil(section.promote * (len(earlier) + 1)))

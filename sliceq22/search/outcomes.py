@@ -31,6 +31,7 @@ from sliceq22.search.trialattrs import (
     INFEASIBLE,
     MEMO_OF,
     PRUNED,
+    REFERENCE,
     RESULT,
     SCORES,
     trial_attrs,
@@ -222,6 +223,7 @@ class TrialOutcomes:
             section,
             shared=shared,
             maximize=maximize,
+            reference=run.trial.user_attrs.get(REFERENCE),
         )
         stage = {
             "excerpt_scores": scores,

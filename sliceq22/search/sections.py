@@ -157,12 +157,14 @@ class FidelitySection:
         Fraction of the candidates, ranked by their excerpt scores, that go on
         to the full tracks, in ``(0, 1]``.
     startup : int
-        The first candidates, always promoted (a ranking needs a population).
+        The first candidates, always promoted. Default 0: the best excerpt so
+        far is always within the fraction (rank 1), so the first candidate goes
+        on by rank; reference trials always go on (export's paired comparisons).
     """
 
     excerpt: float = 30.0
     promote: float = 0.3
-    startup: int = 5
+    startup: int = 0
 
     def as_dict(self) -> dict[str, Any]:
         """Every setting."""
