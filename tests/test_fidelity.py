@@ -166,3 +166,22 @@ def test_the_first_candidate_goes_on_by_rank_without_startup() -> None:
         True,
         "excerpt rank 1 of 1 (shared), within the best 0.2",
     )
+
+
+def test_per_target_the_fraction_is_shared_among_the_targets() -> None:
+    """promote 0.5 over 4 targets: 0.125 each, so of 8 candidates rank 1 in some target goes on
+    and rank 2 in every target does not (any-target at 0.5 would promote it: rank 2 <= 4)."""
+    section = FidelitySection(EXCERPT, 0.5, 0)
+    earlier = [{t: float(k) for t in TARGETS} for k in range(7)]  # 0 … 6 in every target
+    second = {t: 5.5 for t in TARGETS}
+    assert promotion(second, earlier, section, shared=False, maximize=True) == (
+        False,
+        "excerpt rank 2 of 8 (drums), not within the best 0.5 / 4 targets",
+    )
+    one_best = {**second, "bass": 7.0}
+    assert promotion(one_best, earlier, section, shared=False, maximize=True) == (
+        True,
+        "excerpt rank 1 of 8 (bass), within the best 0.5 / 4 targets",
+    )
+    # shared mode keeps the whole fraction: rank 2 of 8 is within ceil(0.5 * 8) = 4
+    assert promotion(second, earlier, section, shared=True, maximize=True)[0] is True

@@ -16,8 +16,10 @@ candidate goes on by rank).
   aggregates); the excerpt value is reported to Optuna as step 0, so TPE
   learns from the candidates it did not promote.
 - Per-target mode: Optuna's pruners do not take multi-objective trials; the
-  rule here: promoted when the candidate ranks within the ``promote``
-  fraction for *any* target (per-target mode looks for each target's best).
+  rule here: promoted when the candidate ranks within ``promote / 4`` for
+  *any* target (per-target mode looks for each target's best; the fraction
+  is shared among the targets so that about ``promote`` of the candidates go
+  on, not up to four times as many; each target's best so far always goes on).
 
 A candidate that is not promoted is told PRUNED with its excerpt scores and
 the reason (``pruned``), and counts against the budget like any pruned trial.
@@ -102,8 +104,11 @@ def promotion(
         return True, f"reference {reference!r}: always full length (paired comparisons)"
     if len(earlier) < section.startup:
         return True, f"one of the first {section.startup} candidates (fidelity.startup)"
-    allowed = max(1, math.ceil(section.promote * (len(earlier) + 1)))
     columns: list[str | None] = [None] if shared else list(TARGETS)
+    # Per target, the fraction is shared among the targets: any of them can promote, so each
+    # gets its part, and about `promote` of the candidates go on (fewer when targets agree).
+    share = section.promote / len(columns)
+    allowed = max(1, math.ceil(share * (len(earlier) + 1)))
     best = None
     for column in columns:
         mine = _value(scores, column)
@@ -118,7 +123,10 @@ def promotion(
     rank, column, n = best
     verdict = rank <= allowed
     where = "within" if verdict else "not within"
-    return verdict, f"excerpt rank {rank} of {n} ({column}), {where} the best {section.promote:g}"
+    part = "" if shared else f" / {len(columns)} targets"
+    return verdict, (
+        f"excerpt rank {rank} of {n} ({column}), {where} the best {section.promote:g}{part}"
+    )
 
 
 def _value(scores: Mapping[str, Any], column: str | None) -> float:
