@@ -34,14 +34,7 @@ from sliceq22.transforms import make_transform, presets
 from test_ola_view import OLA, SLICED
 
 #: The framewise seed and bark-262 (benchmarks/fulltrack.py's candidates).
-SEED = {
-    "mode": "framewise",
-    "frameSize": 8192,
-    "transitionSize": 1024,
-    "minFrequency": 65.41,
-    "maxFrequency": 6000,
-    "binsPerOctave": 48,
-}
+SEED = dict(presets.NSGCQ_SEED_FRAMEWISE)
 BARK262 = dict(presets.BARK262)
 FOUR_MINUTES = 240 * 44100
 

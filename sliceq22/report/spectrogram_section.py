@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from sliceq22 import TARGETS
+from sliceq22.data.excerpt import cut_excerpt
 from sliceq22.errors import Sliceq22Error
 from sliceq22.report.collect import StudyReport
 from sliceq22.report.html import Page, esc
@@ -64,9 +65,14 @@ def spectrogram_section(page: Page, rep: StudyReport, options: ReportOptions) ->
             f"({esc(exc)})</p>"
         )
         return
-    through_view = rep.config.objective.options.get("view") == "ola"
-    if through_view:
-        method = str(rep.config.objective.options.get("deoverlap", "mixture"))
+    options_ = rep.config.objective.options
+    # Through the OLA view: the study's de-overlap, guided by the mixture the oracle saw
+    # (cut once here, not per target); a plain study draws the usual views.
+    method = str(options_.get("deoverlap", "mixture")) if options_.get("view") == "ola" else None
+    mixture = None
+    if method is not None:
+        kind = str(options_.get("mixture", "sum"))
+        mixture, _ = cut_excerpt(track.mixture(kind), track.rate, None, options.excerpt_seconds)
         page.add(
             '<p class="note">The study scored every candidate through the OLA view: each '
             "target's view under its best setting, the slices "
@@ -76,7 +82,7 @@ def spectrogram_section(page: Page, rep: StudyReport, options: ReportOptions) ->
     for target in TARGETS:
         entry = rep.export["targets"].get(target)
         if entry is not None:
-            _target_figure(page, rep, options, track, target, entry, through_view)
+            _target_figure(page, rep, options, track, target, entry, method, mixture)
 
 
 def _target_figure(
@@ -86,19 +92,17 @@ def _target_figure(
     track: Any,
     target: str,
     entry: dict[str, Any],
-    through_view: bool,
+    method: str | None,
+    mixture: np.ndarray | None,
 ) -> None:
-    from sliceq22.data.excerpt import cut_excerpt
     from sliceq22.report.spectrogram import views_figure
 
     trial = rep.trials_by_number[entry["trial"]]
     audio, start = cut_excerpt(track.targets[target], track.rate, None, options.excerpt_seconds)
-    kind = str(rep.config.objective.options.get("mixture", "sum"))  # what the oracle saw
-    mixture, _ = cut_excerpt(track.mixture(kind), track.rate, None, options.excerpt_seconds)
     params = trial_attrs(trial).get("transform_params") or {}
     label = entry.get("label") or entry["family"]
     try:
-        drawn = _views(rep, options, entry["family"], params, audio, mixture, track)
+        drawn = _views(options, entry["family"], params, track.rate, audio, method, mixture)
     except Exception as exc:  # a setting that analyses the study's excerpt may refuse a shorter one
         number = entry["trial"]
         page.add(f'<p class="note">{target}: could not draw trial {number} ({esc(exc)})</p>')
@@ -114,29 +118,36 @@ def _target_figure(
 
 
 def _views(
-    rep: StudyReport,
     options: ReportOptions,
     family: str,
     params: dict[str, Any],
+    rate: int,
     audio: np.ndarray,
-    mixture: np.ndarray,
-    track: Any,
+    method: str | None,
+    mixture: np.ndarray | None,
 ) -> tuple[list[SpectrogramView], str, str]:
-    """The views to draw, their caption and what the OLA views come to (``""`` when plain)."""
+    """The views to draw, their caption and what the OLA views come to (``""`` when plain).
+
+    ``method`` names the de-overlap of an OLA study (``None``: a plain study);
+    ``audio`` and ``mixture`` are ``(channels, samples)`` excerpts at ``rate``.
+    """
     from sliceq22.report.spectrogram import compute_views
     from sliceq22.transforms import make_transform
 
-    transform = make_transform(family, params, rate=track.rate)
+    transform = make_transform(family, params, rate=rate)
     comparable = " Comparable cell energy in dB below the loudest cell, channels added."
-    if rep.config.objective.options.get("view") != "ola":
+    if method is None:
         views = compute_views(transform, audio, columns=options.columns, rows=options.rows)
         return views, " ".join(v.note for v in views) + comparable, ""
     from sliceq22.deoverlap import make_deoverlap
     from sliceq22.report.spectrogram_ola import ola_views
 
-    name = str(rep.config.objective.options.get("deoverlap", "mixture"))
-    method = make_deoverlap(name, transform)
     drawn = ola_views(
-        transform, audio, method, mixture=mixture, columns=options.columns, rows=options.rows
+        transform,
+        audio,
+        make_deoverlap(method, transform),
+        mixture=mixture,
+        columns=options.columns,
+        rows=options.rows,
     )
     return drawn.views, " ".join(v.note for v in drawn.views) + comparable, drawn.describe()
