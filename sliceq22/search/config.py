@@ -270,24 +270,23 @@ def _objective(raw: Any) -> ObjectiveSection:
 def _sampler(raw: dict[str, Any]) -> SamplerSection:
     defaults = SamplerSection()
     seed = raw.get("seed")
+    name = _choice(raw.get("name", defaults.name), SAMPLERS, "sampler.name")
     return SamplerSection(
-        name=_choice(raw.get("name", defaults.name), SAMPLERS, "sampler.name"),
+        name=name,
         seed=None if seed is None else _int(seed, "sampler.seed", low=0),
         startup_trials=_int(
             raw.get("startup_trials", defaults.startup_trials), "sampler.startup_trials", low=0
         ),
-        multivariate=_multivariate(raw, defaults.multivariate),
+        multivariate=_multivariate(raw.get("multivariate", defaults.multivariate), name),
     )
 
 
-def _multivariate(raw: dict[str, Any], default: bool) -> bool:
-    value = raw.get("multivariate", default)
+def _multivariate(value: Any, sampler: str) -> bool:
     if not isinstance(value, bool):
         raise StudyFileError(f"sampler.multivariate: expected true or false, got {value!r}")
-    if value and raw.get("name", SamplerSection().name) != "tpe":
+    if value and sampler != "tpe":
         raise StudyFileError(
-            f"sampler.multivariate: only the tpe sampler models parameters jointly, "
-            f"not {raw.get('name')!r}"
+            f"sampler.multivariate: only the tpe sampler models parameters jointly, not {sampler!r}"
         )
     return value
 

@@ -23,6 +23,7 @@ from sliceq22 import TARGETS
 from sliceq22.errors import StorageError, StudyFileError
 from sliceq22.search import optuna_compat
 from sliceq22.search.config import StudyConfig, parse_study_text
+from sliceq22.search.sections import SamplerSection
 from sliceq22.search.trialattrs import (
     ATTEMPT,
     CANDIDATE,
@@ -124,7 +125,7 @@ def directions(config: StudyConfig, direction: str) -> list[str]:
 
 #: Study-file keys added after studies were stored, with their defaults: a stored study
 #: without one was made under the default, so a file at the default resumes it.
-ADDED_KEYS: dict[str, Any] = {"sampler.multivariate": False}
+ADDED_KEYS: dict[str, Any] = {"sampler.multivariate": SamplerSection().multivariate}
 _NO_DEFAULT = object()
 
 
