@@ -121,6 +121,9 @@ class Script:
             yield TrackProgress(track.name, 0.5)
             self.yielded_tracks[call] += 1
             yield TrackScored(track.name, {t: score(params, i, t) for t in TARGETS}, {}, [])
+        if params["n_fft"] in self.rules.get("dies_after_last_track", ()):
+            # the worker dies after its last message, before the stream's end reaches the driver
+            raise WorkerLost("worker died: test")
 
     def _seen(self, params: Mapping[str, Any]) -> int:
         return sum(c == dict(params) for c in self.calls)

@@ -109,6 +109,19 @@ def test_a_dying_worker_fails_the_trial_and_its_candidate_is_retried(folder: Pat
     assert summary.failed_now == len(failed) and summary.completed_now == 4
 
 
+def test_a_worker_dying_after_every_track_was_scored_completes_the_trial(folder: Path) -> None:
+    # Ray reuses a worker process for the task queued after this one: a kill there can take
+    # the end of this trial's stream with it, although every track's score has arrived.
+    script = Script(dies_after_last_track={256, 512, 1024, 2048})
+    summary, study = _run(study_config(folder, trials=4), script)
+    assert summary.completed_now == 4 and summary.failed_now == 0
+    assert not [t for t in study.trials if "retry_of" in t.user_attrs]
+    assert len(script.calls) == len({tuple(sorted(c.items())) for c in script.calls})
+    for trial in study.get_trials(states=(TrialState.COMPLETE,)):
+        params = trial_attrs(trial)["transform_params"]
+        assert trial.values == pytest.approx([score(params, 1, t) for t in TARGETS])
+
+
 def test_retries_are_bounded_by_the_study_file(folder: Path) -> None:
     # every worker dies: each candidate runs twice (retries = 1), then the run stops after
     # MAX_FAILURE_STREAK failures in a row

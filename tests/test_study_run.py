@@ -246,13 +246,14 @@ def test_worker_killed_mid_trial_is_failed_and_retried(tmp_path: Path) -> None:
         kill_session(proc)
     final = trials(url, "workerkill")
     # The trial the kill hit: the one seen running, or (when it finished between that read
-    # and the kill) the next one the same worker process had started.
+    # and the kill) the one the same worker process ran next. Ray queues a task ahead on
+    # the worker, so the hit trial's number is not known in advance; its pid is.
     died = [t for t in final if "worker died" in str(trial_attrs(t).get("failure", ""))]
     assert len(died) == 1, [(t.number, t.state) for t in final]
     failed = died[0]
-    assert failed.state == TrialState.FAIL and failed.number >= victim.number
+    assert failed.state == TrialState.FAIL
     assert trial_attrs(failed)["worker_pid"] == pid
-    retry = [t for t in final if trial_attrs(t).get("retry_of") == victim.number]
+    retry = [t for t in final if trial_attrs(t).get("retry_of") == failed.number]
     assert (
         len(retry) == 1
         and retry[0].state == TrialState.COMPLETE

@@ -448,19 +448,28 @@ class StudyDriver:
         try:
             done = self._on_message(run, self.evaluator.receive(handle))
         except EvaluationEnded:
-            if run.stage == "excerpt" and self.outcomes.excerpt_done(run):
-                self._promote(run)
-            elif run.stage == "full":
-                self.outcomes.finish(run)
+            self._receive_end(run)
             done = True
         except WorkerLost as exc:
-            self.outcomes.fail(run.trial, str(exc), retry=True)
+            if len(run.tracks) == len(self.shipped.names):
+                # Every track's score arrived; only the end of the stream was lost
+                # with the worker (it died on the task queued after this one).
+                self._receive_end(run)
+            else:
+                self.outcomes.fail(run.trial, str(exc), retry=True)
             done = True
         except EvaluationFailed as exc:
             self.outcomes.fail(run.trial, str(exc), retry=False)
             done = True
         if done:
             del self.running[handle]
+
+    def _receive_end(self, run: RunningTrial) -> None:
+        """An evaluation has scored every track: promote its excerpt or finish the trial."""
+        if run.stage == "excerpt" and self.outcomes.excerpt_done(run):
+            self._promote(run)
+        elif run.stage == "full":
+            self.outcomes.finish(run)
 
     def _promote(self, run: RunningTrial) -> None:
         """Start the full-length evaluation of a candidate its excerpts promoted."""
