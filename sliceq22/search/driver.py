@@ -447,13 +447,10 @@ class StudyDriver:
         run = self.running[handle]
         try:
             done = self._on_message(run, self.evaluator.receive(handle))
-        except EvaluationEnded:
-            self._receive_end(run)
-            done = True
-        except WorkerLost as exc:
-            if len(run.tracks) == len(self.shipped.names):
-                # Every track's score arrived; only the end of the stream was lost
-                # with the worker (it died on the task queued after this one).
+        except (EvaluationEnded, WorkerLost) as exc:
+            # A worker lost after every track's score arrived took only the end of the
+            # stream with it (it died on the task queued after this one): the trial is done.
+            if isinstance(exc, EvaluationEnded) or len(run.tracks) == len(self.shipped.names):
                 self._receive_end(run)
             else:
                 self.outcomes.fail(run.trial, str(exc), retry=True)
