@@ -48,31 +48,20 @@ from pathlib import Path
 
 import numpy as np
 
+from sliceq22 import TARGETS
+from sliceq22.transforms import presets
+
 ROOT = Path(__file__).resolve().parent.parent
 SLICEQ22 = [sys.executable, "-m", "sliceq22"]
 RATE = 44100
-TARGETS = ("drums", "bass", "other", "vocals")
 #: Samples of the bundled example after its AAC edges are trimmed.
 EXAMPLE_SAMPLES = 260096
 
 #: The candidates of issue #12, by short name: (family, params).
 CANDIDATES: dict[str, tuple[str, dict[str, object]]] = {
     "stft": ("stft", {"n_fft": 4096, "hop": 1024}),
-    "slicqt": (
-        "slicqt",
-        {"scale": "bark", "bins": 262, "fmin": 32.9, "fmax": 22050, "sllen": 18060, "trlen": 4516},
-    ),
-    "nsgcq-framewise": (
-        "nsgcq",
-        {
-            "mode": "framewise",
-            "frameSize": 8192,
-            "transitionSize": 1024,
-            "minFrequency": 65.41,
-            "maxFrequency": 6000,
-            "binsPerOctave": 48,
-        },
-    ),
+    "slicqt": ("slicqt", dict(presets.BARK262)),
+    "nsgcq-framewise": ("nsgcq", dict(presets.NSGCQ_SEED_FRAMEWISE)),
     "nsgcq-full": (
         "nsgcq",
         {
