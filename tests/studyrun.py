@@ -114,6 +114,35 @@ def run_cli(
     )
 
 
+def run_in_process(study_file: Path, url: str, *, trials: int | None = None) -> None:
+    """Run a study to ``trials`` (default its budget) in this process, without Ray.
+
+    For tests whose claim is about a later CLI command on an existing study: the
+    study is made by the real driver, objective and transforms
+    (:class:`~sliceq22.search.evaluator.LocalEvaluator`, what a Ray worker runs), in
+    a fraction of the time a ``sliceq22 run`` subprocess takes to start and stop its
+    Ray runtime. The storage's connections are closed before returning, so nothing
+    in this process touches the file afterwards.
+    """
+    from sliceq22.search.config import load_study_file
+    from sliceq22.search.driver import StudyDriver
+    from sliceq22.search.evaluator import LocalEvaluator
+    from sliceq22.search.storage import open_storage
+
+    storage = open_storage(url, create=True)
+    try:
+        StudyDriver(
+            load_study_file(study_file),
+            storage,
+            budget=trials,
+            progress=False,
+            evaluator=LocalEvaluator(),
+        ).run()
+    finally:
+        if isinstance(storage, optuna.storages.RDBStorage):
+            storage.engine.dispose()
+
+
 def start_cli(*args: str, cwd: Path) -> subprocess.Popen:
     """Start ``sliceq22 ARGS`` in its own session, so the driver and its Ray processes can be
     killed together."""
