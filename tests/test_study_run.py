@@ -34,6 +34,15 @@ def _complete(ts) -> list:
     return [t for t in ts if t.state == TrialState.COMPLETE]
 
 
+def _finish(proc, timeout: float = 300) -> tuple[int, str, str]:
+    """Wait for a :func:`start_cli` process; return its status, stdout and stderr."""
+    try:
+        out, err = proc.communicate(timeout=timeout)
+    finally:
+        kill_session(proc)
+    return proc.returncode, out, err
+
+
 def test_study_runs_exports_and_continues(tmp_path: Path) -> None:
     # hop 1024 with n_fft 512 or 1024 is infeasible for a Hann window: recorded as such
     # (PRUNED with the reason, so TPE learns to avoid it), not counted against the budget.
@@ -269,14 +278,26 @@ family = "stft"
 n_fft = { choices = [1024, 4096] }
 hop = { choices = [256, 512] }
 """
-    url = _url(tmp_path)
-    docs = {}
+    # Both modes run at the same time, each into its own SQLite file with its own Ray runtime
+    # (a grid study sees every candidate whatever the timing): one wait for Ray, not two.
+    procs = {}
     for mode in ("per-target", "shared"):
         (tmp_path / f"{mode}.toml").write_text(
             study_text(mode, mode=mode, trials=5, space=space, sampler='name = "grid"\nseed = 1')
         )
-        result = run_cli("run", f"{mode}.toml", "--storage", url, "--workers", "2", cwd=tmp_path)
-        assert result.returncode == 0, result.stderr
+        url = f"sqlite:///{tmp_path / f'{mode}.db'}"
+        procs[mode] = start_cli(
+            "run", f"{mode}.toml", "--storage", url, "--workers", "2", cwd=tmp_path
+        )
+    try:
+        finished = {mode: _finish(proc) for mode, proc in procs.items()}
+    finally:
+        for proc in procs.values():
+            kill_session(proc)
+    docs = {}
+    for mode, (code, _, err) in finished.items():
+        assert code == 0, err
+        url = f"sqlite:///{tmp_path / f'{mode}.db'}"
         assert (
             run_cli("export", mode, "--storage", url, "-o", f"{mode}.json", cwd=tmp_path).returncode
             == 0
@@ -337,15 +358,26 @@ warmup_tracks = 1
 
 
 def test_one_worker_fixed_seed_is_reproducible(tmp_path: Path) -> None:
-    orders = []
+    # The two runs go at the same time, each in its own folder (its own default storage and
+    # its own Ray runtime): the order must not depend on timing, so overlapping them only
+    # varies the timing more, and it halves the wait for two Ray runtimes to start and stop.
+    procs = {}
     for run in ("a", "b"):
         folder = tmp_path / run
         folder.mkdir()
         (folder / "s.toml").write_text(study_text("repro", trials=6))
-        result = run_cli(
-            "run", "s.toml", "--workers", "1", cwd=folder
-        )  # default storage in the working directory
-        assert result.returncode == 0, result.stderr
+        # default storage in the working directory
+        procs[run] = start_cli("run", "s.toml", "--workers", "1", cwd=folder)
+    try:
+        finished = {run: _finish(proc) for run, proc in procs.items()}
+    finally:
+        for proc in procs.values():
+            kill_session(proc)
+    orders = []
+    for run in ("a", "b"):
+        folder = tmp_path / run
+        code, _, err = finished[run]
+        assert code == 0, err
         assert (folder / "sliceq22.db").exists()
         orders.append(
             [(t.params, t.state) for t in trials(f"sqlite:///{folder / 'sliceq22.db'}", "repro")]
