@@ -194,7 +194,13 @@ def _run_with_outage(
             timeout=180,
         ), proc.stderr
         server.stop()
-        time.sleep(outage_s)
+        if patience < outage_s:
+            # The driver must give up while the database is away: keep it away until the
+            # driver has exited (at most outage_s), not a fixed time that either wastes
+            # seconds or, on a loaded machine, may end before the driver has given up.
+            wait_for(lambda: proc.poll() is not None, timeout=outage_s)
+        else:
+            time.sleep(outage_s)
         server.start()
         return _finish(proc, timeout=300)
     finally:
@@ -220,7 +226,8 @@ def test_database_outage_beyond_patience_stops_cleanly_then_resumes(tmp_path: Pa
     finishes."""
     with PgServer() as server:
         url = server.create_database("longoutage")
-        code, _, err = _run_with_outage(server, url, tmp_path, "long", outage_s=8, patience=2)
+        # The outage lasts until the driver exits (at most 60 s): beyond the 2 s patience.
+        code, _, err = _run_with_outage(server, url, tmp_path, "long", outage_s=60, patience=2)
         assert code == 2, err
         last = err.strip().splitlines()[-1]
         assert (
