@@ -185,14 +185,24 @@ def trials(url: str, name: str) -> list[optuna.trial.FrozenTrial]:
     return optuna.load_study(study_name=name, storage=url).get_trials(deepcopy=False)
 
 
-def wait_for(predicate, timeout: float, interval: float = 0.1) -> bool:
-    """Poll ``predicate`` until true or ``timeout`` seconds pass."""
+def wait_for(
+    predicate, timeout: float, interval: float = 0.1, *, proc: subprocess.Popen | None = None
+) -> bool:
+    """Poll ``predicate`` until true or ``timeout`` seconds pass.
+
+    With ``proc``, also stop once that process has exited (after one last try of the
+    predicate): what the test waits for can no longer happen, so a failing drill fails at
+    once instead of after the whole timeout.
+    """
     end = time.time() + timeout
     while time.time() < end:
+        exited = proc is not None and proc.poll() is not None
         try:
             if predicate():
                 return True
         except Exception:  # the storage may be mid-creation while the driver starts
             pass
+        if exited:
+            return False
         time.sleep(interval)
     return False

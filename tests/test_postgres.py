@@ -215,7 +215,7 @@ def test_resume_after_driver_sigkill_on_postgres(pg_server: PgServer, tmp_path: 
         )
 
     try:
-        assert wait_for(lambda: mid_trial(trials(url, "pg-crash")), timeout=180)
+        assert wait_for(lambda: mid_trial(trials(url, "pg-crash")), timeout=180, proc=proc)
     finally:
         kill_session(proc)
     # Read after the kill: nothing changes any more, and this is what the killed run left.

@@ -137,7 +137,7 @@ def test_node_removed_mid_study_fails_and_retries_its_trials(tmp_path: Path) -> 
                     and trial_attrs(t).get("worker_node") == node.node_id
                 ]
 
-            assert wait_for(lambda: bool(on_node()), timeout=180), proc.stderr
+            assert wait_for(lambda: bool(on_node()), timeout=180, proc=proc), proc.stderr
             victims = {t.number for t in on_node()}
             cluster.remove_node(node)
             code, out, err = _finish(proc, timeout=400)
@@ -192,6 +192,7 @@ def _run_with_outage(
         assert wait_for(
             lambda: len([t for t in trials(url, name) if t.state == TrialState.COMPLETE]) >= 2,
             timeout=180,
+            proc=proc,
         ), proc.stderr
         server.stop()
         if patience < outage_s:

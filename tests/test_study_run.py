@@ -192,6 +192,7 @@ def test_resume_after_driver_sigkill(tmp_path: Path) -> None:
                 and any(t.state == TrialState.RUNNING for t in trials(url, "crash"))
             ),
             timeout=180,
+            proc=proc,
         ), proc.stderr
     finally:
         kill_session(proc)
@@ -242,7 +243,9 @@ def test_worker_killed_mid_trial_is_failed_and_retried(tmp_path: Path) -> None:
 
         found: list = []
         assert wait_for(
-            lambda: found.append(running_worker()) or found[-1] is not None, timeout=180
+            lambda: found.append(running_worker()) or found[-1] is not None,
+            timeout=180,
+            proc=proc,
         )
         victim = found[-1]  # the trial seen running, not a second read that may miss it
         pid = trial_attrs(victim)["worker_pid"]
