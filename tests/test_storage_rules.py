@@ -8,7 +8,6 @@ from __future__ import annotations
 import sqlite3
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
@@ -96,23 +95,36 @@ def test_readers_never_create_tables(tmp_path: Path) -> None:
 
 
 @pytest.mark.slow
-def test_fresh_postgresql_database_opened_by_many_processes_at_once(pg_server) -> None:
+def test_fresh_postgresql_database_opened_by_many_processes_at_once(
+    pg_server, tmp_path: Path
+) -> None:
     """Optuna's table creation races (UNIQUE violations) unless serialised; here it is."""
     url = pg_server.create_database("race")
-    start = time.time() + 6.0  # every process imported and waiting by then
+    # Every process imports, says so on stdout, then polls (each ms) for the go file: all
+    # four open the storage within a few milliseconds of each other, as soon as the slowest
+    # is ready (rather than at a fixed time chosen late enough for a loaded machine).
+    go = tmp_path / "go"
     code = (
-        "import sys, time; from sliceq22.search.storage import open_storage; "
-        f"time.sleep(max(0.0, {start!r} - time.time())); open_storage(sys.argv[1]); print('ok')"
+        "import os, sys, time; from sliceq22.search.storage import open_storage; "
+        "print('ready', flush=True)\n"
+        "while not os.path.exists(sys.argv[2]): time.sleep(0.001)\n"
+        "open_storage(sys.argv[1]); print('ok')"
     )
     procs = [
         subprocess.Popen(
-            [sys.executable, "-c", code, url],
+            [sys.executable, "-c", code, url, str(go)],
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
             text=True,
         )
         for _ in range(4)
     ]
+    try:
+        for proc in procs:
+            assert proc.stdout is not None and proc.stdout.readline().strip() == "ready"
+        go.touch()
+    finally:
+        go.touch()  # never leave a process spinning
     outcomes = [p.communicate(timeout=120) for p in procs]
     for proc, (out, err) in zip(procs, outcomes):
         assert proc.returncode == 0 and out.strip() == "ok", err[-2000:]
