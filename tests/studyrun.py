@@ -114,6 +114,21 @@ def run_cli(
     )
 
 
+def run_clis(
+    calls: list[list[str]], *, cwd: Path, timeout: float = 300
+) -> list[subprocess.CompletedProcess]:
+    """Run independent ``sliceq22`` commands at the same time; their results, in order.
+
+    For commands that are each refused or only read: most of a CLI call's wall time is
+    starting the interpreter and importing, which overlaps across processes.
+    """
+    from concurrent.futures import ThreadPoolExecutor
+
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        futures = [pool.submit(run_cli, *args, cwd=cwd, timeout=timeout) for args in calls]
+        return [future.result() for future in futures]
+
+
 def run_in_process(study_file: Path, url: str, *, trials: int | None = None) -> None:
     """Run a study to ``trials`` (default its budget) in this process, without Ray.
 
