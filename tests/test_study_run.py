@@ -15,6 +15,7 @@ from sliceq22.search.trialattrs import trial_attrs
 from studyrun import (
     kill_session,
     run_cli,
+    run_clis,
     run_in_process,
     start_cli,
     study_text,
@@ -139,8 +140,9 @@ def test_bad_storage_and_names(tmp_path: Path) -> None:
     cases.append(
         (["run", "s.toml", "--storage", f"sqlite:///{tmp_path}/junk.db"], "cannot open storage")
     )
-    for args, message in cases:
-        result = run_cli(*args, cwd=tmp_path, timeout=120)
+    # Independent refusals: run at the same time (studyrun.run_clis), each checked as before.
+    results = run_clis([args for args, _ in cases], cwd=tmp_path, timeout=120)
+    for (args, message), result in zip(cases, results):
         assert result.returncode == 2, (args, result.stderr)
         assert message in result.stderr, (args, result.stderr)
         assert "Traceback" not in result.stderr and len(result.stderr.strip().splitlines()) == 1
