@@ -114,6 +114,50 @@ def run_cli(
     )
 
 
+def run_clis(
+    calls: list[list[str]], *, cwd: Path, timeout: float = 300
+) -> list[subprocess.CompletedProcess]:
+    """Run independent ``sliceq22`` commands at the same time; their results, in order.
+
+    For commands that are each refused or only read: most of a CLI call's wall time is
+    starting the interpreter and importing, which overlaps across processes.
+    """
+    from concurrent.futures import ThreadPoolExecutor
+
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        futures = [pool.submit(run_cli, *args, cwd=cwd, timeout=timeout) for args in calls]
+        return [future.result() for future in futures]
+
+
+def run_in_process(study_file: Path, url: str, *, trials: int | None = None) -> None:
+    """Run a study to ``trials`` (default its budget) in this process, without Ray.
+
+    For tests whose claim is about a later CLI command on an existing study: the
+    study is made by the real driver, objective and transforms
+    (:class:`~sliceq22.search.evaluator.LocalEvaluator`, what a Ray worker runs), in
+    a fraction of the time a ``sliceq22 run`` subprocess takes to start and stop its
+    Ray runtime. The storage's connections are closed before returning, so nothing
+    in this process touches the file afterwards.
+    """
+    from sliceq22.search.config import load_study_file
+    from sliceq22.search.driver import StudyDriver
+    from sliceq22.search.evaluator import LocalEvaluator
+    from sliceq22.search.storage import open_storage
+
+    storage = open_storage(url, create=True)
+    try:
+        StudyDriver(
+            load_study_file(study_file),
+            storage,
+            budget=trials,
+            progress=False,
+            evaluator=LocalEvaluator(),
+        ).run()
+    finally:
+        if isinstance(storage, optuna.storages.RDBStorage):
+            storage.engine.dispose()
+
+
 def start_cli(*args: str, cwd: Path) -> subprocess.Popen:
     """Start ``sliceq22 ARGS`` in its own session, so the driver and its Ray processes can be
     killed together."""
@@ -156,14 +200,24 @@ def trials(url: str, name: str) -> list[optuna.trial.FrozenTrial]:
     return optuna.load_study(study_name=name, storage=url).get_trials(deepcopy=False)
 
 
-def wait_for(predicate, timeout: float, interval: float = 0.1) -> bool:
-    """Poll ``predicate`` until true or ``timeout`` seconds pass."""
+def wait_for(
+    predicate, timeout: float, interval: float = 0.1, *, proc: subprocess.Popen | None = None
+) -> bool:
+    """Poll ``predicate`` until true or ``timeout`` seconds pass.
+
+    With ``proc``, also stop once that process has exited (after one last try of the
+    predicate): what the test waits for can no longer happen, so a failing drill fails at
+    once instead of after the whole timeout.
+    """
     end = time.time() + timeout
     while time.time() < end:
+        exited = proc is not None and proc.poll() is not None
         try:
             if predicate():
                 return True
         except Exception:  # the storage may be mid-creation while the driver starts
             pass
+        if exited:
+            return False
         time.sleep(interval)
     return False

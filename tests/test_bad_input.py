@@ -196,18 +196,28 @@ def _add_empty_study(url: str) -> None:
 
 # ---------------------------------------------------------------------------- snapshots
 def snapshot(url: str) -> dict[str, Any]:
-    """Everything a command could change in a storage: studies, their attributes, their trials."""
-    storage = optuna.storages.RDBStorage(url)
+    """Everything a command could change in a storage: studies, their attributes, their trials,
+    and the schema version.
+
+    Taken four times per case, so read straight from the storage (not through study
+    summaries and loaded studies, which read every trial twice), opened without Optuna's
+    table creation and alembic compatibility check: a command that dropped a table now fails
+    the read instead of having it silently recreated, and the schema version is compared as
+    part of the snapshot.
+    """
+    storage = optuna.storages.RDBStorage(
+        url, skip_table_creation=True, skip_compatibility_check=True
+    )
     try:
-        out = {}
-        for summary in optuna.get_all_study_summaries(storage, include_best_trial=False):
-            study = optuna.load_study(study_name=summary.study_name, storage=storage)
-            out[summary.study_name] = {
+        out: dict[str, Any] = {"schema version": storage.get_current_version()}
+        for study in storage.get_all_studies():
+            out[study.study_name] = {
+                "directions": study.directions,
                 "user_attrs": study.user_attrs,
-                "system_attrs": storage.get_study_system_attrs(study._study_id),
+                "system_attrs": study.system_attrs,
                 "trials": [
                     (t.number, t.state.name, t.values, t.params, t.user_attrs, t.system_attrs)
-                    for t in study.get_trials(deepcopy=False)
+                    for t in storage.get_all_trials(study._study_id, deepcopy=False)
                 ],
             }
         return out

@@ -21,7 +21,16 @@ from optuna.trial import TrialState
 from pg import PgServer, postgres_processes
 from sliceq22 import TARGETS
 from sliceq22.search.trialattrs import trial_attrs
-from studyrun import SLOW_SPACE, kill_session, run_cli, start_cli, study_text, trials, wait_for
+from studyrun import (
+    SLOW_SPACE,
+    kill_session,
+    run_cli,
+    run_clis,
+    start_cli,
+    study_text,
+    trials,
+    wait_for,
+)
 
 pytestmark = pytest.mark.slow
 
@@ -137,8 +146,11 @@ def test_unreachable_or_refused_postgres_is_one_masked_line(
         (["run", "s.toml"], pg_server.url(password=wrong_pw), "password authentication failed"),
         (["show", "nowhere"], pg_server.url("no_such_db"), 'database "no_such_db" does not exist'),
     ]
-    for args, url, message in cases:
-        result = run_cli(*args, "--storage", url, cwd=tmp_path, timeout=60)
+    # Independent refusals: run at the same time (studyrun.run_clis), each checked as before.
+    results = run_clis(
+        [[*args, "--storage", url] for args, url, _ in cases], cwd=tmp_path, timeout=60
+    )
+    for (args, url, message), result in zip(cases, results):
         assert result.returncode == 2, (args, result.stderr)
         lines = result.stderr.strip().splitlines()
         assert len(lines) == 1 and "Traceback" not in result.stderr, (args, result.stderr)
@@ -184,8 +196,10 @@ def test_every_password_form_is_masked(pg_server: PgServer, tmp_path: Path) -> N
     # The whole secret, raw or encoded, or any part of it: its random tail and its distinctive head.
     pieces = (secret, enc, wrong, token, "p@ss:", "p%40ss")
     problems = []  # every form is tried, so one failure shows them all
-    for url in works + fails:
-        result = run_cli("list", "--storage", url, cwd=tmp_path, timeout=60)
+    results = run_clis(
+        [["list", "--storage", url] for url in works + fails], cwd=tmp_path, timeout=60
+    )
+    for url, result in zip(works + fails, results):
         out = result.stdout + result.stderr
         ok = result.returncode == (0 if url in works else 2) and not [p for p in pieces if p in out]
         if url in fails:
@@ -215,7 +229,7 @@ def test_resume_after_driver_sigkill_on_postgres(pg_server: PgServer, tmp_path: 
         )
 
     try:
-        assert wait_for(lambda: mid_trial(trials(url, "pg-crash")), timeout=180)
+        assert wait_for(lambda: mid_trial(trials(url, "pg-crash")), timeout=180, proc=proc)
     finally:
         kill_session(proc)
     # Read after the kill: nothing changes any more, and this is what the killed run left.

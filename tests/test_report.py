@@ -1,10 +1,10 @@
 """``sliceq22 report`` on real studies (real Optuna, Ray, SQLite, audio), checked in headless
 Chromium.
 
-Two studies are run through the CLI into one SQLite file: a per-target study
-of the STFT and the sliCQT on three short stem folders (random sampler, so the
-parameters vary), and a two-trial shared study whose name is an HTML/JS
-injection attempt. The reports are compared with ``sliceq22 export`` and
+Two studies are run through the CLI at the same time, each into its own SQLite
+file: a per-target study of the STFT and the sliCQT on two short stem folders
+(random sampler, so the parameters vary), and a two-trial shared study whose
+name is an HTML/JS injection attempt. The reports are compared with ``sliceq22 export`` and
 ``sliceq22 show --json``, and the first one is opened in Debian's Chromium
 (driven over the DevTools protocol on a pipe, standard library only): every
 plotly figure must have drawn, nothing may be logged as an error, and a
@@ -22,6 +22,7 @@ import shutil
 import struct
 import subprocess
 import tempfile
+import threading
 import time
 from html.parser import HTMLParser
 from pathlib import Path
@@ -81,25 +82,42 @@ def studies(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     (root / "a.toml").write_text(per_target)
     (root / "b.toml").write_text(shared)
     out: dict[str, Any] = {"root": root, "url": url}
-    for key, file, name in (("a", "a.toml", "tf-search"), ("b", "b.toml", EVIL)):
+    urls = {"a": url, "b": f"sqlite:///{root / 'studies-b.db'}"}
+
+    def make(key: str, file: str, name: str) -> None:
+        # run, export, report of one study; the two studies' chains overlap (each waits mostly
+        # for its own Ray runtime to start and stop), so the fixture waits for one, not two.
         t0 = time.perf_counter()
         done = run_cli(
-            "run", file, "--storage", url, "--workers", "2" if key == "a" else "1", cwd=root
+            "run", file, "--storage", urls[key], "--workers", "2" if key == "a" else "1", cwd=root
         )
         ran = time.perf_counter() - t0
-        assert done.returncode == 0, done.stderr
-        exported = run_cli("export", name, "--storage", url, "-o", f"{key}.json", cwd=root)
-        assert exported.returncode == 0, exported.stderr
+        exported = run_cli("export", name, "--storage", urls[key], "-o", f"{key}.json", cwd=root)
         t0 = time.perf_counter()
-        made = run_cli("report", name, "--storage", url, "-o", f"{key}.html", cwd=root)
+        made = run_cli("report", name, "--storage", urls[key], "-o", f"{key}.html", cwd=root)
+        chains[key] = (done, exported, made, ran, time.perf_counter() - t0)
+
+    chains: dict[str, Any] = {}
+    threads = [
+        threading.Thread(target=make, args=args)
+        for args in (("a", "a.toml", "tf-search"), ("b", "b.toml", EVIL))
+    ]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    for key, name in (("a", "tf-search"), ("b", EVIL)):
+        done, exported, made, ran, reported = chains[key]
+        assert done.returncode == 0, done.stderr
+        assert exported.returncode == 0, exported.stderr
         assert made.returncode == 0, made.stderr
         out[key] = {
             "name": name,
             "html": (root / f"{key}.html").read_text(encoding="utf-8"),
             "path": root / f"{key}.html",
             "export": json.loads((root / f"{key}.json").read_text()),
-            "show": _overview(url, name),
-            "report_s": time.perf_counter() - t0,
+            "show": _overview(urls[key], name),
+            "report_s": reported,
             "run_s": ran,
         }
     return out

@@ -17,7 +17,16 @@ from optuna.trial import TrialState
 from pg import PgServer
 from sliceq22.search.storage import open_storage
 from sliceq22.search.trialattrs import trial_attrs
-from studyrun import SLOW_SPACE, kill_session, run_cli, start_cli, study_text, trials, wait_for
+from studyrun import (
+    SLOW_SPACE,
+    kill_session,
+    run_cli,
+    run_in_process,
+    start_cli,
+    study_text,
+    trials,
+    wait_for,
+)
 
 pytestmark = pytest.mark.slow
 
@@ -128,7 +137,7 @@ def test_node_removed_mid_study_fails_and_retries_its_trials(tmp_path: Path) -> 
                     and trial_attrs(t).get("worker_node") == node.node_id
                 ]
 
-            assert wait_for(lambda: bool(on_node()), timeout=180), proc.stderr
+            assert wait_for(lambda: bool(on_node()), timeout=180, proc=proc), proc.stderr
             victims = {t.number for t in on_node()}
             cluster.remove_node(node)
             code, out, err = _finish(proc, timeout=400)
@@ -183,9 +192,16 @@ def _run_with_outage(
         assert wait_for(
             lambda: len([t for t in trials(url, name) if t.state == TrialState.COMPLETE]) >= 2,
             timeout=180,
+            proc=proc,
         ), proc.stderr
         server.stop()
-        time.sleep(outage_s)
+        if patience < outage_s:
+            # The driver must give up while the database is away: keep it away until the
+            # driver has exited (at most outage_s), not a fixed time that either wastes
+            # seconds or, on a loaded machine, may end before the driver has given up.
+            wait_for(lambda: proc.poll() is not None, timeout=outage_s)
+        else:
+            time.sleep(outage_s)
         server.start()
         return _finish(proc, timeout=300)
     finally:
@@ -211,7 +227,8 @@ def test_database_outage_beyond_patience_stops_cleanly_then_resumes(tmp_path: Pa
     finishes."""
     with PgServer() as server:
         url = server.create_database("longoutage")
-        code, _, err = _run_with_outage(server, url, tmp_path, "long", outage_s=8, patience=2)
+        # The outage lasts until the driver exits (at most 60 s): beyond the 2 s patience.
+        code, _, err = _run_with_outage(server, url, tmp_path, "long", outage_s=60, patience=2)
         assert code == 2, err
         last = err.strip().splitlines()[-1]
         assert (
@@ -282,7 +299,9 @@ def test_trial_with_a_stale_heartbeat_from_another_host_is_failed_and_retried(
     url = f"sqlite:///{tmp_path / 'studies.db'}"
     text = study_text("stale", trials=3, space=SPACE, sampler='name = "random"\nseed = 4')
     (tmp_path / "s.toml").write_text(text)
-    assert run_cli("run", "s.toml", "--storage", url, "--trials", "1", cwd=tmp_path).returncode == 0
+    # The study and its first trial, made in this process (no Ray runtime to start); the run
+    # that must take the ghost over is the CLI's, below.
+    run_in_process(tmp_path / "s.toml", url, trials=1)
     # What a driver on another host leaves behind when it loses power mid-trial.
     study = optuna.load_study(study_name="stale", storage=url)
     ghost = study.ask(

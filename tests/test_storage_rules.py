@@ -8,14 +8,13 @@ from __future__ import annotations
 import sqlite3
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
 import sqlalchemy
 
 from sliceq22.search.storage import OPTUNA_TABLES, open_storage
-from studyrun import run_cli, study_text
+from studyrun import run_cli, run_clis, study_text
 
 
 def _one_line(result: subprocess.CompletedProcess) -> str:
@@ -42,18 +41,24 @@ def _tables(path: Path) -> set[str]:
 )
 def test_bad_urls_name_the_form_to_use(tmp_path: Path, storage: str, message: str) -> None:
     (tmp_path / "s.toml").write_text(study_text("u", trials=1))
-    for args in (["list"], ["show", "u"], ["run", "s.toml"], ["dashboard", "u"]):
-        line = _one_line(run_cli(*args, "--storage", storage, cwd=tmp_path, timeout=60))
+    calls = [["list"], ["show", "u"], ["run", "s.toml"], ["dashboard", "u"]]
+    results = run_clis([[*args, "--storage", storage] for args in calls], cwd=tmp_path, timeout=60)
+    for args, result in zip(calls, results):
+        line = _one_line(result)
         assert message in line, (args, line)
     assert sorted(p.name for p in tmp_path.iterdir()) == ["s.toml"]
 
 
 def test_in_memory_storage_is_refused_for_writers(tmp_path: Path) -> None:
     (tmp_path / "s.toml").write_text(study_text("m", trials=1))
-    for storage in ("sqlite:///", "sqlite://", "sqlite:///:memory:"):
-        for args in (["run", "s.toml"], ["resume", "m"]):
-            line = _one_line(run_cli(*args, "--storage", storage, cwd=tmp_path, timeout=60))
-            assert "in-memory" in line and "sqlite:///" in line, line
+    calls = [
+        [*args, "--storage", storage]
+        for storage in ("sqlite:///", "sqlite://", "sqlite:///:memory:")
+        for args in (["run", "s.toml"], ["resume", "m"])
+    ]
+    for result in run_clis(calls, cwd=tmp_path, timeout=60):
+        line = _one_line(result)
+        assert "in-memory" in line and "sqlite:///" in line, line
 
 
 def test_folder_as_storage_says_it_is_a_folder(tmp_path: Path) -> None:
@@ -70,14 +75,16 @@ def test_foreign_database_is_never_given_optuna_tables(tmp_path: Path) -> None:
     before = db.read_bytes()
     (tmp_path / "s.toml").write_text(study_text("f", trials=1))
     url = f"sqlite:///{db}"
-    for args, message in (
+    cases = (
         (["list"], "holds no studies: it holds 1 table(s) of another program (invoices)"),
         (["show", "f"], "of another program"),
         (["export", "f"], "of another program"),
         (["run", "s.toml"], "does not add its tables to another program's database"),
         (["resume", "f"], "of another program"),
-    ):
-        line = _one_line(run_cli(*args, "--storage", url, cwd=tmp_path, timeout=60))
+    )
+    results = run_clis([[*args, "--storage", url] for args, _ in cases], cwd=tmp_path, timeout=60)
+    for (args, message), result in zip(cases, results):
+        line = _one_line(result)
         assert message in line, (args, line)
     assert db.read_bytes() == before and _tables(db) == {"invoices"}
 
@@ -96,23 +103,36 @@ def test_readers_never_create_tables(tmp_path: Path) -> None:
 
 
 @pytest.mark.slow
-def test_fresh_postgresql_database_opened_by_many_processes_at_once(pg_server) -> None:
+def test_fresh_postgresql_database_opened_by_many_processes_at_once(
+    pg_server, tmp_path: Path
+) -> None:
     """Optuna's table creation races (UNIQUE violations) unless serialised; here it is."""
     url = pg_server.create_database("race")
-    start = time.time() + 6.0  # every process imported and waiting by then
+    # Every process imports, says so on stdout, then polls (each ms) for the go file: all
+    # four open the storage within a few milliseconds of each other, as soon as the slowest
+    # is ready (rather than at a fixed time chosen late enough for a loaded machine).
+    go = tmp_path / "go"
     code = (
-        "import sys, time; from sliceq22.search.storage import open_storage; "
-        f"time.sleep(max(0.0, {start!r} - time.time())); open_storage(sys.argv[1]); print('ok')"
+        "import os, sys, time; from sliceq22.search.storage import open_storage; "
+        "print('ready', flush=True)\n"
+        "while not os.path.exists(sys.argv[2]): time.sleep(0.001)\n"
+        "open_storage(sys.argv[1]); print('ok')"
     )
     procs = [
         subprocess.Popen(
-            [sys.executable, "-c", code, url],
+            [sys.executable, "-c", code, url, str(go)],
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
             text=True,
         )
         for _ in range(4)
     ]
+    try:
+        for proc in procs:
+            assert proc.stdout is not None and proc.stdout.readline().strip() == "ready"
+        go.touch()
+    finally:
+        go.touch()  # never leave a process spinning
     outcomes = [p.communicate(timeout=120) for p in procs]
     for proc, (out, err) in zip(procs, outcomes):
         assert proc.returncode == 0 and out.strip() == "ok", err[-2000:]

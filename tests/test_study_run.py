@@ -15,6 +15,8 @@ from sliceq22.search.trialattrs import trial_attrs
 from studyrun import (
     kill_session,
     run_cli,
+    run_clis,
+    run_in_process,
     start_cli,
     study_text,
     trials,
@@ -31,6 +33,15 @@ def _url(tmp_path: Path) -> str:
 
 def _complete(ts) -> list:
     return [t for t in ts if t.state == TrialState.COMPLETE]
+
+
+def _finish(proc, timeout: float = 300) -> tuple[int, str, str]:
+    """Wait for a :func:`start_cli` process; return its status, stdout and stderr."""
+    try:
+        out, err = proc.communicate(timeout=timeout)
+    finally:
+        kill_session(proc)
+    return proc.returncode, out, err
 
 
 def test_study_runs_exports_and_continues(tmp_path: Path) -> None:
@@ -129,8 +140,9 @@ def test_bad_storage_and_names(tmp_path: Path) -> None:
     cases.append(
         (["run", "s.toml", "--storage", f"sqlite:///{tmp_path}/junk.db"], "cannot open storage")
     )
-    for args, message in cases:
-        result = run_cli(*args, cwd=tmp_path, timeout=120)
+    # Independent refusals: run at the same time (studyrun.run_clis), each checked as before.
+    results = run_clis([args for args, _ in cases], cwd=tmp_path, timeout=120)
+    for (args, message), result in zip(cases, results):
         assert result.returncode == 2, (args, result.stderr)
         assert message in result.stderr, (args, result.stderr)
         assert "Traceback" not in result.stderr and len(result.stderr.strip().splitlines()) == 1
@@ -145,12 +157,9 @@ def test_read_only_storage_is_refused_and_left_unchanged(tmp_path: Path) -> None
     no_override = ["setpriv", "--bounding-set=-dac_override,-dac_read_search", "--"]
     (tmp_path / "s.toml").write_text(study_text("ro", trials=2))
     db = tmp_path / "ro.db"
-    assert (
-        run_cli(
-            "run", "s.toml", "--storage", f"sqlite:///{db}", "--trials", "1", cwd=tmp_path
-        ).returncode
-        == 0
-    )
+    # The study with one finished trial, made in this process (no Ray runtime to start):
+    # what is tested is how the CLI treats it once read-only.
+    run_in_process(tmp_path / "s.toml", f"sqlite:///{db}", trials=1)
     db.chmod(0o444)
     before = db.read_bytes()
     locked_dir = tmp_path / "locked"
@@ -185,6 +194,7 @@ def test_resume_after_driver_sigkill(tmp_path: Path) -> None:
                 and any(t.state == TrialState.RUNNING for t in trials(url, "crash"))
             ),
             timeout=180,
+            proc=proc,
         ), proc.stderr
     finally:
         kill_session(proc)
@@ -235,7 +245,9 @@ def test_worker_killed_mid_trial_is_failed_and_retried(tmp_path: Path) -> None:
 
         found: list = []
         assert wait_for(
-            lambda: found.append(running_worker()) or found[-1] is not None, timeout=180
+            lambda: found.append(running_worker()) or found[-1] is not None,
+            timeout=180,
+            proc=proc,
         )
         victim = found[-1]  # the trial seen running, not a second read that may miss it
         pid = trial_attrs(victim)["worker_pid"]
@@ -271,14 +283,26 @@ family = "stft"
 n_fft = { choices = [1024, 4096] }
 hop = { choices = [256, 512] }
 """
-    url = _url(tmp_path)
-    docs = {}
+    # Both modes run at the same time, each into its own SQLite file with its own Ray runtime
+    # (a grid study sees every candidate whatever the timing): one wait for Ray, not two.
+    procs = {}
     for mode in ("per-target", "shared"):
         (tmp_path / f"{mode}.toml").write_text(
             study_text(mode, mode=mode, trials=5, space=space, sampler='name = "grid"\nseed = 1')
         )
-        result = run_cli("run", f"{mode}.toml", "--storage", url, "--workers", "2", cwd=tmp_path)
-        assert result.returncode == 0, result.stderr
+        url = f"sqlite:///{tmp_path / f'{mode}.db'}"
+        procs[mode] = start_cli(
+            "run", f"{mode}.toml", "--storage", url, "--workers", "2", cwd=tmp_path
+        )
+    try:
+        finished = {mode: _finish(proc) for mode, proc in procs.items()}
+    finally:
+        for proc in procs.values():
+            kill_session(proc)
+    docs = {}
+    for mode, (code, _, err) in finished.items():
+        assert code == 0, err
+        url = f"sqlite:///{tmp_path / f'{mode}.db'}"
         assert (
             run_cli("export", mode, "--storage", url, "-o", f"{mode}.json", cwd=tmp_path).returncode
             == 0
@@ -339,15 +363,26 @@ warmup_tracks = 1
 
 
 def test_one_worker_fixed_seed_is_reproducible(tmp_path: Path) -> None:
-    orders = []
+    # The two runs go at the same time, each in its own folder (its own default storage and
+    # its own Ray runtime): the order must not depend on timing, so overlapping them only
+    # varies the timing more, and it halves the wait for two Ray runtimes to start and stop.
+    procs = {}
     for run in ("a", "b"):
         folder = tmp_path / run
         folder.mkdir()
         (folder / "s.toml").write_text(study_text("repro", trials=6))
-        result = run_cli(
-            "run", "s.toml", "--workers", "1", cwd=folder
-        )  # default storage in the working directory
-        assert result.returncode == 0, result.stderr
+        # default storage in the working directory
+        procs[run] = start_cli("run", "s.toml", "--workers", "1", cwd=folder)
+    try:
+        finished = {run: _finish(proc) for run, proc in procs.items()}
+    finally:
+        for proc in procs.values():
+            kill_session(proc)
+    orders = []
+    for run in ("a", "b"):
+        folder = tmp_path / run
+        code, _, err = finished[run]
+        assert code == 0, err
         assert (folder / "sliceq22.db").exists()
         orders.append(
             [(t.params, t.state) for t in trials(f"sqlite:///{folder / 'sliceq22.db'}", "repro")]
