@@ -173,6 +173,13 @@ def start_cli(*args: str, cwd: Path) -> subprocess.Popen:
     )
 
 
+def exit_report(proc: subprocess.Popen) -> str:
+    """What a started CLI said, for a failed wait: its stderr once it has exited."""
+    if proc.poll() is None:
+        return "the CLI is still running"
+    return f"the CLI exited {proc.returncode}: {proc.stderr.read() if proc.stderr else ''}"
+
+
 def kill_session(proc: subprocess.Popen) -> None:
     """SIGKILL the process and everything in its session (the local Ray runtime included)."""
     try:

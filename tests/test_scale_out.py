@@ -19,6 +19,7 @@ from sliceq22.search.storage import open_storage
 from sliceq22.search.trialattrs import trial_attrs
 from studyrun import (
     SLOW_SPACE,
+    exit_report,
     kill_session,
     run_cli,
     run_in_process,
@@ -137,7 +138,7 @@ def test_node_removed_mid_study_fails_and_retries_its_trials(tmp_path: Path) -> 
                     and trial_attrs(t).get("worker_node") == node.node_id
                 ]
 
-            assert wait_for(lambda: bool(on_node()), timeout=180, proc=proc), proc.stderr
+            assert wait_for(lambda: bool(on_node()), timeout=180, proc=proc), exit_report(proc)
             victims = {t.number for t in on_node()}
             cluster.remove_node(node)
             code, out, err = _finish(proc, timeout=400)
@@ -193,7 +194,7 @@ def _run_with_outage(
             lambda: len([t for t in trials(url, name) if t.state == TrialState.COMPLETE]) >= 2,
             timeout=180,
             proc=proc,
-        ), proc.stderr
+        ), exit_report(proc)
         server.stop()
         if patience < outage_s:
             # The driver must give up while the database is away: keep it away until the

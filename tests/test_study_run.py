@@ -13,6 +13,7 @@ from optuna.trial import TrialState
 from sliceq22 import TARGETS
 from sliceq22.search.trialattrs import trial_attrs
 from studyrun import (
+    exit_report,
     kill_session,
     run_cli,
     run_clis,
@@ -183,19 +184,24 @@ def test_read_only_storage_is_refused_and_left_unchanged(tmp_path: Path) -> None
     assert db.read_bytes() == before
 
 
+def _two_done_one_running(url: str, name: str) -> bool:
+    """At least two trials complete and one running, in one read of the study."""
+    now = trials(url, name)
+    return len(_complete(now)) >= 2 and any(t.state == TrialState.RUNNING for t in now)
+
+
 def test_resume_after_driver_sigkill(tmp_path: Path) -> None:
-    (tmp_path / "s.toml").write_text(study_text("crash", trials=8))
+    # 6 tracks of 3 s: an evaluated trial runs ~1 s (on 1.5 s of the example, ~0.2 s:
+    # a poll could miss every moment with one running and fail the drill).
+    write_stem_folder(tmp_path / "stems", n_tracks=6, seconds=3.0)
+    dataset = f'source = "folder"\nroot = "{tmp_path / "stems"}"'
+    (tmp_path / "s.toml").write_text(study_text("crash", trials=8, dataset=dataset))
     url = _url(tmp_path)
     proc = start_cli("run", "s.toml", "--storage", url, "--workers", "1", cwd=tmp_path)
     try:
-        assert wait_for(
-            lambda: (
-                len(_complete(trials(url, "crash"))) >= 2
-                and any(t.state == TrialState.RUNNING for t in trials(url, "crash"))
-            ),
-            timeout=180,
-            proc=proc,
-        ), proc.stderr
+        assert wait_for(lambda: _two_done_one_running(url, "crash"), timeout=180, proc=proc), (
+            exit_report(proc)
+        )
     finally:
         kill_session(proc)
     # Read after the kill: nothing changes any more, and this is what the killed run left.
@@ -224,11 +230,12 @@ def test_resume_after_driver_sigkill(tmp_path: Path) -> None:
 
 
 def test_worker_killed_mid_trial_is_failed_and_retried(tmp_path: Path) -> None:
-    # 6 tracks of 3 s: a trial lasts long enough (streamed evaluation is fast)
-    # that the worker found running is still running it when it is killed.
-    write_stem_folder(tmp_path / "stems", n_tracks=6, seconds=3.0)
+    # 8 tracks of 5 s: an evaluation lasts ~1.5 s (streamed evaluation is fast), so the
+    # worker found running a trial is still in it when the kill lands; a kill after its
+    # last track's score has arrived would rightly complete that trial instead.
+    write_stem_folder(tmp_path / "stems", n_tracks=8, seconds=5.0)
     dataset = f'source = "folder"\nroot = "{tmp_path / "stems"}"'
-    (tmp_path / "s.toml").write_text(study_text("workerkill", trials=4, dataset=dataset))
+    (tmp_path / "s.toml").write_text(study_text("workerkill", trials=5, dataset=dataset))
     url = _url(tmp_path)
     proc = start_cli("run", "s.toml", "--storage", url, "--workers", "1", cwd=tmp_path)
     try:
@@ -238,7 +245,7 @@ def test_worker_killed_mid_trial_is_failed_and_retried(tmp_path: Path) -> None:
                 if (
                     t.state == TrialState.RUNNING
                     and "worker_pid" in trial_attrs(t)
-                    and 1 <= t.number <= 2  # a later trial follows on the same worker
+                    and 1 <= t.number <= 3  # a later trial follows on the same worker
                 ):
                     return t
             return None
@@ -248,7 +255,7 @@ def test_worker_killed_mid_trial_is_failed_and_retried(tmp_path: Path) -> None:
             lambda: found.append(running_worker()) or found[-1] is not None,
             timeout=180,
             proc=proc,
-        )
+        ), exit_report(proc)
         victim = found[-1]  # the trial seen running, not a second read that may miss it
         pid = trial_attrs(victim)["worker_pid"]
         os.kill(pid, signal.SIGKILL)
@@ -271,7 +278,7 @@ def test_worker_killed_mid_trial_is_failed_and_retried(tmp_path: Path) -> None:
         and retry[0].state == TrialState.COMPLETE
         and retry[0].params == failed.params
     )
-    assert len(_complete(final)) == 4
+    assert len(_complete(final)) == 5
 
 
 def test_per_target_best_at_least_shared_best(tmp_path: Path) -> None:
