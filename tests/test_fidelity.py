@@ -81,6 +81,19 @@ def test_excerpts_first_and_only_promoted_candidates_reach_the_full_tracks(folde
     assert summary.completed_now - summary.memoised_now == len(promoted)
 
 
+def test_a_worker_lost_after_the_last_excerpt_or_track_changes_nothing(folder: Path) -> None:
+    # Every stream, excerpt or full, ends with the worker lost after its last score: each
+    # stage counts its own tracks, so the study comes out as with clean ends.
+    config = study_config(folder, trials=8, extra=_fidelity())
+    _, clean = _run(config, Script())
+    summary, lost = _run(config, Script(dies_after_last_track={256, 512, 1024, 2048}))
+    assert summary.failed_now == 0
+    assert [(t.state, t.values) for t in lost.trials] == [(t.state, t.values) for t in clean.trials]
+    assert [t.user_attrs.get("fidelity") for t in lost.trials] == [
+        t.user_attrs.get("fidelity") for t in clean.trials
+    ]
+
+
 def test_in_shared_mode_the_excerpt_value_is_step_zero(folder: Path) -> None:
     config = study_config(folder, mode="shared", trials=4, extra=_fidelity(promote=0.25, startup=1))
     _, study = _run(config, Script())

@@ -22,17 +22,18 @@ import shutil
 import struct
 import subprocess
 import tempfile
-import threading
 import time
+from concurrent.futures import ThreadPoolExecutor
 from html.parser import HTMLParser
 from pathlib import Path
 from typing import Any
 
+import optuna
 import pytest
 
 from sliceq22 import TARGETS
 from sliceq22.search.trialattrs import trial_attrs
-from tests.studyrun import STFT_SPACE, run_cli, study_text, write_stem_folder
+from tests.studyrun import STFT_SPACE, run_cli, run_clis, study_text, write_stem_folder
 from tests.studyrun import trials as _trials
 
 pytestmark = pytest.mark.slow
@@ -82,43 +83,37 @@ def studies(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     (root / "a.toml").write_text(per_target)
     (root / "b.toml").write_text(shared)
     out: dict[str, Any] = {"root": root, "url": url}
-    urls = {"a": url, "b": f"sqlite:///{root / 'studies-b.db'}"}
-
-    def make(key: str, file: str, name: str) -> None:
-        # run, export, report of one study; the two studies' chains overlap (each waits mostly
-        # for its own Ray runtime to start and stop), so the fixture waits for one, not two.
-        t0 = time.perf_counter()
-        done = run_cli(
-            "run", file, "--storage", urls[key], "--workers", "2" if key == "a" else "1", cwd=root
-        )
-        ran = time.perf_counter() - t0
-        exported = run_cli("export", name, "--storage", urls[key], "-o", f"{key}.json", cwd=root)
-        t0 = time.perf_counter()
-        made = run_cli("report", name, "--storage", urls[key], "-o", f"{key}.html", cwd=root)
-        chains[key] = (done, exported, made, ran, time.perf_counter() - t0)
-
-    chains: dict[str, Any] = {}
-    threads = [
-        threading.Thread(target=make, args=args)
-        for args in (("a", "a.toml", "tf-search"), ("b", "b.toml", EVIL))
+    b_url = f"sqlite:///{root / 'studies-b.db'}"
+    # The two runs overlap (each waits mostly for its own Ray runtime to start and stop), each
+    # into its own file; b is then copied into a's file, so export, show and report pick a
+    # named study out of a file holding two, as before.
+    runs = [
+        ("a.toml", url, "2"),
+        ("b.toml", b_url, "1"),
     ]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        futures = [
+            pool.submit(run_cli, "run", file, "--storage", where, "--workers", n, cwd=root)
+            for file, where, n in runs
+        ]
+        for future in futures:
+            done = future.result()
+            assert done.returncode == 0, done.stderr
+    optuna.copy_study(from_study_name=EVIL, from_storage=b_url, to_storage=url)
+    calls = [
+        [command, name, "--storage", url, "-o", f"{key}.{suffix}"]
+        for key, name in (("a", "tf-search"), ("b", EVIL))
+        for command, suffix in (("export", "json"), ("report", "html"))
+    ]
+    for result in run_clis(calls, cwd=root):
+        assert result.returncode == 0, result.stderr
     for key, name in (("a", "tf-search"), ("b", EVIL)):
-        done, exported, made, ran, reported = chains[key]
-        assert done.returncode == 0, done.stderr
-        assert exported.returncode == 0, exported.stderr
-        assert made.returncode == 0, made.stderr
         out[key] = {
             "name": name,
             "html": (root / f"{key}.html").read_text(encoding="utf-8"),
             "path": root / f"{key}.html",
             "export": json.loads((root / f"{key}.json").read_text()),
-            "show": _overview(urls[key], name),
-            "report_s": reported,
-            "run_s": ran,
+            "show": _overview(url, name),
         }
     return out
 

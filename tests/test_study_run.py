@@ -268,9 +268,17 @@ def test_worker_killed_mid_trial_is_failed_and_retried(tmp_path: Path) -> None:
     # and the kill) the one the same worker process ran next. Ray queues a task ahead on
     # the worker, so the hit trial's number is not known in advance; its pid is.
     died = [t for t in final if "worker died" in str(trial_attrs(t).get("failure", ""))]
+    assert len(_complete(final)) == 5
+    if not died:
+        # Rare: the kill landed after the victim's last score had arrived, and the worker
+        # had nothing queued: that trial is complete, as its scores are all there.
+        by_number = {t.number: t for t in final}
+        assert by_number[victim.number].state == TrialState.COMPLETE
+        assert trial_attrs(by_number[victim.number])["worker_pid"] == pid
+        return
     assert len(died) == 1, [(t.number, t.state) for t in final]
     failed = died[0]
-    assert failed.state == TrialState.FAIL
+    assert failed.state == TrialState.FAIL and failed.number >= victim.number
     assert trial_attrs(failed)["worker_pid"] == pid
     retry = [t for t in final if trial_attrs(t).get("retry_of") == failed.number]
     assert (
@@ -278,7 +286,6 @@ def test_worker_killed_mid_trial_is_failed_and_retried(tmp_path: Path) -> None:
         and retry[0].state == TrialState.COMPLETE
         and retry[0].params == failed.params
     )
-    assert len(_complete(final)) == 5
 
 
 def test_per_target_best_at_least_shared_best(tmp_path: Path) -> None:

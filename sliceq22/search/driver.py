@@ -450,7 +450,8 @@ class StudyDriver:
         except (EvaluationEnded, WorkerLost) as exc:
             # A worker lost after every track's score arrived took only the end of the
             # stream with it (it died on the task queued after this one): the trial is done.
-            if isinstance(exc, EvaluationEnded) or len(run.tracks) == len(self.shipped.names):
+            stage = self.excerpts if run.stage == "excerpt" and self.excerpts else self.shipped
+            if isinstance(exc, EvaluationEnded) or len(run.tracks) == len(stage.names):
                 self._receive_end(run)
             else:
                 self.outcomes.fail(run.trial, str(exc), retry=True)
