@@ -9,6 +9,8 @@ exact inverse. This package splits it back:
   (``halves``; a guide's own ratio);
 - :mod:`~sliceq22.deoverlap.prior` — the transform's stationary share (a
   white-noise probe);
+- :mod:`~sliceq22.deoverlap.synthesis_gain` — each band's time-domain weight
+  (training weights its rows by it);
 - :mod:`~sliceq22.deoverlap.learned` — the share model linear in its
   parameters, fitted by least squares (normal equations accumulated piece by
   piece);

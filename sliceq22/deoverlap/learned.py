@@ -25,7 +25,9 @@ the slice. Channels are de-overlapped independently (the same model for
 left and right).
 
 Fitting minimises ``Σ O² (share_true - share)²`` over every position, the
-squared error of the split magnitudes, which is a linear least-squares
+squared error of the split magnitudes (training weights each band by its
+synthesis gain, :mod:`~sliceq22.deoverlap.synthesis_gain`, so the sum
+estimates the time-domain error), which is a linear least-squares
 problem in θ: :class:`NormalEquations` accumulates ``XᵀX`` and ``Xᵀy`` piece
 by piece (exact, streaming, any number of tracks and settings) and
 :meth:`NormalEquations.solve` solves them with a small ridge.

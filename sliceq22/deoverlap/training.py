@@ -28,12 +28,15 @@ from sliceq22.deoverlap.modelfile import DeoverlapModel
 from sliceq22.deoverlap.pieces import halo_pieces, sliced, synthesise_stream
 from sliceq22.deoverlap.prior import stationary_prior
 from sliceq22.deoverlap.split import guided_shares, overlap_add
+from sliceq22.deoverlap.synthesis_gain import synthesis_gains
 from sliceq22.errors import ParameterError
 from sliceq22.oracles.mpi import TrackSignals
 from sliceq22.transforms.base import Coefficients, Transform
 
 #: Neighbouring slices each side a training piece carries (the features' reach).
 TRAIN_HALO = 2
+#: How training rows are weighted (stored in the model's training facts).
+WEIGHTING = "magnitude² × band synthesis gain"
 
 
 def split_by_track(
@@ -72,15 +75,22 @@ def accumulate(
     chunk_bytes: int | None = None,
     progress: Callable[[int, int], None] | None = None,
 ) -> None:
-    """Add every OLA position of a track's four targets (both channels) to ``equations``."""
+    """Add every OLA position of a track's four targets (both channels) to ``equations``.
+
+    Each band's magnitudes are scaled by the square root of its synthesis gain
+    (:func:`~sliceq22.deoverlap.synthesis_gain.synthesis_gains`), so its rows
+    weigh what its errors weigh in the time domain; the features (log-steps
+    within a band) and the true shares do not change with the scale.
+    """
     framed = sliced(transform)
     priors = stationary_prior(framed)
+    scales = [np.sqrt(g)[:, None].astype(np.float32) for g in synthesis_gains(framed)]
     source = TrackSignals(track)
     for piece in halo_pieces(framed, source, TRAIN_HALO, chunk_bytes=chunk_bytes):
         n = piece.hi - piece.lo
         chunks = (piece.first - piece.lo, piece.first - piece.lo + piece.count)
-        for block, prior in zip(piece.blocks, priors):
-            magnitude = np.abs(block[1:])
+        for block, prior, scale in zip(piece.blocks, priors, scales):
+            magnitude = np.abs(block[1:]) * scale
             equations.add(overlap_add(magnitude), guided_shares(magnitude), prior, n, chunks)
         if progress is not None:
             progress(piece.first + piece.count, piece.units)
@@ -124,6 +134,7 @@ def fit(
         "targets": list(TARGETS),
         "rows": equations.rows,
         "ridge": ridge,
+        "weighting": WEIGHTING,
         "seconds": round(time.perf_counter() - start, 3),
         "relative_residual": round(equations.residual(theta), 6),
         "sliceq22": __version__,
