@@ -83,8 +83,13 @@ def cells(values: dict[str, float]) -> str:
     )
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+def split_from_arguments(description: str) -> tuple[argparse.Namespace, list[Track], list[Track]]:
+    """``--seconds/--train/--test`` parsed, and the training and held-out tracks they ask for.
+
+    Training tracks are cut from the first 60 % of the example's stems, held-out
+    tracks from the last 40 %.
+    """
+    parser = argparse.ArgumentParser(description=description)
     parser.add_argument("--seconds", type=float, default=4.0)
     parser.add_argument("--train", type=int, default=3)
     parser.add_argument("--test", type=int, default=2)
@@ -93,6 +98,11 @@ def main() -> None:
     cut = int(0.6 * stems.shape[-1])
     train = tracks(stems, slice(0, cut), args.train, args.seconds, 100)
     test = tracks(stems, slice(cut, None), args.test, args.seconds, 200)
+    return args, train, test
+
+
+def main() -> None:
+    args, train, test = split_from_arguments(__doc__.splitlines()[0])
     print(f"{args.train} training / {args.test} held-out tracks of {args.seconds:g} s")
     print(f"{'setting / method':<34} {'d':>6} {'b':>6} {'o':>6} {'v':>6} | median")
     for family, settings in PLAN.items():

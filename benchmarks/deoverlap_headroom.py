@@ -22,12 +22,11 @@ Usage: ``.venv/bin/python benchmarks/deoverlap_headroom.py [--seconds 4] [--trai
 
 from __future__ import annotations
 
-import argparse
 from collections.abc import Callable
 
 import numpy as np
 
-from deoverlap import SEED_FRAMEWISE, cells, median_over, tracks
+from deoverlap import SEED_FRAMEWISE, cells, median_over, split_from_arguments
 from sliceq22.data.track import Track
 from sliceq22.deoverlap.learned import predict_shares
 from sliceq22.deoverlap.methods import Deoverlap
@@ -38,7 +37,6 @@ from sliceq22.deoverlap.split import assemble, guided_shares
 from sliceq22.deoverlap.training import fit, self_reconstruction
 from sliceq22.oracles.mpi import TrackSignals
 from sliceq22.transforms import make_transform
-from synth import example_stems
 
 #: (learned shares, true shares, OLA magnitudes, prior, slices) -> the shares used.
 Fix = Callable[[np.ndarray, np.ndarray, np.ndarray, BlockPrior, int], np.ndarray]
@@ -104,15 +102,7 @@ class Oracle(Deoverlap):
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--seconds", type=float, default=4.0)
-    parser.add_argument("--train", type=int, default=3)
-    parser.add_argument("--test", type=int, default=2)
-    args = parser.parse_args()
-    stems, _ = example_stems()
-    cut = int(0.6 * stems.shape[-1])
-    train = tracks(stems, slice(0, cut), args.train, args.seconds, 100)
-    test = tracks(stems, slice(cut, None), args.test, args.seconds, 200)
+    args, train, test = split_from_arguments(__doc__.splitlines()[0])
     transform = make_transform("nsgcq", SEED_FRAMEWISE)
     model, _ = fit([transform], train)
     blocks = len(stationary_prior(sliced(transform)))

@@ -190,6 +190,15 @@ def kill_session(proc: subprocess.Popen) -> None:
     _kill_orphans(proc.pid)
 
 
+def finish(proc: subprocess.Popen, timeout: float = 300) -> tuple[int, str, str]:
+    """Wait for a :func:`start_cli` process; return its status, stdout and stderr."""
+    try:
+        out, err = proc.communicate(timeout=timeout)
+    finally:
+        kill_session(proc)
+    return proc.returncode, out, err
+
+
 def _kill_orphans(session: int) -> None:
     # Ray's agents can outlive their driver; find them by session id.
     for pid_dir in Path("/proc").iterdir():

@@ -20,6 +20,7 @@ from sliceq22.search.trialattrs import trial_attrs
 from studyrun import (
     SLOW_SPACE,
     exit_report,
+    finish,
     kill_session,
     run_cli,
     run_in_process,
@@ -47,14 +48,6 @@ def _by_state(ts) -> Counter:
     return Counter(t.state for t in ts)
 
 
-def _finish(proc, timeout: float = 300) -> tuple[int, str, str]:
-    try:
-        out, err = proc.communicate(timeout=timeout)
-    finally:
-        kill_session(proc)
-    return proc.returncode, out, err
-
-
 def test_two_drivers_share_one_budget(pg_server: PgServer, tmp_path: Path) -> None:
     """Drill 1: two drivers, one study, budget N: exactly N complete, each candidate evaluated
     once."""
@@ -79,7 +72,7 @@ def test_two_drivers_share_one_budget(pg_server: PgServer, tmp_path: Path) -> No
         start_cli("run", "s.toml", "--storage", url, "--workers", "1", cwd=tmp_path)
         for _ in range(2)
     ]
-    results = [_finish(p) for p in procs]
+    results = [finish(p) for p in procs]
     for code, _, err in results:
         assert code == 0, err
     final = trials(url, "two-drivers")
@@ -141,7 +134,7 @@ def test_node_removed_mid_study_fails_and_retries_its_trials(tmp_path: Path) -> 
             assert wait_for(lambda: bool(on_node()), timeout=180, proc=proc), exit_report(proc)
             victims = {t.number for t in on_node()}
             cluster.remove_node(node)
-            code, out, err = _finish(proc, timeout=400)
+            code, out, err = finish(proc, timeout=400)
         finally:
             kill_session(proc)
         assert code == 0, err
@@ -204,7 +197,7 @@ def _run_with_outage(
         else:
             time.sleep(outage_s)
         server.start()
-        return _finish(proc, timeout=300)
+        return finish(proc, timeout=300)
     finally:
         kill_session(proc)
 

@@ -14,6 +14,7 @@ from sliceq22 import TARGETS
 from sliceq22.search.trialattrs import trial_attrs
 from studyrun import (
     exit_report,
+    finish,
     kill_session,
     run_cli,
     run_clis,
@@ -34,15 +35,6 @@ def _url(tmp_path: Path) -> str:
 
 def _complete(ts) -> list:
     return [t for t in ts if t.state == TrialState.COMPLETE]
-
-
-def _finish(proc, timeout: float = 300) -> tuple[int, str, str]:
-    """Wait for a :func:`start_cli` process; return its status, stdout and stderr."""
-    try:
-        out, err = proc.communicate(timeout=timeout)
-    finally:
-        kill_session(proc)
-    return proc.returncode, out, err
 
 
 def test_study_runs_exports_and_continues(tmp_path: Path) -> None:
@@ -309,7 +301,7 @@ hop = { choices = [256, 512] }
             "run", f"{mode}.toml", "--storage", url, "--workers", "2", cwd=tmp_path
         )
     try:
-        finished = {mode: _finish(proc) for mode, proc in procs.items()}
+        finished = {mode: finish(proc) for mode, proc in procs.items()}
     finally:
         for proc in procs.values():
             kill_session(proc)
@@ -388,7 +380,7 @@ def test_one_worker_fixed_seed_is_reproducible(tmp_path: Path) -> None:
         # default storage in the working directory
         procs[run] = start_cli("run", "s.toml", "--workers", "1", cwd=folder)
     try:
-        finished = {run: _finish(proc) for run, proc in procs.items()}
+        finished = {run: finish(proc) for run, proc in procs.items()}
     finally:
         for proc in procs.values():
             kill_session(proc)
