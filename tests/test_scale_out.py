@@ -28,6 +28,7 @@ from studyrun import (
     study_text,
     trials,
     wait_for,
+    write_stem_folder,
 )
 
 pytestmark = pytest.mark.slow
@@ -108,7 +109,11 @@ def test_node_removed_mid_study_fails_and_retries_its_trials(tmp_path: Path) -> 
         node = cluster.add_node(num_cpus=1)
         cluster.wait_for_nodes()
         url = f"sqlite:///{tmp_path / 'studies.db'}"
-        dataset = 'source = "example"\nduration = 4.0'
+        # 6 tracks of 4 s: a trial's evaluation lasts long enough that the one seen running
+        # on the node is still in it when the node goes (a trial whose every score had
+        # arrived would rightly complete; on one short track that window was too wide).
+        write_stem_folder(tmp_path / "stems", n_tracks=6, seconds=4.0)
+        dataset = f'source = "folder"\nroot = "{tmp_path / "stems"}"'
         (tmp_path / "s.toml").write_text(
             study_text(
                 "node-loss",
