@@ -13,8 +13,10 @@ streamed results equal the whole-signal ones (one piece holding every slice).
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from typing import TypeVar
 
 import numpy as np
 
@@ -47,6 +49,27 @@ def sliced(transform: Transform, what: str = "view 'ola'") -> FramedTransform:
             f"{transform.family} {dict(transform.params)} has no slices"
         )
     return transform
+
+
+_T = TypeVar("_T")
+#: Settings a per-setting probe cache keeps before it starts again.
+PROBE_CACHE_SETTINGS = 8
+
+
+def cached_per_setting(
+    cache: dict[str, _T], framed: FramedTransform, compute: Callable[[FramedTransform], _T]
+) -> _T:
+    """``compute(framed)``, kept in ``cache`` per setting (family, rate, parameters).
+
+    For the white-noise probes of a setting (stationary share, synthesis gains):
+    computed once per setting, a few settings at a time.
+    """
+    key = json.dumps([framed.family, framed.rate, dict(framed.params)], sort_keys=True)
+    if key not in cache:
+        if len(cache) > PROBE_CACHE_SETTINGS:
+            cache.clear()
+        cache[key] = compute(framed)
+    return cache[key]
 
 
 @dataclass

@@ -12,13 +12,13 @@ what the learned model corrects (:mod:`~sliceq22.deoverlap.learned`).
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 
 import numpy as np
 
-from sliceq22.deoverlap.pieces import sliced
+from sliceq22.deoverlap.pieces import cached_per_setting, sliced
 from sliceq22.transforms.base import Transform
+from sliceq22.transforms.streaming import FramedTransform
 
 #: Slices of white noise measured (the two at each end are left out).
 PROBE_SLICES = 36
@@ -56,28 +56,27 @@ def stationary_prior(transform: Transform) -> list[BlockPrior]:
     list[BlockPrior]
         One per block of :meth:`Transform.forward`, in order.
     """
-    framed = sliced(transform, "a de-overlap")
-    key = json.dumps([framed.family, framed.rate, dict(framed.params)], sort_keys=True)
-    if key not in _CACHE:
-        if len(_CACHE) > 8:
-            _CACHE.clear()
-        hop = framed.framing(framed.rate).hop
-        noise = np.random.default_rng(PROBE_SEED).standard_normal((2, PROBE_SLICES * hop))
-        frequencies = framed.frequencies()
-        priors, band = [], 0
-        for block in framed.forward(noise.astype(np.float32)):
-            mean = np.abs(block[:, 2:-2]).astype(np.float64).mean(axis=(0, 1))  # (bands, 2h)
-            h = mean.shape[-1] // 2
-            total = mean[:, :h] + mean[:, h:]
-            share = np.full(total.shape, 0.5)
-            np.divide(mean[:, :h], total, out=share, where=total > 0)
-            spread = 4.0 * np.mean(share * (1.0 - share), axis=-1, keepdims=True)
-            freqs = frequencies[band : band + share.shape[0]]
-            edge = ((freqs <= 0.0) | (freqs >= framed.rate / 2.0)).astype(np.float64)[:, None]
-            priors.append(BlockPrior(share, spread, edge))
-            band += share.shape[0]
-        _CACHE[key] = priors
-    return _CACHE[key]
+    return cached_per_setting(_CACHE, sliced(transform, "a de-overlap"), _measure)
+
+
+def _measure(framed: FramedTransform) -> list[BlockPrior]:
+    """Every block's :class:`BlockPrior`, measured on seeded white noise."""
+    hop = framed.framing(framed.rate).hop
+    noise = np.random.default_rng(PROBE_SEED).standard_normal((2, PROBE_SLICES * hop))
+    frequencies = framed.frequencies()
+    priors, band = [], 0
+    for block in framed.forward(noise.astype(np.float32)):
+        mean = np.abs(block[:, 2:-2]).astype(np.float64).mean(axis=(0, 1))  # (bands, 2h)
+        h = mean.shape[-1] // 2
+        total = mean[:, :h] + mean[:, h:]
+        share = np.full(total.shape, 0.5)
+        np.divide(mean[:, :h], total, out=share, where=total > 0)
+        spread = 4.0 * np.mean(share * (1.0 - share), axis=-1, keepdims=True)
+        freqs = frequencies[band : band + share.shape[0]]
+        edge = ((freqs <= 0.0) | (freqs >= framed.rate / 2.0)).astype(np.float64)[:, None]
+        priors.append(BlockPrior(share, spread, edge))
+        band += share.shape[0]
+    return priors
 
 
 def tiled_share(prior: BlockPrior, n: int) -> np.ndarray:

@@ -14,12 +14,11 @@ time on seeded white noise, cached per setting.
 
 from __future__ import annotations
 
-import json
-
 import numpy as np
 
-from sliceq22.deoverlap.pieces import sliced
+from sliceq22.deoverlap.pieces import cached_per_setting, sliced
 from sliceq22.transforms.base import Transform
+from sliceq22.transforms.streaming import FramedTransform
 
 #: Slices of white noise synthesised per band.
 PROBE_SLICES = 12
@@ -46,25 +45,24 @@ def synthesis_gains(transform: Transform) -> list[np.ndarray]:
     >>> bool(all((g > 0).all() for g in gains))
     True
     """
-    framed = sliced(transform, "a de-overlap")
-    key = json.dumps([framed.family, framed.rate, dict(framed.params)], sort_keys=True)
-    if key not in _CACHE:
-        if len(_CACHE) > 8:
-            _CACHE.clear()
-        length = PROBE_SLICES * framed.framing(framed.rate).hop
-        noise = np.random.default_rng(PROBE_SEED).standard_normal((1, length))
-        blocks = framed.forward(noise.astype(np.float32))
-        alone = [np.zeros_like(b) for b in blocks]
-        gains = []
-        for k, block in enumerate(blocks):
-            out = np.zeros(block.shape[-2])
-            for band in range(block.shape[-2]):
-                energy = float(np.sum(np.abs(block[..., band, :]).astype(np.float64) ** 2))
-                if energy > 0.0:
-                    alone[k][..., band, :] = block[..., band, :]
-                    audio = framed.inverse(alone, length).astype(np.float64)
-                    out[band] = float(np.sum(audio**2)) / energy
-                    alone[k][..., band, :] = 0
-            gains.append(out)
-        _CACHE[key] = gains
-    return _CACHE[key]
+    return cached_per_setting(_CACHE, sliced(transform, "a de-overlap"), _measure)
+
+
+def _measure(framed: FramedTransform) -> list[np.ndarray]:
+    """Every block's per-band gains, one band synthesised at a time from seeded white noise."""
+    length = PROBE_SLICES * framed.framing(framed.rate).hop
+    noise = np.random.default_rng(PROBE_SEED).standard_normal((1, length))
+    blocks = framed.forward(noise.astype(np.float32))
+    alone = [np.zeros_like(b) for b in blocks]
+    gains = []
+    for k, block in enumerate(blocks):
+        out = np.zeros(block.shape[-2])
+        for band in range(block.shape[-2]):
+            energy = float(np.sum(np.abs(block[..., band, :]).astype(np.float64) ** 2))
+            if energy > 0.0:
+                alone[k][..., band, :] = block[..., band, :]
+                audio = framed.inverse(alone, length).astype(np.float64)
+                out[band] = float(np.sum(audio**2)) / energy
+                alone[k][..., band, :] = 0
+        gains.append(out)
+    return gains

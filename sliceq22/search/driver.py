@@ -448,8 +448,8 @@ class StudyDriver:
         try:
             done = self._on_message(run, self.evaluator.receive(handle))
         except (EvaluationEnded, WorkerLost) as exc:
-            # A worker lost after every track's score arrived took only the end of the
-            # stream with it (it died on the task queued after this one): the trial is done.
+            # A worker lost after every track's score had arrived took only the end of
+            # the stream with it: the trial is done, not failed.
             stage = self.excerpts if run.stage == "excerpt" and self.excerpts else self.shipped
             if isinstance(exc, EvaluationEnded) or len(run.tracks) == len(stage.names):
                 self._receive_end(run)
