@@ -256,9 +256,8 @@ def test_worker_killed_mid_trial_is_failed_and_retried(tmp_path: Path) -> None:
     finally:
         kill_session(proc)
     final = trials(url, "workerkill")
-    # The trial the kill hit: the one seen running, or (when it finished between that read
-    # and the kill) the one the same worker process ran next. Ray queues a task ahead on
-    # the worker, so the hit trial's number is not known in advance; its pid is.
+    # The trial the kill hit: Ray queues a task ahead on the worker, so its number is not
+    # known in advance; its pid is.
     died = [t for t in final if "worker died" in str(trial_attrs(t).get("failure", ""))]
     assert len(_complete(final)) == 5
     if not died:
@@ -270,7 +269,10 @@ def test_worker_killed_mid_trial_is_failed_and_retried(tmp_path: Path) -> None:
         return
     assert len(died) == 1, [(t.number, t.state) for t in final]
     failed = died[0]
-    assert failed.state == TrialState.FAIL and failed.number >= victim.number
+    # Not necessarily the victim or later: twice in CI the trial before the victim died
+    # (seen RUNNING, the victim already had its values), its stream cut with the worker
+    # before all its scores reached the driver. The pid says which process the kill hit.
+    assert failed.state == TrialState.FAIL
     assert trial_attrs(failed)["worker_pid"] == pid
     retry = [t for t in final if trial_attrs(t).get("retry_of") == failed.number]
     assert (
