@@ -79,13 +79,22 @@ What it does
     .venv/bin/python benchmarks/search.py --only samplers --seeds 5 --trials 30 --cache DIR
     .venv/bin/python benchmarks/search.py --only fidelity --promote 0.2 0.3 --cache DIR
     .venv/bin/python benchmarks/search.py --samplers random tpe tpe-mv-s10 --mode shared
+    .venv/bin/python benchmarks/search.py --only samplers --space slicqt --samplers random tpe cmaes
 
 Samplers (``--samplers``): ``random``, ``qmc`` (scrambled Sobol), ``tpe``
 (the shipped default: univariate, the study file's 20 startup trials),
 ``tpe-sN`` (N startup trials), ``tpe-mv`` and ``tpe-mv-sN`` (multivariate
 with ``group``, for the conditional space), ``nsga2`` (population 50, as
-shipped) and ``nsga2-pN``; NSGA-II runs in per-target mode only. Not run:
-see :data:`EXCLUDED`.
+shipped) and ``nsga2-pN`` (per-target mode only), ``cmaes`` (Optuna's
+CmaEsSampler as a study file names it; shared mode only; needs ``pip install
+cmaes``). Not run: see :data:`EXCLUDED`.
+
+``--space`` (sampler runs): ``shipped`` (default) searches the shipped
+studies' whole space, every family with the two reference trials; a family
+entry's label (``stft``, ``slicqt``, ``nsgcq-framewise``) keeps that entry
+alone and no reference, so that the family's numeric parameters decide, not
+which grid point of the STFT a draw lands on. The target is then random-60's
+best within that family.
 """
 
 from __future__ import annotations
@@ -96,7 +105,9 @@ for _var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
     os.environ.setdefault(_var, "1")
 
 import argparse
+import importlib.util
 import multiprocessing
+import re
 import sys
 import tempfile
 import time
@@ -108,21 +119,28 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 import optuna
 
 from material import write_varispeed_track
-from search_runs import Task, run_task, sampler_check
+from search_runs import Task, run_task, sampler_check, space_labels
 from search_tables import print_fidelity, print_samplers
 from sliceq22.search.sections import FidelitySection
 from synth import STEMS, example_stems
 
 #: Optuna samplers not run here, and why.
 EXCLUDED = {
-    "cmaes": "CmaEsSampler needs the `cmaes` package (not installed), supports neither "
-    "multi-objective (per-target) studies nor categorical parameters, and the shipped spaces "
-    "are conditional (a family choice, then that family's parameters): the intersection "
-    "space it models is empty, so it would sample independently, i.e. at random",
-    "gp": "GPSampler needs PyTorch (several GB; not an acceptable dependency)",
+    "gp": "GPSampler needs PyTorch (from PyPI several GB with its CUDA libraries; not an "
+    "acceptable dependency for a worker that must fit in a fraction of a machine)",
     "grid": "the shipped spaces have continuous parameters",
     "nsga3": "NSGAIIISampler differs from NSGA-II only in selection for many objectives; "
     "within a 40-60 trial budget its first generation (random) is all there is",
+}
+#: Samplers run in one mode only, and why.
+ONE_MODE = {
+    "nsga2": ("per-target", "a multi-objective sampler"),
+    "cmaes": (
+        "shared",
+        "CmaEsSampler takes one objective; it models the numeric parameters of the intersection "
+        "space (empty in the shipped spaces: a family choice, then that family's parameters) "
+        "and draws categorical ones at random; needs `pip install cmaes`",
+    ),
 }
 DEFAULT_SAMPLERS = ["random", "qmc", "tpe", "tpe-s10", "tpe-mv", "tpe-mv-s10", "nsga2", "nsga2-p10"]
 
@@ -149,11 +167,14 @@ def sampler_tasks(args: argparse.Namespace, folder: Path, modes: list[str]) -> l
     names = ["random"] + [s for s in args.samplers if s != "random"]
     for name in names:
         for mode in modes:
-            if name.startswith("nsga2") and mode == "shared":
+            only = ONE_MODE.get(re.sub(r"-p\d+$", "", name))
+            if only is not None and only[0] != mode:
                 continue
             trials = max(args.trials, args.baseline_trials) if name == "random" else args.trials
             for seed in seeds:
-                tasks.append(Task("sampler", mode, name, seed, trials, str(folder)))
+                tasks.append(
+                    Task("sampler", mode, name, seed, trials, str(folder), space=args.space)
+                )
     return tasks
 
 
@@ -192,6 +213,13 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--tracks", type=int, default=3)
     p.add_argument("--seconds", type=float, default=30.0)
     p.add_argument("--mode", choices=["shared", "per-target", "both"], default="both")
+    p.add_argument(
+        "--space",
+        choices=["shipped", *space_labels()],
+        default="shipped",
+        help="sampler runs' space: the shipped studies' (every family, with the references), "
+        "or one family's entry alone, without references, where its numeric parameters decide",
+    )
     p.add_argument("--fidelity-tracks", type=int, default=3)
     p.add_argument("--fidelity-seconds", type=float, default=180.0)
     p.add_argument("--fidelity-seeds", type=int, default=3)
@@ -231,7 +259,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     if args.quick:
         args.seeds, args.trials, args.baseline_trials = 2, 6, 8
         args.tracks, args.seconds = 2, 8.0
-        args.samplers = ["random", "qmc", "tpe", "tpe-s3", "tpe-mv-s3", "nsga2-p4"]
+        if args.samplers == DEFAULT_SAMPLERS:  # a --samplers given is kept
+            args.samplers = ["random", "qmc", "tpe", "tpe-s3", "tpe-mv-s3", "nsga2-p4"]
         args.fidelity_tracks, args.fidelity_seconds = 2, 12.0
         args.fidelity_seeds, args.fidelity_trials, args.spearman = 1, 4, 5
         args.excerpts = args.cheap_excerpts = [3.0]
@@ -241,6 +270,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         if name in EXCLUDED:
             p.error(f"--samplers {name}: not run here: {EXCLUDED[name]}")
         sampler_check(name)
+    if "cmaes" in args.samplers and importlib.util.find_spec("cmaes") is None:
+        p.error("--samplers cmaes: the cmaes package is not installed (pip install cmaes)")
     return args
 
 
@@ -302,6 +333,9 @@ def print_setup(args: argparse.Namespace, modes: list[str], wall: float) -> None
         f"(random {max(args.trials, args.baseline_trials)}), target = median over seeds of the "
         f"best of {args.baseline_trials} random trials, reached = within 0.05 dB"
     )
+    print(f"  space: {args.space}" + ("" if args.space == "shipped" else " alone, no references"))
+    for name, (mode, why) in ONE_MODE.items():
+        print(f"  {name}: {mode} mode only: {why}")
     for name, why in EXCLUDED.items():
         print(f"  not run: {name}: {why}")
 

@@ -55,6 +55,7 @@ class Task:
     trials: int
     folder: str
     fidelity: dict[str, float] | None = None
+    space: str = "shipped"  # or one [[transforms]] entry's label (its family if unlabelled)
 
 
 @dataclass
@@ -172,7 +173,7 @@ class CachedEvaluate:
 
 def sampler_check(name: str) -> None:
     """Refuse a sampler name this benchmark does not know (ValueError)."""
-    if name in ("random", "qmc") or _TPE.fullmatch(name) or _NSGA2.fullmatch(name):
+    if name in ("random", "qmc", "cmaes") or _TPE.fullmatch(name) or _NSGA2.fullmatch(name):
         return
     raise ValueError(f"unknown sampler {name!r}")
 
@@ -180,7 +181,7 @@ def sampler_check(name: str) -> None:
 def make_named_sampler(name: str, config: Any) -> optuna.samplers.BaseSampler:
     """The sampler of a benchmark name (``tpe`` is the study file's, built by the package)."""
     seed = config.sampler.seed
-    if name == "tpe":
+    if name in ("tpe", "cmaes"):  # study-file samplers (build_config names cmaes there)
         return studies.make_sampler(config)
     if name == "random":
         return optuna.samplers.RandomSampler(seed=seed)
@@ -212,14 +213,33 @@ def sampler_of_run(sampler: optuna.samplers.BaseSampler) -> Iterator[None]:
         studies.make_sampler = original  # type: ignore[assignment]
 
 
+def space_labels(mode: str = "shared") -> list[str]:
+    """The labels (or families) of the shipped study's ``[[transforms]]`` entries."""
+    with open(SHIPPED[mode], "rb") as fh:
+        doc = tomllib.load(fh)
+    return [t.get("label", t["family"]) for t in doc["transforms"]]
+
+
 def build_config(task: Task) -> Any:
-    """The shipped study of ``task.mode`` on the task's folder, budget, seed and fidelity."""
+    """The shipped study of ``task.mode`` on the task's folder, budget, seed and fidelity.
+
+    A ``task.space`` other than ``shipped`` keeps that one ``[[transforms]]`` entry and no
+    ``[[reference]]``: a search within one family, where its numeric parameters decide.
+    """
     with open(SHIPPED[task.mode], "rb") as fh:
         doc = tomllib.load(fh)
-    doc["study"]["name"] = f"bench-{task.kind}-{task.sampler}-{task.seed}"
+    doc["study"]["name"] = f"bench-{task.kind}-{task.space}-{task.sampler}-{task.seed}"
     doc["study"]["trials"] = task.trials
     doc["dataset"] = {"source": "folder", "root": task.folder}
     doc["sampler"]["seed"] = task.seed
+    if task.sampler == "cmaes":
+        doc["sampler"] = {"name": "cmaes", "seed": task.seed}
+    if task.space != "shipped":
+        kept = [t for t in doc["transforms"] if t.get("label", t["family"]) == task.space]
+        if not kept:
+            raise ValueError(f"no [[transforms]] entry {task.space!r} in {SHIPPED[task.mode]}")
+        doc["transforms"] = kept
+        doc.pop("reference", None)
     if task.fidelity is not None:
         doc["fidelity"] = dict(task.fidelity)
     return parse_study(doc)
