@@ -269,7 +269,10 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     for name in args.samplers:
         if name in EXCLUDED:
             p.error(f"--samplers {name}: not run here: {EXCLUDED[name]}")
-        sampler_check(name)
+        try:
+            sampler_check(name)
+        except ValueError as err:
+            p.error(f"--samplers {name}: {err}")
     if "cmaes" in args.samplers and importlib.util.find_spec("cmaes") is None:
         p.error("--samplers cmaes: the cmaes package is not installed (pip install cmaes)")
     return args

@@ -217,7 +217,12 @@ def space_labels(mode: str = "shared") -> list[str]:
     """The labels (or families) of the shipped study's ``[[transforms]]`` entries."""
     with open(SHIPPED[mode], "rb") as fh:
         doc = tomllib.load(fh)
-    return [t.get("label", t["family"]) for t in doc["transforms"]]
+    return [_label(t) for t in doc["transforms"]]
+
+
+def _label(entry: Mapping[str, Any]) -> str:
+    """A ``[[transforms]]`` entry's name: its label, else its family."""
+    return str(entry.get("label", entry["family"]))
 
 
 def build_config(task: Task) -> Any:
@@ -235,7 +240,7 @@ def build_config(task: Task) -> Any:
     if task.sampler == "cmaes":
         doc["sampler"] = {"name": "cmaes", "seed": task.seed}
     if task.space != "shipped":
-        kept = [t for t in doc["transforms"] if t.get("label", t["family"]) == task.space]
+        kept = [t for t in doc["transforms"] if _label(t) == task.space]
         if not kept:
             raise ValueError(f"no [[transforms]] entry {task.space!r} in {SHIPPED[task.mode]}")
         doc["transforms"] = kept
